@@ -1,0 +1,212 @@
+/**
+ * The incremental decoder: bytes in any split go in with feed(), packets come out of next().
+ *
+ * Theory of operation. A packet that lies whole inside the fed chunk is parsed where it lies: no copy.
+ * Only a packet cut by the end of a chunk is copied, into the receive buffer allocated once at
+ * construction, and completed from the following chunks. Its size is known from the fixed header before
+ * any of its body is kept, so a packet larger than the buffer is refused (0x95) before a byte of it is
+ * stored, and nothing is ever allocated from a length read off the wire.
+ *
+ * Lifetimes. PUBLISH and PUBACK/PUBREC/PUBREL/PUBCOMP come back as views reused for every packet of their
+ * kind (decoder.publish and decoder.ack). A returned packet, and every Uint8Array view reached from it,
+ * is valid until the next call to next() or feed(): copy what must outlive that. Once next() has
+ * returned null, the caller may reuse the chunk it fed.
+ *
+ * Errors. Anything wrong with the bytes throws MqttProtocolError with its v5 reason code; the decoder
+ * then keeps throwing it until reset(), because the stream's framing can no longer be trusted.
+ */
+import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, PACKET_NAMES, type ProtocolVersion } from "./constants.js";
+import { Cursor } from "./cursor.js";
+import { MqttProtocolError, PACKET_TOO_LARGE, malformed } from "./errors.js";
+import { AckView } from "./packets/ack.js";
+import { decodeConnack } from "./packets/connack.js";
+import { decodeConnect } from "./packets/connect.js";
+import { decodeDisconnect } from "./packets/disconnect.js";
+import { PublishView } from "./packets/publish.js";
+import { decodeSuback } from "./packets/suback.js";
+import { decodeSubscribe } from "./packets/subscribe.js";
+import { decodeUnsubscribe } from "./packets/unsubscribe.js";
+import type { AuthPacket, ConnackPacket, ConnectPacket, DisconnectPacket, PingreqPacket, PingrespPacket, SubackPacket, SubscribePacket, UnsubackPacket, UnsubscribePacket } from "./packets.js";
+import { PropertyScan } from "./properties.js";
+
+export type DecodedPacket = ConnectPacket | ConnackPacket | PublishView | AckView | SubscribePacket | SubackPacket |
+  UnsubscribePacket | UnsubackPacket | PingreqPacket | PingrespPacket | DisconnectPacket | AuthPacket;
+
+export interface DecoderOptions {
+  /** The largest whole packet (fixed header included) accepted, and the receive buffer's size. */
+  maxPacketSize: number;
+  /** The protocol the peer speaks. Defaults to 4 (3.1.1); a decoded CONNECT sets it. */
+  version?: ProtocolVersion;
+}
+
+const EMPTY = new Uint8Array(0);
+const PINGREQ_PACKET: PingreqPacket = Object.freeze({ type: PINGREQ });
+const PINGRESP_PACKET: PingrespPacket = Object.freeze({ type: PINGRESP });
+/** A copy shorter than this is a loop: cheaper than making a subarray for set(). */
+const SHORT_COPY = 64;
+
+export class Decoder {
+  version: ProtocolVersion;
+  readonly maxPacketSize: number;
+  /** Reused for every PUBLISH and every acknowledgement; see the lifetime note above. */
+  readonly publish = new PublishView();
+  readonly ack = new AckView();
+
+  private readonly held: Uint8Array;
+  private heldLength = 0;
+  /** Length of the held packet once its fixed header is complete; 0 before. */
+  private heldTotal = 0;
+  private chunk: Uint8Array = EMPTY;
+  private chunkPos = 0;
+  private failure: MqttProtocolError | null = null;
+  private readonly cursor = new Cursor();
+  private readonly scan = new PropertyScan();
+
+  constructor(options: DecoderOptions) {
+    const max = options.maxPacketSize;
+    if (!Number.isInteger(max) || max < 5) throw new RangeError(`maxPacketSize must be an integer >= 5, got ${String(max)}`);
+    this.maxPacketSize = max;
+    this.version = options.version ?? 4;
+    this.held = new Uint8Array(max);
+  }
+
+  /** Bytes of an unfinished packet kept in the receive buffer. */
+  get buffered(): number {
+    return this.heldLength;
+  }
+
+  /** Hands the decoder the next bytes of the stream; call next() until it returns null before feeding again. */
+  feed(chunk: Uint8Array): void {
+    if (this.chunkPos < this.chunk.length) throw new Error("Decoder.feed() called before next() returned null");
+    this.chunk = chunk;
+    this.chunkPos = 0;
+  }
+
+  /** The next complete packet, or null when the fed bytes are used up. */
+  next(): DecodedPacket | null {
+    if (this.failure !== null) throw this.failure;
+    try {
+      return this.heldLength > 0 ? this.completeHeld() : this.nextInChunk();
+    } catch (e) {
+      if (e instanceof MqttProtocolError) {
+        this.failure = e;
+        this.chunkPos = this.chunk.length;
+      }
+      throw e;
+    }
+  }
+
+  /** Forgets everything buffered and any failure, as for a new connection. */
+  reset(version: ProtocolVersion = this.version): void {
+    this.version = version;
+    this.heldLength = this.heldTotal = 0;
+    this.chunk = EMPTY;
+    this.chunkPos = 0;
+    this.failure = null;
+  }
+
+  private nextInChunk(): DecodedPacket | null {
+    const b = this.chunk;
+    const pos = this.chunkPos;
+    const available = b.length - pos;
+    if (available === 0) return null;
+    const total = this.frameLength(b, pos, b.length);
+    if (total === 0 || total > available) {
+      // Cut by the end of the chunk: keep it (frameLength has checked it fits) and wait for the rest.
+      this.copyIn(b, pos, available);
+      this.heldTotal = total;
+      this.chunkPos = b.length;
+      return null;
+    }
+    this.chunkPos = pos + total;
+    return this.parse(b, pos, pos + total);
+  }
+
+  private completeHeld(): DecodedPacket | null {
+    const b = this.chunk;
+    while (this.heldTotal === 0) {
+      if (this.chunkPos === b.length) return null;
+      this.held[this.heldLength++] = b[this.chunkPos++]!;
+      this.heldTotal = this.frameLength(this.held, 0, this.heldLength);
+    }
+    const n = Math.min(this.heldTotal - this.heldLength, b.length - this.chunkPos);
+    this.copyIn(b, this.chunkPos, n);
+    this.chunkPos += n;
+    if (this.heldLength < this.heldTotal) return null;
+    const total = this.heldTotal;
+    this.heldLength = this.heldTotal = 0;
+    return this.parse(this.held, 0, total);
+  }
+
+  private copyIn(b: Uint8Array, from: number, n: number): void {
+    const held = this.held;
+    let at = this.heldLength;
+    if (n < SHORT_COPY) {
+      for (let i = 0; i < n; i++) held[at++] = b[from + i]!;
+    } else {
+      held.set(b.subarray(from, from + n), at);
+    }
+    this.heldLength += n;
+  }
+
+  /**
+   * Checks the fixed header at b[pos, end) (section 2.1) and returns the whole packet's length, or 0 when
+   * the header itself is not all here yet.
+   */
+  private frameLength(b: Uint8Array, pos: number, end: number): number {
+    const first = b[pos]!;
+    const type = first >> 4;
+    const flags = first & 15;
+    if (type === 0) throw malformed("packet type 0 is reserved");
+    if (type === AUTH && this.version < 5) throw malformed("AUTH packets exist only in MQTT 5");
+    if (type === PUBLISH) {
+      if ((flags & 6) === 6) throw malformed("PUBLISH with QoS 3 [MQTT-3.3.1-4]");
+    } else if (flags !== (type === PUBREL || type === SUBSCRIBE || type === UNSUBSCRIBE ? 2 : 0)) {
+      throw malformed(`${PACKET_NAMES[type]} has reserved flag bits 0x${flags.toString(16)} [MQTT-2.1.3-1]`);
+    }
+    let remaining = 0;
+    let multiplier = 1;
+    for (let i = 1; i <= 4; i++) {
+      if (pos + i >= end) return 0;
+      const byte = b[pos + i]!;
+      remaining += (byte & 0x7f) * multiplier;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 1) throw malformed("Remaining Length is not minimally encoded [MQTT-1.5.5-1]");
+        const total = 1 + i + remaining;
+        if (total > this.maxPacketSize) {
+          throw new MqttProtocolError(PACKET_TOO_LARGE,
+            `${PACKET_NAMES[type]} of ${total} bytes exceeds the maximum packet size of ${this.maxPacketSize}`);
+        }
+        return total;
+      }
+      multiplier *= 128;
+    }
+    throw malformed("Remaining Length is longer than 4 bytes");
+  }
+
+  private parse(b: Uint8Array, start: number, end: number): DecodedPacket {
+    const first = b[start]!;
+    const type = first >> 4;
+    let body = start + 2;
+    while (b[body - 1]! & 0x80) body++;
+    const c = this.cursor;
+    c.reset(b, body, end);
+    const v = this.version;
+    switch (type) {
+      case CONNECT: {
+        const p = decodeConnect(c, this.scan);
+        this.version = p.protocolVersion;
+        return p;
+      }
+      case CONNACK: return decodeConnack(c, v, this.scan);
+      case PUBLISH: return this.publish.decode(c, first & 15, v, this.scan);
+      case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: return this.ack.decode(c, type, v, this.scan);
+      case SUBSCRIBE: return decodeSubscribe(c, v, this.scan);
+      case SUBACK: case UNSUBACK: return decodeSuback(c, type, v, this.scan);
+      case UNSUBSCRIBE: return decodeUnsubscribe(c, v, this.scan);
+      case PINGREQ: c.expectEnd("PINGREQ"); return PINGREQ_PACKET;
+      case PINGRESP: c.expectEnd("PINGRESP"); return PINGRESP_PACKET;
+      default: return decodeDisconnect(c, type as typeof DISCONNECT | typeof AUTH, v, this.scan);
+    }
+  }
+}

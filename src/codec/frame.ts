@@ -1,0 +1,48 @@
+/**
+ * Pieces every packet module shares: the fixed header (section 2.1) and the scratch record the encoder
+ * fills when it measures a packet, so writing it does not measure strings and properties a second time.
+ */
+import { MAX_REMAINING_LENGTH } from "./constants.js";
+import { protocolError } from "./errors.js";
+import { varintLength, writeVarint } from "./write.js";
+
+export class Sizes {
+  /** Remaining Length of the measured packet. */
+  remaining = 0;
+  /** Per-packet cached lengths; each packet module documents what it keeps where. */
+  a = 0;
+  b = 0;
+  c = 0;
+  d = 0;
+  e = 0;
+}
+
+export function fixedHeaderLength(remaining: number): number {
+  if (remaining > MAX_REMAINING_LENGTH) {
+    throw new RangeError(`packet needs a Remaining Length of ${remaining}; MQTT allows at most ${MAX_REMAINING_LENGTH}`);
+  }
+  return 1 + varintLength(remaining);
+}
+
+export function writeFixedHeader(out: Uint8Array, o: number, firstByte: number, remaining: number): number {
+  out[o] = firstByte;
+  return writeVarint(out, o + 1, remaining);
+}
+
+/** Packet identifiers are 1..65535 wherever they appear [MQTT-2.2.1-3]. */
+export function checkPacketIdIn(packetId: number, packet: string): void {
+  if (packetId === 0) throw protocolError(`${packet} has packet identifier 0`);
+}
+
+export function checkPacketIdOut(packetId: number, packet: string): void {
+  if (!Number.isInteger(packetId) || packetId < 1 || packetId > 65535) {
+    throw new RangeError(`${packet} packet identifier must be 1..65535, got ${String(packetId)}`);
+  }
+}
+
+export function checkReasonCodeOut(code: number, packet: string): number {
+  if (!Number.isInteger(code) || code < 0 || code > 255) {
+    throw new RangeError(`${packet} reason code must be 0..255, got ${String(code)}`);
+  }
+  return code;
+}

@@ -1,0 +1,44 @@
+/** CONNACK (section 3.2): acknowledge flags, a return code (3.x) or reason code (5), v5 properties. */
+import { CONNACK, type ProtocolVersion } from "../constants.js";
+import type { Cursor } from "../cursor.js";
+import { malformed, protocolError } from "../errors.js";
+import { type Sizes, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
+import type { ConnackPacket } from "../packets.js";
+import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { CONNACK_CODES } from "../reason-codes.js";
+
+export function decodeConnack(c: Cursor, version: ProtocolVersion, scan: PropertyScan): ConnackPacket {
+  const flags = c.u8("CONNACK flags");
+  if (flags & 0xfe) throw malformed("CONNACK reserved flag bits are set [MQTT-3.2.2-1]");
+  const reasonCode = c.u8("CONNACK return code");
+  if (version === 5 ? CONNACK_CODES[reasonCode] !== 1 : reasonCode > 5) {
+    throw malformed(`CONNACK carries an undefined ${version === 5 ? "reason" : "return"} code 0x${reasonCode.toString(16)}`);
+  }
+  const sessionPresent = (flags & 1) === 1;
+  if (sessionPresent && reasonCode !== 0) throw protocolError("CONNACK refuses the connection but says a session is present [MQTT-3.2.2-4]");
+  const packet: ConnackPacket = { type: CONNACK, sessionPresent, reasonCode };
+  if (version === 5) {
+    scanProperties(c, CONNACK, scan);
+    const properties = readProperties(c.bytes, scan.start, scan.end);
+    if (properties !== undefined) packet.properties = properties;
+  }
+  c.expectEnd("CONNACK");
+  return packet;
+}
+
+/** Sizes kept: d = properties length. */
+export function measureConnack(p: ConnackPacket, version: ProtocolVersion, s: Sizes): number {
+  checkReasonCodeOut(p.reasonCode, "CONNACK");
+  if (version < 5) {
+    if (p.properties !== undefined) throw new RangeError("CONNACK properties need MQTT 5");
+    return 2;
+  }
+  return 2 + propertyBlockLength(s.d = propertiesLength(p.properties, CONNACK));
+}
+
+export function writeConnack(out: Uint8Array, o: number, p: ConnackPacket, version: ProtocolVersion, s: Sizes): number {
+  o = writeFixedHeader(out, o, CONNACK << 4, s.remaining);
+  out[o++] = p.sessionPresent ? 1 : 0;
+  out[o++] = p.reasonCode;
+  return version === 5 ? writeProperties(out, o, p.properties, s.d) : o;
+}

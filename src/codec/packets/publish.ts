@@ -1,0 +1,132 @@
+/**
+ * PUBLISH (section 3.3), the hot path. Decoding fills a reused PublishView whose topic and payload stay
+ * where they lie in the receive buffer; the topic string and the properties object are made only when
+ * asked for. Encoding writes the topic and payload straight into the caller's output.
+ */
+import { PUBLISH, type ProtocolVersion } from "../constants.js";
+import type { Cursor } from "../cursor.js";
+import { malformed, protocolError } from "../errors.js";
+import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from "../frame.js";
+import type { PublishPacket, QoS } from "../packets.js";
+import { type Properties, type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { decodeUtf8 } from "../utf8.js";
+import { stringFieldLength, writeString, writeU16 } from "../write.js";
+
+const EMPTY = new Uint8Array(0);
+const PLUS = 0x2b, HASH = 0x23;
+
+/**
+ * A decoded PUBLISH as a view into the bytes it arrived in. The decoder reuses one instance: it and every
+ * view it hands out (payload, topicBytes, correlationData...) are valid until the decoder's next
+ * next() or feed() call. Keep data past that with payload.slice() and a copy of topic.
+ */
+export class PublishView implements PublishPacket {
+  readonly type = PUBLISH;
+  qos: QoS = 0;
+  retain = false;
+  dup = false;
+  packetId = 0;
+  /** The Topic Alias property, 0 when absent (MQTT 5). */
+  topicAlias = 0;
+  /** The buffer the packet lies in, and the ranges of its parts within it. */
+  bytes: Uint8Array = EMPTY;
+  topicStart = 0;
+  topicEnd = 0;
+  propertiesStart = 0;
+  propertiesEnd = 0;
+  payloadStart = 0;
+  payloadEnd = 0;
+  private topicCache: string | undefined = undefined;
+
+  /** Decodes the topic on first use; allocates a string. */
+  get topic(): string {
+    if (this.topicCache === undefined) this.topicCache = decodeUtf8(this.bytes, this.topicStart, this.topicEnd);
+    return this.topicCache;
+  }
+
+  get topicBytes(): Uint8Array {
+    return this.bytes.subarray(this.topicStart, this.topicEnd);
+  }
+
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.payloadStart, this.payloadEnd);
+  }
+
+  get payloadLength(): number {
+    return this.payloadEnd - this.payloadStart;
+  }
+
+  /** Builds the properties object on each call; undefined when there are none (and on 3.x). */
+  get properties(): Properties | undefined {
+    return readProperties(this.bytes, this.propertiesStart, this.propertiesEnd);
+  }
+
+  /** Fills the view from the cursor, which spans exactly this packet's variable header and payload. */
+  decode(c: Cursor, flags: number, version: ProtocolVersion, scan: PropertyScan): this {
+    const qos = (flags >> 1) & 3;
+    // QoS 3 was rejected with the fixed header.
+    this.qos = qos as QoS;
+    this.dup = (flags & 8) !== 0;
+    this.retain = (flags & 1) !== 0;
+    if (qos === 0 && this.dup) throw malformed("PUBLISH at QoS 0 has DUP set [MQTT-3.3.1-2]");
+    this.topicCache = undefined;
+    this.bytes = c.bytes;
+    c.skipUtf8("topic name");
+    const b = c.bytes;
+    const start = (this.topicStart = c.fieldStart);
+    const end = (this.topicEnd = c.fieldEnd);
+    for (let i = start; i < end; i++) {
+      const ch = b[i];
+      if (ch === PLUS || ch === HASH) throw malformed("PUBLISH topic name contains a wildcard [MQTT-3.3.2-2]");
+    }
+    this.packetId = 0;
+    if (qos > 0) {
+      this.packetId = c.u16("packet identifier");
+      checkPacketIdIn(this.packetId, "PUBLISH");
+    }
+    this.topicAlias = 0;
+    if (version === 5) {
+      scanProperties(c, PUBLISH, scan);
+      this.propertiesStart = scan.start;
+      this.propertiesEnd = scan.end;
+      this.topicAlias = scan.topicAlias;
+    } else {
+      this.propertiesStart = this.propertiesEnd = c.pos;
+    }
+    if (start === end && this.topicAlias === 0) {
+      throw protocolError("PUBLISH has an empty topic name and no topic alias [MQTT-4.7.3-1]");
+    }
+    this.payloadStart = c.pos;
+    this.payloadEnd = c.end;
+    return this;
+  }
+}
+
+/** Sizes kept: a = topic bytes, d = properties length, e = everything before the payload. */
+export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
+  if (p.qos !== 0 && p.qos !== 1 && p.qos !== 2) throw new RangeError(`PUBLISH QoS must be 0, 1 or 2, got ${String(p.qos)}`);
+  let n = 2 + (s.a = stringFieldLength(p.topic, "topic"));
+  if (p.qos > 0) {
+    checkPacketIdOut(p.packetId, "PUBLISH");
+    n += 2;
+  }
+  if (version === 5) n += propertyBlockLength(s.d = propertiesLength(p.properties, PUBLISH));
+  else if (p.properties !== undefined) throw new RangeError("PUBLISH properties need MQTT 5");
+  s.e = n;
+  return n + p.payload.length;
+}
+
+/** Writes everything but the payload, for callers that send the payload from where it already lies. */
+export function writePublishHeader(out: Uint8Array, o: number, p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
+  const first = (PUBLISH << 4) | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
+  o = writeFixedHeader(out, o, first, s.remaining);
+  o = writeString(out, o, p.topic, s.a);
+  if (p.qos > 0) o = writeU16(out, o, p.packetId);
+  return version === 5 ? writeProperties(out, o, p.properties, s.d) : o;
+}
+
+export function writePublish(out: Uint8Array, o: number, p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
+  o = writePublishHeader(out, o, p, version, s);
+  out.set(p.payload, o);
+  return o + p.payload.length;
+}

@@ -1,0 +1,54 @@
+/**
+ * Primitive writers for the encoder: each writes at out[offset] and returns the offset after what it
+ * wrote. The caller has measured the packet and reserved room, so no bounds checks here.
+ */
+import { utf8Length, writeUtf8 } from "./utf8.js";
+
+export function writeU16(out: Uint8Array, o: number, v: number): number {
+  out[o] = v >> 8;
+  out[o + 1] = v & 0xff;
+  return o + 2;
+}
+
+export function writeU32(out: Uint8Array, o: number, v: number): number {
+  out[o] = v >>> 24;
+  out[o + 1] = (v >>> 16) & 0xff;
+  out[o + 2] = (v >>> 8) & 0xff;
+  out[o + 3] = v & 0xff;
+  return o + 4;
+}
+
+export function varintLength(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : 4;
+}
+
+export function writeVarint(out: Uint8Array, o: number, v: number): number {
+  do {
+    let byte = v % 128;
+    v = Math.floor(v / 128);
+    if (v > 0) byte |= 0x80;
+    out[o++] = byte;
+  } while (v > 0);
+  return o;
+}
+
+/** Measures a string for an MQTT string field; throws RangeError when it cannot be one. */
+export function stringFieldLength(s: string, what: string): number {
+  const n = utf8Length(s);
+  if (n < 0) throw new RangeError(`${what} contains a lone UTF-16 surrogate, which has no UTF-8 form`);
+  if (n > 65535) throw new RangeError(`${what} is ${n} bytes of UTF-8; MQTT strings hold at most 65535`);
+  if (s.indexOf("\u0000") >= 0) throw new RangeError(`${what} contains U+0000, which MQTT forbids`);
+  return n;
+}
+
+/** Writes a length-prefixed string whose UTF-8 length the caller measured. */
+export function writeString(out: Uint8Array, o: number, s: string, byteLength: number): number {
+  o = writeU16(out, o, byteLength);
+  return writeUtf8(s, out, o);
+}
+
+export function writeBinary(out: Uint8Array, o: number, data: Uint8Array): number {
+  o = writeU16(out, o, data.length);
+  out.set(data, o);
+  return o + data.length;
+}
