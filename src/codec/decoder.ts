@@ -75,6 +75,11 @@ export class Decoder {
     return this.heldLength;
   }
 
+  /** True while bytes of the last fed chunk are still to be read by next(). */
+  get hasInput(): boolean {
+    return this.chunkPos < this.chunk.length;
+  }
+
   /** Hands the decoder the next bytes of the stream; call next() until it returns null before feeding again. */
   feed(chunk: Uint8Array): void {
     if (this.chunkPos < this.chunk.length) throw new Error("Decoder.feed() called before next() returned null");

@@ -1,0 +1,10 @@
+/**
+ * tinymqtt/node: the Node host, registered as the default host, and the whole client API with it.
+ */
+import { setDefaultHost } from "../../src/host.js";
+import { nodeHost } from "./host.js";
+
+setDefaultHost(nodeHost);
+
+export { NodeHost, nodeHost, type SrvTarget } from "./host.js";
+export * from "../../src/index.js";

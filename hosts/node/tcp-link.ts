@@ -1,0 +1,97 @@
+/**
+ * A Link over node:net or node:tls. The socket runs in paused mode: 'readable' tells the client bytes are
+ * waiting and the client pulls them with read() when it is ready to, so a slow consumer pushes back on the
+ * broker through TCP instead of buffering without bound.
+ */
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import tls from "node:tls";
+import { MQTT_ERR_NO_CONN, MQTT_ERR_TLS } from "../../src/constants.js";
+import type { Link, LinkError, LinkEvents, LinkParams, TlsOptions } from "../../src/host.js";
+
+/** Codes of TLS failures, reported as MQTT_ERR_TLS with the reason. */
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH|ERR_OSSL)/;
+
+export function openTcpLink(params: LinkParams, events: LinkEvents): Link {
+  const socket = params.tls === undefined ? net.connect(netOptions(params)) : tls.connect(tlsOptions(params, params.tls));
+  let closed = false;
+  let failure: LinkError | undefined;
+  socket.on(params.tls === undefined ? "connect" : "secureConnect", () => {
+    socket.setNoDelay(true);
+    events.onOpen();
+  });
+  socket.on("readable", () => events.onReadable());
+  socket.on("drain", () => events.onWritable());
+  socket.on("error", (error: NodeJS.ErrnoException) => {
+    failure ??= describe(error, params);
+  });
+  socket.on("close", () => {
+    if (closed) return;
+    closed = true;
+    events.onClose(failure);
+  });
+  socket.pause();
+  return {
+    socket,
+    read(): Uint8Array | null {
+      return socket.read() as Buffer | null;
+    },
+    write(bytes: Uint8Array, offset: number, length: number): number {
+      if (socket.destroyed || socket.writableNeedDrain) return 0;
+      // Copied: the client reuses its output ring as soon as write() returns.
+      socket.write(Buffer.from(bytes.subarray(offset, offset + length)));
+      return length;
+    },
+    close(): void {
+      closed = true;
+      socket.end();
+    },
+    destroy(): void {
+      closed = true;
+      socket.destroy();
+    },
+  };
+}
+
+function netOptions(params: LinkParams): net.NetConnectOpts {
+  const options: net.NetConnectOpts = { host: params.host, port: params.port };
+  if (params.bindAddress !== "") options.localAddress = params.bindAddress;
+  return options;
+}
+
+/** A PEM value may be given as the PEM text itself or as a file path, as Paho's tls_set takes paths. */
+function pem(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return value.includes("-----BEGIN") ? value : readFileSync(value, "utf8");
+}
+
+function tlsOptions(params: LinkParams, t: TlsOptions): tls.ConnectionOptions {
+  // tls.connect passes socket options such as localAddress through to net.connect.
+  const options: tls.ConnectionOptions & { localAddress?: string } = { host: params.host, port: params.port };
+  if (params.bindAddress !== "") options.localAddress = params.bindAddress;
+  if (net.isIP(params.host) === 0) options.servername = params.host;
+  if (t.context !== undefined) options.secureContext = t.context as tls.SecureContext;
+  const ca = pem(t.caCerts);
+  if (ca !== undefined) options.ca = ca;
+  const cert = pem(t.certfile);
+  if (cert !== undefined) options.cert = cert;
+  const key = pem(t.keyfile);
+  if (key !== undefined) options.key = key;
+  options.rejectUnauthorized = t.certReqs !== false;
+  if (t.tlsVersion !== undefined) options.minVersion = t.tlsVersion as tls.SecureVersion;
+  if (t.ciphers !== undefined) options.ciphers = t.ciphers;
+  if (t.alpnProtocols !== undefined) options.ALPNProtocols = t.alpnProtocols;
+  if (t.insecure === true) options.checkServerIdentity = () => undefined;
+  return options;
+}
+
+function describe(error: NodeJS.ErrnoException, params: LinkParams): LinkError {
+  const where = `${params.host}:${params.port}`;
+  const code = error.code ?? "";
+  if (TLS_CODES.test(code) || error.message.includes("certificate") || error.message.includes("SSL")) {
+    return { rc: MQTT_ERR_TLS, message: `TLS failure with ${where}: ${error.message}` };
+  }
+  if (code === "ECONNREFUSED") return { rc: MQTT_ERR_NO_CONN, message: `connection refused by ${where}` };
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return { rc: MQTT_ERR_NO_CONN, message: `cannot resolve ${params.host}` };
+  return { rc: MQTT_ERR_NO_CONN, message: `${code === "" ? "" : `${code}: `}${error.message}` };
+}

@@ -1,0 +1,969 @@
+/**
+ * The Paho-shaped client (shared/API.md): option functions, connect/reconnect/disconnect, the network
+ * loops, publish/subscribe, and the callbacks, over the sans-I/O Engine and a Host's links and timer.
+ *
+ * The data path: link bytes -> engine.receive -> engine.poll -> one callback per event (never inside the
+ * decoder) -> engine output -> link.write. In a loop mode (loopStart/loopForever) the host's link events
+ * and one timer drive it all, reconnecting with backoff; otherwise the caller drives it with loop() or
+ * with loopRead/loopWrite/loopMisc, as Paho's external event loop contract says.
+ */
+import { MQTTv31, MQTTv311, MQTTv5, type ProtocolVersion } from "./codec/constants.js";
+import type { ConnectPacket, QoS, Subscription, Will } from "./codec/packets.js";
+import type { Properties } from "./codec/properties.js";
+import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING } from "./constants.js";
+import { type Budget, checkBudget } from "./engine/budget.js";
+import { CLOSING, CONNACK_WAIT, CONNECTED, type ClosedEvent, Engine, type EngineEvent, IDLE } from "./engine/engine.js";
+import { type Host, type Link, type LinkError, type LinkParams, type TlsOptions, getDefaultHost } from "./host.js";
+import { MQTTMessage, MessageInfo } from "./message.js";
+import { connackString, errorString } from "./strings.js";
+import { topicFilterProblem, topicMatchesSub, topicNameProblem } from "./topic.js";
+import { utf8Length, writeUtf8 } from "./codec/utf8.js";
+
+export type Payload = Uint8Array | ArrayBuffer | string | number | null | undefined;
+
+export interface ClientOptions {
+  /** "" or absent: made up on 3.1, left for the broker to assign on 3.1.1 and 5. */
+  clientId?: string;
+  /** Default true. Clean Start on MQTT 5. */
+  cleanSession?: boolean;
+  userdata?: unknown;
+  protocol?: ProtocolVersion;
+  transport?: "tcp" | "websockets";
+  manualAck?: boolean;
+  budget?: Partial<Budget>;
+  /** Session persistence; only the in-memory session exists in this version. */
+  store?: undefined;
+  host?: Host;
+}
+
+export interface ConnectFlags { sessionPresent: boolean }
+export interface DisconnectFlags { isDisconnectPacketFromServer: boolean }
+export interface SubscribeOptions {
+  qos?: QoS;
+  noLocal?: boolean;
+  retainAsPublished?: boolean;
+  retainHandling?: 0 | 1 | 2;
+}
+/** A console-like logger for enableLogger(). */
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** The error connect() and reconnect() reject with; `rc` is an MQTT_ERR_* code. */
+export class MqttConnectionError extends Error {
+  readonly rc: number;
+  constructor(rc: number, message: string) {
+    super(message);
+    this.name = "MqttConnectionError";
+    this.rc = rc;
+  }
+}
+
+type SocketCallback = (client: Client, userdata: unknown, socket: unknown) => void;
+export type MessageCallback = (client: Client, userdata: unknown, message: MQTTMessage) => void;
+
+const MODE_MANUAL = 0;
+const MODE_BACKGROUND = 1;
+const MODE_FOREVER = 2;
+const MAX_PAYLOAD = 268435455;
+/** Reason codes reported to onDisconnect when no DISCONNECT packet gave one (Paho's mapping). */
+const NORMAL_DISCONNECTION = 0x00;
+const UNSPECIFIED_ERROR = 0x80;
+const KEEP_ALIVE_TIMEOUT = 0x8d;
+
+interface ConnectArgs {
+  host: string;
+  port: number;
+  keepalive: number;
+  bindAddress: string;
+  cleanStart: boolean | undefined;
+  properties: Properties | undefined;
+}
+
+export class Client {
+  onConnect: ((client: Client, userdata: unknown, flags: ConnectFlags, reasonCode: number, properties: Properties) => void) | null = null;
+  onConnectFail: ((client: Client, userdata: unknown) => void) | null = null;
+  onDisconnect: ((client: Client, userdata: unknown, flags: DisconnectFlags, reasonCode: number, properties: Properties) => void) | null = null;
+  onMessage: MessageCallback | null = null;
+  onPublish: ((client: Client, userdata: unknown, mid: number, reasonCode: number, properties: Properties) => void) | null = null;
+  onSubscribe: ((client: Client, userdata: unknown, mid: number, reasonCodes: number[], properties: Properties) => void) | null = null;
+  onUnsubscribe: ((client: Client, userdata: unknown, mid: number, reasonCodes: number[], properties: Properties) => void) | null = null;
+  onLog: ((client: Client, userdata: unknown, level: number, buf: string) => void) | null = null;
+  onPreConnect: ((client: Client, userdata: unknown) => void) | null = null;
+  onSocketOpen: SocketCallback | null = null;
+  onSocketClose: SocketCallback | null = null;
+  onSocketRegisterWrite: SocketCallback | null = null;
+  onSocketUnregisterWrite: SocketCallback | null = null;
+
+  userdata: unknown;
+  private host!: Host;
+  private engine!: Engine;
+  private clientId!: string;
+  private cleanSession!: boolean;
+  private protocol!: ProtocolVersion;
+  private transport!: "tcp" | "websockets";
+  private username: string | undefined;
+  private password: Uint8Array | undefined;
+  private will: Will | undefined;
+  private tls: TlsOptions | undefined;
+  private wsPath = "/mqtt";
+  private wsHeaders: Record<string, string> | undefined;
+  private logger: Logger | undefined;
+  private minDelay = 1;
+  private maxDelay = 120;
+  private reconnectDelay = 1;
+  private messageCallbacks: Array<[string, MessageCallback]> = [];
+
+  private args: ConnectArgs | undefined;
+  private link: Link | null = null;
+  /** The link opened (CONNECT written) and whether CONNACK accepted it. */
+  private linkOpen = false;
+  private linkConnected = false;
+  private linkRefused = false;
+  private closedEvent: ClosedEvent | undefined;
+  private mode = MODE_MANUAL;
+  private userDisconnect = false;
+  private timer: unknown = undefined;
+  private timerAt = Infinity;
+  private reconnectTimer: unknown = undefined;
+  private writeRegistered = false;
+  private readable = false;
+  private readableWaiter: (() => void) | undefined;
+  private openWaiter: { resolve: (rc: number) => void; reject: (e: Error) => void } | undefined;
+  private foreverWaiter: { resolve: (rc: number) => void; reject: (e: Error) => void; retryFirst: boolean } | undefined;
+  private readonly pendingInfos = new Map<number, MessageInfo>();
+  private qos0Infos: MessageInfo[] = [];
+  private servicing = false;
+  /** Whether any connection of this client was accepted: loopForever's first-connection rule. */
+  private everConnected = false;
+
+  constructor(options: ClientOptions = {}) {
+    this.init(options);
+  }
+
+  /** Back to the just-constructed state with new options: the link is dropped, callbacks are cleared. */
+  reinitialise(options: ClientOptions = {}): void {
+    this.dropLink();
+    this.clearTimers();
+    this.onConnect = this.onConnectFail = this.onDisconnect = this.onMessage = this.onPublish = null;
+    this.onSubscribe = this.onUnsubscribe = this.onLog = this.onPreConnect = null;
+    this.onSocketOpen = this.onSocketClose = this.onSocketRegisterWrite = this.onSocketUnregisterWrite = null;
+    this.init(options);
+  }
+
+  private init(options: ClientOptions): void {
+    const protocol = options.protocol ?? MQTTv311;
+    if (protocol !== MQTTv31 && protocol !== MQTTv311 && protocol !== MQTTv5) {
+      throw new RangeError(`protocol must be MQTTv31 (3), MQTTv311 (4) or MQTTv5 (5), got ${String(protocol)}`);
+    }
+    const cleanSession = options.cleanSession ?? true;
+    let clientId = options.clientId ?? "";
+    if (typeof clientId !== "string") throw new TypeError("clientId must be a string");
+    if (clientId === "" && !cleanSession && protocol !== MQTTv5) {
+      throw new RangeError("a client id must be given when cleanSession is false (MQTT 3.x)");
+    }
+    if (clientId === "" && protocol === MQTTv31) clientId = makeClientId();
+    if (options.store !== undefined) {
+      throw new TypeError("session stores are not available in this version: sessions live in memory");
+    }
+    const transport = options.transport ?? "tcp";
+    if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
+    this.host = options.host ?? getDefaultHost();
+    this.engine = new Engine(checkBudget(options.budget));
+    this.engine.version = protocol;
+    this.engine.manualAck = options.manualAck ?? false;
+    this.engine.log = (level, message) => this.log(level, message);
+    this.clientId = clientId;
+    this.cleanSession = cleanSession;
+    this.protocol = protocol;
+    this.transport = transport;
+    this.userdata = options.userdata;
+    this.username = this.password = this.will = this.tls = this.wsHeaders = this.logger = undefined;
+    this.wsPath = "/mqtt";
+    this.minDelay = this.reconnectDelay = 1;
+    this.maxDelay = 120;
+    this.messageCallbacks = [];
+    this.args = undefined;
+    this.mode = MODE_MANUAL;
+    this.userDisconnect = false;
+    this.pendingInfos.clear();
+    this.qos0Infos = [];
+  }
+
+  // ---- options --------------------------------------------------------------------------------
+
+  /** At most n QoS 1/2 messages in flight at once (default 20; 0 = no limit but the broker's). */
+  maxInflightMessagesSet(n: number): void {
+    this.engine.maxInflight = nonNegativeInteger(n, "maxInflightMessages");
+  }
+
+  /** At most n QoS 1/2 messages waiting to be sent (0 = as many as the budget holds). */
+  maxQueuedMessagesSet(n: number): void {
+    this.engine.maxQueued = nonNegativeInteger(n, "maxQueuedMessages");
+  }
+
+  /** Re-send an unacknowledged QoS 1/2 message after this many seconds (MQTT 3.x only; v5 forbids it). */
+  messageRetrySet(seconds: number): void {
+    if (typeof seconds !== "number" || !(seconds >= 0)) throw new RangeError("messageRetry must be a number of seconds >= 0");
+    this.engine.retryMs = seconds * 1000;
+  }
+
+  wsSetOptions(path = "/mqtt", headers?: Record<string, string>): void {
+    if (this.transport !== "websockets") throw new RangeError('wsSetOptions needs transport: "websockets"');
+    this.wsPath = path;
+    this.wsHeaders = headers;
+  }
+
+  tlsSet(options: Omit<TlsOptions, "context" | "insecure"> = {}): void {
+    if (this.tls?.context !== undefined) throw new RangeError("TLS is already set with tlsSetContext");
+    this.tls = { ...options, insecure: this.tls?.insecure };
+  }
+
+  tlsSetContext(context: unknown): void {
+    if (this.tls !== undefined && this.tls.context === undefined && Object.keys(this.tls).some((k) => k !== "insecure" && this.tls![k as keyof TlsOptions] !== undefined)) {
+      throw new RangeError("TLS is already set with tlsSet");
+    }
+    this.tls = { context, insecure: this.tls?.insecure };
+  }
+
+  tlsInsecureSet(insecure: boolean): void {
+    if (this.tls === undefined) throw new RangeError("call tlsSet() or tlsSetContext() before tlsInsecureSet()");
+    this.tls.insecure = insecure;
+  }
+
+  enableLogger(logger?: Logger): void {
+    this.logger = logger ?? defaultLogger();
+  }
+
+  disableLogger(): void {
+    this.logger = undefined;
+  }
+
+  usernamePwSet(username: string | null, password?: string | Uint8Array | null): void {
+    if (username !== null && typeof username !== "string") throw new TypeError("username must be a string or null");
+    this.username = username ?? undefined;
+    this.password = password === undefined || password === null ? undefined : toBytes(password, "password");
+  }
+
+  userDataSet(userdata: unknown): void {
+    this.userdata = userdata;
+  }
+
+  willSet(topic: string, payload?: Payload, qos: number = 0, retain = false, properties?: Properties): void {
+    const problem = topicNameProblem(topic);
+    if (problem !== undefined) throw new RangeError(`invalid will topic: ${problem}`);
+    checkQos(qos);
+    const bytes = toPayload(payload);
+    if (bytes.length > 65535) throw new RangeError(`the will payload is ${bytes.length} bytes; at most 65535`);
+    this.will = { topic, payload: bytes, qos: qos as QoS, retain: Boolean(retain), properties: this.protocol === MQTTv5 ? properties : undefined };
+  }
+
+  willClear(): void {
+    this.will = undefined;
+  }
+
+  /** Reconnect after min seconds, doubling up to max, back to min once a CONNACK arrives. */
+  reconnectDelaySet(minDelay = 1, maxDelay = 120): void {
+    if (!(minDelay > 0) || !(maxDelay >= minDelay)) throw new RangeError("reconnect delays need 0 < minDelay <= maxDelay");
+    this.minDelay = this.reconnectDelay = minDelay;
+    this.maxDelay = maxDelay;
+  }
+
+  // ---- connection -----------------------------------------------------------------------------
+
+  /** Opens the link and writes CONNECT; resolves MQTT_ERR_SUCCESS then. onConnect reports the CONNACK. */
+  connect(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): Promise<number> {
+    this.setArgs(host, port, keepalive, bindAddress, cleanStart, properties);
+    return this.openLink();
+  }
+
+  /** Stores the arguments; the connection is made by loopStart()/loopForever() (Paho's connect_async). */
+  connectAsync(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): number {
+    this.setArgs(host, port, keepalive, bindAddress, cleanStart, properties);
+    if (this.mode !== MODE_MANUAL && this.link === null) this.openLink().catch(() => {});
+    return MQTT_ERR_SUCCESS;
+  }
+
+  /** SRV lookups need a host resolver: the Node host provides connectSrv through its transports. */
+  connectSrv(domain?: string, keepalive = 60, bindAddress = ""): Promise<number> {
+    const resolver = (this.host as Host & { resolveSrv?: (domain: string) => Promise<Array<{ name: string; port: number }>> }).resolveSrv;
+    if (resolver === undefined) return Promise.reject(new MqttConnectionError(MQTT_ERR_NOT_SUPPORTED, "this host cannot resolve SRV records"));
+    if (domain === undefined) return Promise.reject(new RangeError("connectSrv needs a domain"));
+    return resolver(`_mqtt._tcp.${domain}`).then(async (targets) => {
+      let last: unknown;
+      for (const t of targets) {
+        try {
+          return await this.connect(t.name, t.port, keepalive, bindAddress);
+        } catch (e) {
+          last = e;
+        }
+      }
+      throw last ?? new MqttConnectionError(MQTT_ERR_NO_CONN, `no SRV records for ${domain}`);
+    });
+  }
+
+  /** Drops the current link, if any, and connects again with the last connect() arguments. */
+  reconnect(): Promise<number> {
+    if (this.args === undefined) return Promise.reject(new MqttConnectionError(MQTT_ERR_INVAL, "reconnect() before connect()"));
+    this.dropLink();
+    return this.openLink();
+  }
+
+  /** Sends DISCONNECT (so no will is published) and closes the link; stops reconnecting. */
+  disconnect(reasonCode = 0, properties?: Properties): number {
+    this.userDisconnect = true;
+    this.clearReconnectTimer();
+    if (this.link === null) {
+      this.finishForever(MQTT_ERR_SUCCESS);
+      return MQTT_ERR_NO_CONN;
+    }
+    const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined);
+    if (rc !== MQTT_ERR_SUCCESS) {
+      this.link.destroy();
+      this.linkClosed(undefined);
+      return rc;
+    }
+    this.flush();
+    return MQTT_ERR_SUCCESS;
+  }
+
+  isConnected(): boolean {
+    return this.engine.state === CONNECTED;
+  }
+
+  // ---- loops ----------------------------------------------------------------------------------
+
+  /** Runs the network loop in the background (host events and a timer), reconnecting as needed. */
+  loopStart(): number {
+    if (this.mode !== MODE_MANUAL) return MQTT_ERR_INVAL;
+    this.mode = MODE_BACKGROUND;
+    this.userDisconnect = false;
+    this.startLooping(true);
+    return MQTT_ERR_SUCCESS;
+  }
+
+  /** Stops the background loop; the link stays as it is, and unprocessed bytes wait in it. */
+  loopStop(): number {
+    if (this.mode === MODE_MANUAL) return MQTT_ERR_INVAL;
+    this.mode = MODE_MANUAL;
+    this.clearTimers();
+    return MQTT_ERR_SUCCESS;
+  }
+
+  /**
+   * Runs the network loop until disconnect() is called, reconnecting meanwhile. Resolves MQTT_ERR_SUCCESS
+   * then. Rejects when the first connection fails, unless retryFirstConnection.
+   */
+  loopForever(options: { retryFirstConnection?: boolean } = {}): Promise<number> {
+    if (this.mode !== MODE_MANUAL) return Promise.reject(new Error("the network loop is already running"));
+    this.mode = MODE_FOREVER;
+    this.userDisconnect = false;
+    return new Promise<number>((resolve, reject) => {
+      this.foreverWaiter = { resolve, reject, retryFirst: options.retryFirstConnection ?? false };
+      this.startLooping(options.retryFirstConnection ?? false);
+    });
+  }
+
+  /** Waits up to timeout seconds for bytes, then reads, writes and runs timers once (Paho's loop()). */
+  async loop(timeout = 1.0): Promise<number> {
+    if (this.link === null) return MQTT_ERR_NO_CONN;
+    if (!this.readable && !this.engine.hasInput) {
+      await new Promise<void>((resolve) => {
+        const timer = this.host.setTimer(() => {
+          this.readableWaiter = undefined;
+          resolve();
+        }, Math.max(0, timeout * 1000));
+        this.readableWaiter = () => {
+          this.host.clearTimer(timer);
+          this.readableWaiter = undefined;
+          resolve();
+        };
+      });
+    }
+    const rc = this.loopRead();
+    if (rc !== MQTT_ERR_SUCCESS) return rc;
+    this.loopWrite();
+    return this.loopMisc();
+  }
+
+  /** Reads and handles what the link has received. */
+  loopRead(): number {
+    if (this.link === null) return MQTT_ERR_NO_CONN;
+    this.readable = false;
+    this.service();
+    return this.link === null && !this.userDisconnect ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
+  }
+
+  /** Writes what is waiting to be sent. */
+  loopWrite(): number {
+    if (this.link === null) return MQTT_ERR_NO_CONN;
+    this.flush();
+    return MQTT_ERR_SUCCESS;
+  }
+
+  /** Keepalive and retries: call at least once a second in an external loop. */
+  loopMisc(): number {
+    if (this.link === null) return MQTT_ERR_NO_CONN;
+    this.engine.tick(this.host.now());
+    this.service();
+    return this.link === null ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
+  }
+
+  /** The host's socket object, for an external event loop; null without a link. */
+  socket(): unknown {
+    return this.link?.socket ?? null;
+  }
+
+  wantWrite(): boolean {
+    return this.engine.wantsWrite;
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  publish(topic: string, payload?: Payload, qos: number = 0, retain = false, properties?: Properties): MessageInfo {
+    const problem = topicNameProblem(topic);
+    if (problem !== undefined) throw new RangeError(`invalid topic: ${problem}`);
+    checkQos(qos);
+    const bytes = toPayload(payload);
+    if (bytes.length > MAX_PAYLOAD) throw new RangeError(`payload is ${bytes.length} bytes; MQTT allows at most ${MAX_PAYLOAD}`);
+    this.engine.now = this.host.now();
+    const result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), this.protocol === MQTTv5 ? properties : undefined);
+    const info = new MessageInfo(result.rc, result.mid, this.host);
+    if (result.rc !== MQTT_ERR_SUCCESS) {
+      this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(result.rc)}`);
+      return info;
+    }
+    this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${result.mid}), '${topic}', ... (${bytes.length} bytes)`);
+    if (qos === 0) this.qos0Infos.push(info);
+    else this.pendingInfos.set(result.mid, info);
+    this.flush();
+    return info;
+  }
+
+  /**
+   * subscribe("a/b", 1), subscribe(["a/b", 1]), subscribe([["a/b", 1], ["c", { qos: 2, noLocal: true }]]).
+   * Returns [rc, mid].
+   */
+  subscribe(topic: string | [string, number | SubscribeOptions] | Array<[string, number | SubscribeOptions]>, qos: number = 0, options?: SubscribeOptions, properties?: Properties): [number, number] {
+    const subs: Subscription[] = [];
+    const add = (filter: unknown, o: number | SubscribeOptions | undefined): void => {
+      const problem = topicFilterProblem(filter);
+      if (problem !== undefined) throw new RangeError(`invalid subscription: ${problem}`);
+      const opts: SubscribeOptions = typeof o === "number" ? { ...options, qos: o as QoS } : { qos: qos as QoS, ...o };
+      checkQos(opts.qos ?? 0);
+      if (this.protocol !== MQTTv5 && (opts.noLocal || opts.retainAsPublished || (opts.retainHandling ?? 0) !== 0)) {
+        throw new RangeError("noLocal, retainAsPublished and retainHandling need MQTT 5");
+      }
+      const rh = opts.retainHandling ?? 0;
+      if (rh !== 0 && rh !== 1 && rh !== 2) throw new RangeError("retainHandling must be 0, 1 or 2");
+      const sub: Subscription = { topicFilter: filter as string, qos: (opts.qos ?? 0) as QoS };
+      if (this.protocol === MQTTv5) {
+        sub.noLocal = Boolean(opts.noLocal);
+        sub.retainAsPublished = Boolean(opts.retainAsPublished);
+        sub.retainHandling = rh;
+      }
+      subs.push(sub);
+    };
+    if (typeof topic === "string") add(topic, options);
+    else if (Array.isArray(topic) && typeof topic[0] === "string") add(topic[0], topic[1] as number | SubscribeOptions);
+    else if (Array.isArray(topic) && topic.length > 0) {
+      for (const pair of topic as unknown[]) {
+        if (!Array.isArray(pair)) throw new TypeError("subscribe() takes a topic, a [topic, qos] pair or a list of pairs");
+        add(pair[0], pair[1] as number | SubscribeOptions);
+      }
+    } else throw new TypeError("subscribe() takes a topic, a [topic, qos] pair or a non-empty list of pairs");
+    this.engine.now = this.host.now();
+    const r = this.engine.subscribe(subs, this.protocol === MQTTv5 ? properties : undefined);
+    if (r.rc === MQTT_ERR_SUCCESS) {
+      this.log(MQTT_LOG_DEBUG, `Sending SUBSCRIBE (d0, m${r.mid}) [${subs.map((s) => `('${s.topicFilter}', ${s.qos})`).join(", ")}]`);
+      this.flush();
+    }
+    return [r.rc, r.mid];
+  }
+
+  unsubscribe(topic: string | string[], properties?: Properties): [number, number] {
+    const filters = typeof topic === "string" ? [topic] : topic;
+    if (!Array.isArray(filters) || filters.length === 0) throw new TypeError("unsubscribe() takes a topic or a non-empty list of topics");
+    for (const f of filters) {
+      const problem = topicFilterProblem(f);
+      if (problem !== undefined) throw new RangeError(`invalid topic filter: ${problem}`);
+    }
+    this.engine.now = this.host.now();
+    const r = this.engine.unsubscribe(filters, this.protocol === MQTTv5 ? properties : undefined);
+    if (r.rc === MQTT_ERR_SUCCESS) {
+      this.log(MQTT_LOG_DEBUG, `Sending UNSUBSCRIBE (d0, m${r.mid}) [${filters.map((f) => `'${f}'`).join(", ")}]`);
+      this.flush();
+    }
+    return [r.rc, r.mid];
+  }
+
+  /** With manualAck on: acknowledges message mid (PUBACK for QoS 1, PUBREC for QoS 2). */
+  ack(mid: number, qos: number): number {
+    checkQos(qos);
+    this.engine.now = this.host.now();
+    const rc = this.engine.ack(mid, qos);
+    this.flush();
+    return rc;
+  }
+
+  /** Routes messages whose topic matches `sub` (wildcards allowed) to callback instead of onMessage. */
+  messageCallbackAdd(sub: string, callback: MessageCallback): void {
+    const problem = topicFilterProblem(sub);
+    if (problem !== undefined) throw new RangeError(`invalid subscription: ${problem}`);
+    if (typeof callback !== "function") throw new TypeError("callback must be a function");
+    const existing = this.messageCallbacks.find(([s]) => s === sub);
+    if (existing !== undefined) existing[1] = callback;
+    else this.messageCallbacks.push([sub, callback]);
+  }
+
+  messageCallbackRemove(sub: string): void {
+    this.messageCallbacks = this.messageCallbacks.filter(([s]) => s !== sub);
+  }
+
+  // ---- the link -------------------------------------------------------------------------------
+
+  private setArgs(host: string, port: number, keepalive: number, bindAddress: string, cleanStart: boolean | undefined, properties: Properties | undefined): void {
+    if (typeof host !== "string" || host === "") throw new RangeError("host must be a non-empty string");
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be 1..65535, got ${String(port)}`);
+    if (!Number.isInteger(keepalive) || keepalive < 0 || keepalive > 65535) throw new RangeError(`keepalive must be 0..65535 seconds, got ${String(keepalive)}`);
+    if (cleanStart !== undefined && this.protocol !== MQTTv5) throw new RangeError("cleanStart is an MQTT 5 argument; use cleanSession on 3.x");
+    if (properties !== undefined && this.protocol !== MQTTv5) throw new RangeError("connect properties need MQTT 5");
+    this.args = { host, port, keepalive, bindAddress, cleanStart, properties };
+    this.engine.keepAlive = keepalive;
+  }
+
+  private connectPacket(): ConnectPacket {
+    const a = this.args!;
+    const packet: ConnectPacket = {
+      type: 1, protocolVersion: this.protocol, clientId: this.clientId,
+      cleanStart: this.protocol === MQTTv5 ? a.cleanStart ?? this.cleanSession : this.cleanSession,
+      keepAlive: a.keepalive, username: this.username, password: this.password, will: this.will,
+    };
+    if (this.protocol === MQTTv5) {
+      const b = this.engine.budget;
+      packet.properties = { receiveMaximum: b.maxIncomingQos2, maximumPacketSize: b.maxPacketSize, ...a.properties };
+    }
+    return packet;
+  }
+
+  private openLink(): Promise<number> {
+    const a = this.args;
+    if (a === undefined) return Promise.reject(new MqttConnectionError(MQTT_ERR_INVAL, "connect() needs a host"));
+    if (this.link !== null) this.dropLink();
+    this.userDisconnect = false;
+    this.call("onPreConnect", () => this.onPreConnect?.(this, this.userdata));
+    const params: LinkParams = { host: a.host, port: a.port, bindAddress: a.bindAddress, transport: this.transport,
+      tls: this.tls, wsPath: this.wsPath, wsHeaders: this.wsHeaders };
+    this.log(MQTT_LOG_DEBUG, `Connecting to ${a.host}:${a.port}`);
+    return new Promise<number>((resolve, reject) => {
+      this.openWaiter = { resolve, reject };
+      this.linkOpen = this.linkConnected = this.linkRefused = false;
+      this.closedEvent = undefined;
+      this.readable = false;
+      let link: Link;
+      const events = {
+        onOpen: () => { if (this.link === link) this.linkOpened(); },
+        onReadable: () => { if (this.link === link) this.linkReadable(); },
+        onWritable: () => { if (this.link === link) this.service(); },
+        onClose: (error: LinkError | undefined) => { if (this.link === link) this.linkClosed(error); },
+      };
+      try {
+        link = this.host.open(params, events);
+      } catch (e) {
+        this.openWaiter = undefined;
+        reject(e);
+        return;
+      }
+      this.link = link;
+    });
+  }
+
+  private linkOpened(): void {
+    this.linkOpen = true;
+    this.call("onSocketOpen", () => this.onSocketOpen?.(this, this.userdata, this.link!.socket));
+    let packet: ConnectPacket;
+    try {
+      packet = this.connectPacket();
+      this.engine.begin(packet, this.host.now());
+    } catch (e) {
+      this.openWaiter?.reject(e as Error);
+      this.openWaiter = undefined;
+      this.dropLink();
+      return;
+    }
+    this.log(MQTT_LOG_DEBUG, `Sending CONNECT (u${packet.username === undefined ? 0 : 1}, p${packet.password === undefined ? 0 : 1}, wr${packet.will?.retain ? 1 : 0}, wq${packet.will?.qos ?? 0}, wf${packet.will ? 1 : 0}, c${packet.cleanStart ? 1 : 0}, k${packet.keepAlive}) client_id=${this.clientId}`);
+    this.flush();
+    const waiter = this.openWaiter;
+    this.openWaiter = undefined;
+    waiter?.resolve(MQTT_ERR_SUCCESS);
+    this.armTimer();
+  }
+
+  private linkReadable(): void {
+    this.readable = true;
+    if (this.readableWaiter !== undefined) this.readableWaiter();
+    if (this.mode !== MODE_MANUAL) this.service();
+  }
+
+  /**
+   * Reads and handles whatever is waiting, then writes. Reentrant calls (a callback that publishes)
+   * only write; the outer call goes on reading.
+   */
+  private service(): void {
+    if (this.servicing) {
+      this.flush();
+      return;
+    }
+    this.servicing = true;
+    try {
+      const engine = this.engine;
+      for (;;) {
+        this.dispatch();
+        this.flush();
+        if (this.link === null || engine.hasInput || engine.state === IDLE || engine.state === CLOSING) break;
+        const chunk = this.link.read();
+        if (chunk === null) break;
+        engine.receive(chunk, this.host.now());
+      }
+    } finally {
+      this.servicing = false;
+    }
+    this.armTimer();
+  }
+
+  private dispatch(): void {
+    let event: EngineEvent | null;
+    while ((event = this.engine.poll()) !== null) this.handleEvent(event);
+  }
+
+  private handleEvent(e: EngineEvent): void {
+    const props = (p: Properties | undefined): Properties => p ?? {};
+    switch (e.type) {
+      case "message": {
+        const message = new MQTTMessage(e.message);
+        this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${e.message.payloadLength} bytes)`);
+        let matched = false;
+        for (const [sub, callback] of this.messageCallbacks) {
+          if (!topicMatchesSub(sub, message.topic)) continue;
+          matched = true;
+          this.call("message callback", () => callback(this, this.userdata, message));
+        }
+        if (!matched) this.call("onMessage", () => this.onMessage?.(this, this.userdata, message));
+        return;
+      }
+      case "published": {
+        const info = this.pendingInfos.get(e.mid);
+        this.pendingInfos.delete(e.mid);
+        info?.markPublished();
+        this.call("onPublish", () => this.onPublish?.(this, this.userdata, e.mid, e.reasonCode, props(e.properties)));
+        return;
+      }
+      case "connected":
+        this.linkConnected = this.everConnected = true;
+        this.reconnectDelay = this.minDelay;
+        this.log(MQTT_LOG_DEBUG, `Received CONNACK (${e.sessionPresent ? 1 : 0}, ${e.reasonCode})`);
+        this.call("onConnect", () => this.onConnect?.(this, this.userdata, { sessionPresent: e.sessionPresent }, e.reasonCode, props(e.properties)));
+        return;
+      case "refused":
+        this.linkRefused = true;
+        this.log(MQTT_LOG_ERR, `Connection refused: ${this.protocol === MQTTv5 ? `reason code 0x${e.reasonCode.toString(16)}` : connackString(e.reasonCode)}`);
+        this.closedEvent = { type: "closed", rc: e.reasonCode === 4 || e.reasonCode === 5 || e.reasonCode === 0x86 || e.reasonCode === 0x87 ? MQTT_ERR_AUTH : MQTT_ERR_CONN_REFUSED,
+          reasonCode: e.reasonCode, properties: e.properties, reason: "connection refused" };
+        this.call("onConnect", () => this.onConnect?.(this, this.userdata, { sessionPresent: false }, e.reasonCode, props(e.properties)));
+        this.closeWhenFlushed();
+        return;
+      case "subscribed":
+        this.call("onSubscribe", () => this.onSubscribe?.(this, this.userdata, e.mid, e.reasonCodes, props(e.properties)));
+        return;
+      case "unsubscribed":
+        this.call("onUnsubscribe", () => this.onUnsubscribe?.(this, this.userdata, e.mid, e.reasonCodes, props(e.properties)));
+        return;
+      case "closed":
+        this.closedEvent = e;
+        this.log(e.rc === MQTT_ERR_CONN_LOST ? MQTT_LOG_INFO : MQTT_LOG_ERR, `Connection closing: ${e.reason}`);
+        this.closeWhenFlushed();
+        return;
+    }
+  }
+
+  /** Writes what the engine has for the link, as much as the link takes now. */
+  private flush(): void {
+    const link = this.link;
+    const engine = this.engine;
+    if (link === null || !this.linkOpen) return;
+    let length: number;
+    while ((length = engine.outputLength()) > 0) {
+      const taken = link.write(engine.outputBuffer, engine.outputOffset(), length);
+      if (taken > 0) engine.consumed(taken);
+      if (taken < length) break;
+    }
+    const waiting = engine.wantsWrite;
+    if (waiting !== this.writeRegistered) {
+      this.writeRegistered = waiting;
+      const socket = link.socket;
+      if (waiting) this.call("onSocketRegisterWrite", () => this.onSocketRegisterWrite?.(this, this.userdata, socket));
+      else this.call("onSocketUnregisterWrite", () => this.onSocketUnregisterWrite?.(this, this.userdata, socket));
+    }
+    if (!waiting) {
+      if (this.qos0Infos.length > 0) this.qos0Written();
+      if (engine.state === CLOSING && this.link !== null) this.closeWhenFlushed();
+    }
+  }
+
+  /** QoS 0 messages count as published once the link has taken their bytes (as Paho's on_publish). */
+  private qos0Written(): void {
+    const infos = this.qos0Infos;
+    this.qos0Infos = [];
+    for (const info of infos) {
+      info.markPublished();
+      this.call("onPublish", () => this.onPublish?.(this, this.userdata, info.mid, 0, {}));
+    }
+  }
+
+  private closeWhenFlushed(): void {
+    if (this.link === null || this.engine.wantsWrite) return;
+    const link = this.link;
+    link.close();
+    this.linkClosed(undefined);
+  }
+
+  /** Drops the link without callbacks, as reconnect() and reinitialise() do. */
+  private dropLink(): void {
+    const link = this.link;
+    if (link === null) return;
+    this.link = null;
+    this.linkOpen = false;
+    link.destroy();
+    this.engine.lost();
+  }
+
+  /** The link is gone: callbacks, then a reconnect when a loop runs and the user did not disconnect. */
+  private linkClosed(error: LinkError | undefined): void {
+    const link = this.link;
+    if (link === null) return;
+    this.link = null;
+    const wasOpen = this.linkOpen;
+    this.linkOpen = false;
+    const engineState = this.engine.state;
+    this.engine.lost();
+    if (this.writeRegistered) {
+      this.writeRegistered = false;
+      this.call("onSocketUnregisterWrite", () => this.onSocketUnregisterWrite?.(this, this.userdata, link.socket));
+    }
+    if (wasOpen) this.call("onSocketClose", () => this.onSocketClose?.(this, this.userdata, link.socket));
+    const waiter = this.openWaiter;
+    this.openWaiter = undefined;
+    const closed = this.closedEvent;
+    this.closedEvent = undefined;
+    if (!wasOpen) {
+      const rc = error?.rc ?? MQTT_ERR_NO_CONN;
+      const message = error?.message ?? "the connection could not be opened";
+      this.log(MQTT_LOG_ERR, `Failed to connect: ${message}`);
+      if (waiter !== undefined) waiter.reject(new MqttConnectionError(rc, message));
+      else this.call("onConnectFail", () => this.onConnectFail?.(this, this.userdata));
+      this.afterLoss(rc, message, true);
+      return;
+    }
+    if (!this.linkConnected && !this.linkRefused) {
+      // The link opened but no CONNACK accepted it: the connection never completed.
+      this.log(MQTT_LOG_ERR, `Connection failed before CONNACK: ${closed?.reason ?? error?.message ?? "closed by the broker"}`);
+      this.call("onConnectFail", () => this.onConnectFail?.(this, this.userdata));
+      this.afterLoss(closed?.rc ?? error?.rc ?? MQTT_ERR_CONN_LOST, closed?.reason ?? error?.message ?? "closed before CONNACK", true);
+      return;
+    }
+    let rc: number;
+    let reasonCode: number;
+    if (closed !== undefined) {
+      rc = closed.rc;
+      reasonCode = closed.rc === MQTT_ERR_KEEPALIVE ? KEEP_ALIVE_TIMEOUT : closed.reasonCode === 0 && closed.rc !== MQTT_ERR_CONN_LOST && !this.linkRefused ? UNSPECIFIED_ERROR : closed.reasonCode;
+    } else if (this.userDisconnect && engineState === CLOSING) {
+      rc = MQTT_ERR_SUCCESS;
+      reasonCode = NORMAL_DISCONNECTION;
+    } else {
+      rc = error?.rc ?? MQTT_ERR_CONN_LOST;
+      reasonCode = UNSPECIFIED_ERROR;
+      this.log(MQTT_LOG_WARNING, `Connection lost: ${error?.message ?? "closed by the broker"}`);
+    }
+    const fromServer = closed !== undefined && closed.rc === MQTT_ERR_CONN_LOST && closed.reason.startsWith("the broker sent DISCONNECT");
+    this.call("onDisconnect", () => this.onDisconnect?.(this, this.userdata, { isDisconnectPacketFromServer: fromServer }, reasonCode, closed?.properties ?? {}));
+    this.afterLoss(rc, closed?.reason ?? error?.message ?? "connection closed", false);
+  }
+
+  private afterLoss(rc: number, message: string, failedToConnect: boolean): void {
+    this.clearTimer();
+    if (this.userDisconnect) {
+      this.finishForever(MQTT_ERR_SUCCESS);
+      return;
+    }
+    if (this.mode === MODE_MANUAL) return;
+    const forever = this.foreverWaiter;
+    if (failedToConnect && forever !== undefined && !forever.retryFirst && !this.everConnected) {
+      this.mode = MODE_MANUAL;
+      this.foreverWaiter = undefined;
+      forever.reject(new MqttConnectionError(rc, message));
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    this.clearReconnectTimer();
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, this.maxDelay);
+    this.log(MQTT_LOG_INFO, `Reconnecting in ${delay} s`);
+    this.reconnectTimer = this.host.setTimer(() => {
+      this.reconnectTimer = undefined;
+      if (this.mode === MODE_MANUAL || this.userDisconnect || this.link !== null) return;
+      this.openLink().catch(() => {});
+    }, delay * 1000);
+  }
+
+  private startLooping(retryFirst: boolean): void {
+    if (this.link === null) {
+      if (this.args === undefined) {
+        const waiter = this.foreverWaiter;
+        if (waiter !== undefined) {
+          this.mode = MODE_MANUAL;
+          this.foreverWaiter = undefined;
+          waiter.reject(new MqttConnectionError(MQTT_ERR_NO_CONN, "loopForever() before connect() or connectAsync()"));
+        }
+        return;
+      }
+      this.openLink().catch((e: Error) => {
+        // openLink rejects only when the link could not even be created; link failures go through linkClosed.
+        if (!retryFirst) return;
+        this.log(MQTT_LOG_ERR, e.message);
+      });
+      return;
+    }
+    this.host.defer(() => this.service());
+  }
+
+  private finishForever(rc: number): void {
+    const waiter = this.foreverWaiter;
+    this.foreverWaiter = undefined;
+    if (this.mode !== MODE_MANUAL) this.mode = MODE_MANUAL;
+    this.clearTimers();
+    waiter?.resolve(rc);
+  }
+
+  // ---- timers ---------------------------------------------------------------------------------
+
+  /** Keeps one timer armed for the engine's next deadline (only when a loop runs). */
+  private armTimer(): void {
+    if (this.mode === MODE_MANUAL || this.link === null) return;
+    const deadline = this.engine.nextDeadline();
+    if (deadline === Infinity) return;
+    if (this.timer !== undefined && this.timerAt <= deadline) return;
+    this.clearTimer();
+    const now = this.host.now();
+    this.timerAt = deadline;
+    this.timer = this.host.setTimer(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      if (this.link === null) return;
+      this.engine.tick(this.host.now());
+      this.service();
+    }, Math.max(0, deadline - now));
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.host.clearTimer(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private clearReconnectTimer(): void {
+    if (this.reconnectTimer !== undefined) this.host.clearTimer(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  private clearTimers(): void {
+    this.clearTimer();
+    this.clearReconnectTimer();
+  }
+
+  // ---- logging and user code ------------------------------------------------------------------
+
+  private log(level: number, message: string): void {
+    if (this.onLog !== null) {
+      try {
+        this.onLog(this, this.userdata, level, message);
+      } catch {
+        // A failing log callback must not take the client down, and has nowhere else to report to.
+      }
+    }
+    const logger = this.logger;
+    if (logger === undefined) return;
+    try {
+      if (level === MQTT_LOG_DEBUG) logger.debug(message);
+      else if (level === MQTT_LOG_INFO || level === MQTT_LOG_NOTICE) logger.info(message);
+      else if (level === MQTT_LOG_WARNING) logger.warn(message);
+      else logger.error(message);
+    } catch {
+      // As above.
+    }
+  }
+
+  /** Runs user code; an exception is logged (MQTT_LOG_ERR) and leaves the client's state intact. */
+  private call(name: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log(MQTT_LOG_ERR, `Caught exception in ${name}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    }
+  }
+}
+
+function defaultLogger(): Logger {
+  const c = (globalThis as { console?: Logger }).console;
+  if (c === undefined) throw new Error("enableLogger() needs a logger on a host without console");
+  return c;
+}
+
+function checkQos(qos: unknown): void {
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`invalid QoS ${String(qos)}: must be 0, 1 or 2`);
+}
+
+function nonNegativeInteger(n: unknown, what: string): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new RangeError(`${what} must be an integer >= 0, got ${String(n)}`);
+  return n;
+}
+
+function toBytes(value: string | Uint8Array, what: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value !== "string") throw new TypeError(`${what} must be a string or a Uint8Array`);
+  const n = utf8Length(value);
+  if (n < 0) throw new RangeError(`${what} contains a lone UTF-16 surrogate`);
+  const bytes = new Uint8Array(n);
+  writeUtf8(value, bytes, 0);
+  return bytes;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Paho's payload rules: bytes as they are, strings as UTF-8, numbers as their decimal text. */
+export function toPayload(payload: Payload): Uint8Array {
+  if (payload === undefined || payload === null) return EMPTY;
+  if (payload instanceof Uint8Array) return payload;
+  if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
+  if (typeof payload === "string") return toBytes(payload, "payload");
+  if (typeof payload === "number") {
+    if (!Number.isFinite(payload)) throw new RangeError(`payload number ${payload} has no MQTT form`);
+    return toBytes(String(payload), "payload");
+  }
+  throw new TypeError("payload must be a Uint8Array, ArrayBuffer, string, number or null");
+}
+
+const ID_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/** 3.1 forbids an empty client id: make one up, 23 characters as 3.1 allows. */
+function makeClientId(): string {
+  let id = "tinymqtt-";
+  for (let i = 0; i < 14; i++) id += ID_CHARS[Math.floor(Math.random() * ID_CHARS.length)];
+  return id;
+}
+

@@ -1,0 +1,588 @@
+/**
+ * The protocol engine: MQTT's client side as a state machine with no sockets, timers or clock.
+ *
+ * Theory of operation. The host opens a link and calls begin(connect, now); from then on it feeds
+ * received bytes to receive(), calls poll() until it returns null and hands each event to the user,
+ * writes whatever output() holds to the link (consumed() says how much it took), and calls tick(now) at
+ * nextDeadline(). When the link goes away it calls lost(); a later begin() resumes every unfinished
+ * QoS 1/2 flow in its original order.
+ *
+ * States: IDLE (no link) -> CONNACK_WAIT (CONNECT written) -> CONNECTED -> CLOSING (DISCONNECT written, or
+ * the link is to be dropped) -> IDLE via lost(). This file owns every transition.
+ *
+ * User code never runs inside the decoder: poll() returns an event after the decoder has returned a
+ * packet, and the acknowledgement of a delivered message is written at the start of the next poll(),
+ * after the user's callback ran, as Paho does. The only error that leaves the engine is the caller's
+ * own misuse (RangeError/TypeError from publish arguments); protocol violations by the peer become a
+ * "closed" event carrying the v5 reason code.
+ */
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../constants.js";
+import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
+import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
+import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, PACKET_NAMES, type ProtocolVersion } from "../codec/constants.js";
+import { Decoder, type DecodedPacket } from "../codec/decoder.js";
+import { Encoder } from "../codec/encoder.js";
+import { MqttProtocolError, PROTOCOL_ERROR } from "../codec/errors.js";
+import type { AckView } from "../codec/packets/ack.js";
+import type { PublishView } from "../codec/packets/publish.js";
+import type { ConnackPacket, ConnectPacket, Packet, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packets.js";
+import type { Properties } from "../codec/properties.js";
+import type { Budget } from "./budget.js";
+import { FREE, Outbox, QUEUED, WAIT_PUBACK, WAIT_PUBCOMP, WAIT_PUBREC, WAIT_SUBACK, WAIT_UNSUBACK } from "./outbox.js";
+
+export const IDLE = 0;
+export const CONNACK_WAIT = 1;
+export const CONNECTED = 2;
+export const CLOSING = 3;
+
+/** v5 reason codes the engine itself sends. */
+const RECEIVE_MAXIMUM_EXCEEDED = 0x93;
+const TOPIC_ALIAS_INVALID = 0x94;
+const PACKET_ID_NOT_FOUND = 0x92;
+
+/** Room kept free in the output ring before reading another packet, so an acknowledgement always fits. */
+const CONTROL_RESERVE = 16;
+
+export interface ConnectedEvent { type: "connected"; sessionPresent: boolean; reasonCode: number; properties: Properties | undefined }
+export interface RefusedEvent { type: "refused"; reasonCode: number; properties: Properties | undefined }
+/** `message` is the decoder's reused view: valid until the next poll(). */
+export interface MessageEvent { type: "message"; message: PublishView }
+export interface PublishedEvent { type: "published"; mid: number; reasonCode: number; properties: Properties | undefined }
+export interface SubscribedEvent { type: "subscribed"; mid: number; reasonCodes: number[]; properties: Properties | undefined }
+export interface UnsubscribedEvent { type: "unsubscribed"; mid: number; reasonCodes: number[]; properties: Properties | undefined }
+/** The link must go: `rc` is the Paho error, `reasonCode` the v5 reason (the broker's, or the one we sent). */
+export interface ClosedEvent { type: "closed"; rc: number; reasonCode: number; properties: Properties | undefined; reason: string }
+export type EngineEvent = ConnectedEvent | RefusedEvent | MessageEvent | PublishedEvent | SubscribedEvent |
+  UnsubscribedEvent | ClosedEvent;
+
+export type EngineLog = (level: number, message: string) => void;
+
+export interface PublishResult { rc: number; mid: number }
+
+export class Engine {
+  state = IDLE;
+  /** The host's clock in milliseconds, set before every call that may send. */
+  now = 0;
+  version: ProtocolVersion = 4;
+  /** Seconds; 0 = off. A v5 broker's Server Keep Alive replaces it for the connection. */
+  keepAlive = 60;
+  maxInflight = 20;
+  /** 0 = as many as the budget holds. */
+  maxQueued = 0;
+  /** Re-send an unacknowledged flow after this many ms on 3.x (v5 forbids it [MQTT-4.4.0-1]); 0 = never. */
+  retryMs = 20_000;
+  manualAck = false;
+  /** How long to wait for CONNACK. */
+  connectTimeoutMs = 30_000;
+  log: EngineLog = () => {};
+
+  readonly budget: Budget;
+  private readonly decoder: Decoder;
+  private readonly encoder = new Encoder();
+  private readonly out: ByteRing;
+  readonly outbox: Outbox;
+  /** Incoming QoS 2 ids between PUBREC and PUBREL: what makes delivery exactly once. */
+  private readonly incoming: PacketIdTable;
+  /** How many filters each pending SUBSCRIBE/UNSUBSCRIBE carried, by id slot. */
+  private readonly filterCount: Uint16Array;
+  private readonly queue: EngineEvent[] = [];
+  private readonly messageEvent: MessageEvent;
+  private readonly publishedEvent: PublishedEvent = { type: "published", mid: 0, reasonCode: 0, properties: undefined };
+  private readonly ackScratch = { type: PUBACK as typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP, packetId: 0, reasonCode: 0 };
+
+  private lastSent = 0;
+  private lastReceived = 0;
+  private pingSentAt = -1;
+  private connectStartedAt = 0;
+  private effectiveKeepAlive = 0;
+  private serverReceiveMaximum = 65535;
+  /** The acknowledgement owed for the message last returned by poll(): type and id, 0 when none. */
+  private owedAckType = 0;
+  private owedAckId = 0;
+
+  constructor(budget: Budget) {
+    this.budget = budget;
+    this.decoder = new Decoder({ maxPacketSize: budget.maxPacketSize });
+    this.out = new ByteRing(budget.outputBytes);
+    this.outbox = new Outbox(budget.maxMessages, budget.storeBytes);
+    this.incoming = new PacketIdTable(budget.maxIncomingQos2);
+    this.filterCount = new Uint16Array(budget.maxMessages);
+    this.messageEvent = { type: "message", message: this.decoder.publish };
+  }
+
+  // ---- the link -------------------------------------------------------------------------------
+
+  /** The link is open: writes CONNECT. Unfinished flows will be resumed once CONNACK arrives. */
+  begin(connect: ConnectPacket, now: number): void {
+    this.now = now;
+    this.version = connect.protocolVersion;
+    this.encoder.version = this.version;
+    this.decoder.reset(this.version);
+    this.out.clear();
+    this.queue.length = 0;
+    this.owedAckType = 0;
+    this.outbox.rewind();
+    this.pingSentAt = -1;
+    this.connectStartedAt = this.lastReceived = now;
+    this.serverReceiveMaximum = 65535;
+    this.effectiveKeepAlive = connect.keepAlive;
+    this.state = CONNACK_WAIT;
+    if (!this.writePacket(connect)) {
+      throw new RangeError(`the CONNECT packet (${this.encoder.length} bytes) is larger than budget.outputBytes`);
+    }
+  }
+
+  /** The link is gone (closed by either side, or failed). */
+  lost(): void {
+    this.state = IDLE;
+    this.out.clear();
+    this.queue.length = 0;
+    this.owedAckType = 0;
+    this.pingSentAt = -1;
+    this.outbox.dropControlIds((id) => this.log(MQTT_LOG_WARNING, `the acknowledgement of (un)subscribe mid ${id} was lost with the connection`));
+  }
+
+  /** Feeds received bytes; ignored once the connection is closing, as nothing more will be processed. */
+  receive(chunk: Uint8Array, now: number): void {
+    this.now = now;
+    if (this.state === IDLE || this.state === CLOSING) return;
+    this.decoder.feed(chunk);
+  }
+
+  /** True while the last chunk still holds unread bytes (poll() stopped for the output to drain). */
+  get hasInput(): boolean {
+    return this.decoder.hasInput;
+  }
+
+  /** Bytes of a packet cut by the end of the last chunk, held in the receive buffer. */
+  get bufferedInput(): number {
+    return this.decoder.buffered;
+  }
+
+  // ---- output ---------------------------------------------------------------------------------
+
+  /** Offset and length of the next contiguous bytes to write, in outputBytes(). Length 0 when none. */
+  outputLength(): number {
+    return this.out.readable();
+  }
+
+  outputOffset(): number {
+    return this.out.readOffset;
+  }
+
+  get outputBuffer(): Uint8Array {
+    return this.out.bytes;
+  }
+
+  /** The transport took n bytes from the front of the output. */
+  consumed(n: number): void {
+    this.out.consume(n);
+    this.pump();
+  }
+
+  get wantsWrite(): boolean {
+    return this.out.length > 0;
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  /** The next event, or null when the fed bytes are used up (or the output must drain first). */
+  poll(): EngineEvent | null {
+    if (this.owedAckType !== 0 && !this.payOwedAck()) return null;
+    for (;;) {
+      const queued = this.queue.shift();
+      if (queued !== undefined) return queued;
+      if (this.state === IDLE || this.state === CLOSING) return null;
+      if (this.out.capacity - this.out.length < CONTROL_RESERVE) return null;
+      let packet: DecodedPacket | null;
+      try {
+        packet = this.decoder.next();
+      } catch (e) {
+        if (!(e instanceof MqttProtocolError)) throw e;
+        this.fail(e.reasonCode, e.message);
+        continue;
+      }
+      if (packet === null) return null;
+      this.lastReceived = this.now;
+      const event = this.handle(packet);
+      if (event !== null) return event;
+    }
+  }
+
+  /** Timers: keepalive, CONNACK timeout, 3.x retry. Then read nextDeadline() for the next call. */
+  tick(now: number): void {
+    this.now = now;
+    if (this.state === CONNACK_WAIT && now - this.connectStartedAt >= this.connectTimeoutMs) {
+      this.close(MQTT_ERR_NO_CONN, 0, "no CONNACK within the connect timeout");
+      return;
+    }
+    if (this.state !== CONNECTED) return;
+    const ka = this.effectiveKeepAlive * 1000;
+    if (ka > 0) {
+      if (now - this.lastReceived >= ka * 1.5) {
+        this.close(MQTT_ERR_KEEPALIVE, 0, `nothing received for ${Math.round((now - this.lastReceived) / 1000)} s (keepalive ${this.effectiveKeepAlive} s)`);
+        return;
+      }
+      if (this.pingSentAt < 0 && (now - this.lastSent >= ka || now - this.lastReceived >= ka)) {
+        if (this.writePacket({ type: PINGREQ })) this.pingSentAt = now;
+      }
+    }
+    if (this.retryMs > 0 && this.version < 5) this.retryStale(now);
+  }
+
+  /** When tick() must next run, in the host's milliseconds; Infinity when nothing is timed. */
+  nextDeadline(): number {
+    if (this.state === CONNACK_WAIT) return this.connectStartedAt + this.connectTimeoutMs;
+    if (this.state !== CONNECTED) return Infinity;
+    let next = Infinity;
+    const ka = this.effectiveKeepAlive * 1000;
+    if (ka > 0) {
+      next = this.lastReceived + ka * 1.5;
+      if (this.pingSentAt < 0) next = Math.min(next, this.lastSent + ka, this.lastReceived + ka);
+    }
+    if (this.retryMs > 0 && this.version < 5 && this.outbox.inflight > 0) {
+      const { state, sentAt } = this.outbox;
+      this.outbox.forEachPending((_id, slot) => {
+        if (state[slot] !== QUEUED) next = Math.min(next, sentAt[slot]! + this.retryMs);
+      });
+    }
+    return next;
+  }
+
+  // ---- commands -------------------------------------------------------------------------------
+
+  /**
+   * Queues a PUBLISH. QoS 0 goes straight to the output (MQTT_ERR_NO_CONN without a connection, as in
+   * Paho); QoS 1/2 is kept in the outbox and sent as the in-flight window allows, across reconnects.
+   * Arguments were checked by the client; the codec's RangeError remains for what only it can see.
+   */
+  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined): PublishResult {
+    const packet = { type: PUBLISH as typeof PUBLISH, topic, payload, qos, retain, dup: false, packetId: qos > 0 ? 1 : 0, properties };
+    const length = this.encoder.measure(packet);
+    if (qos === 0) {
+      // From the same sequence as QoS 1/2 ids (taken and given back at once), so mids do not collide.
+      const mid = this.outbox.ids.allocate();
+      if (mid !== NO_PACKET_ID) this.outbox.ids.release(mid);
+      if (this.state !== CONNECTED) return { rc: MQTT_ERR_NO_CONN, mid };
+      if (length > this.out.capacity) return this.tooLarge(length, mid);
+      const offset = this.out.reserve(length);
+      if (offset === RING_FULL) return { rc: MQTT_ERR_QUEUE_SIZE, mid };
+      this.encoder.write(this.out.bytes, offset);
+      this.out.commit(length);
+      this.lastSent = this.now;
+      return { rc: MQTT_ERR_SUCCESS, mid };
+    }
+    if (length > this.out.capacity || length > this.outbox.store.capacity) return this.tooLarge(length, 0);
+    if (this.maxQueued > 0 && this.outbox.unsent >= this.maxQueued) return { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 };
+    const id = this.outbox.open(length);
+    if (id === NO_PACKET_ID) return { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 };
+    packet.packetId = id;
+    this.encoder.measure(packet);
+    this.encoder.write(this.outbox.store.bytes, this.outbox.writeOffset);
+    this.outbox.append(id, length);
+    this.pump();
+    return { rc: MQTT_ERR_SUCCESS, mid: id };
+  }
+
+  subscribe(subscriptions: Subscription[], properties: Properties | undefined): PublishResult {
+    return this.sendControl(SUBSCRIBE, subscriptions.length, (packetId) => ({ type: SUBSCRIBE, packetId, subscriptions, properties }));
+  }
+
+  unsubscribe(topicFilters: string[], properties: Properties | undefined): PublishResult {
+    return this.sendControl(UNSUBSCRIBE, topicFilters.length, (packetId) => ({ type: UNSUBSCRIBE, packetId, topicFilters, properties }));
+  }
+
+  /** Writes DISCONNECT; the host closes the link once the output has drained. */
+  disconnect(reasonCode: number, properties: Properties | undefined): number {
+    if (this.state !== CONNECTED && this.state !== CONNACK_WAIT) return MQTT_ERR_NO_CONN;
+    const packet = this.version === 5 ? { type: DISCONNECT as typeof DISCONNECT, reasonCode, properties } : { type: DISCONNECT as typeof DISCONNECT };
+    this.writePacket(packet);
+    this.state = CLOSING;
+    return MQTT_ERR_SUCCESS;
+  }
+
+  /** Manual acknowledgement (manualAck): PUBACK for QoS 1, PUBREC for QoS 2. */
+  ack(mid: number, qos: number): number {
+    if (qos === 0) return MQTT_ERR_SUCCESS;
+    if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
+    return this.writeAck(qos === 1 ? PUBACK : PUBREC, mid, 0) ? MQTT_ERR_SUCCESS : MQTT_ERR_QUEUE_SIZE;
+  }
+
+  // ---- incoming packets -----------------------------------------------------------------------
+
+  private handle(p: DecodedPacket): EngineEvent | null {
+    if (this.state === CONNACK_WAIT && p.type !== CONNACK) {
+      return this.fail(PROTOCOL_ERROR, `${PACKET_NAMES[p.type]} before CONNACK [MQTT-3.2.0-1]`);
+    }
+    switch (p.type) {
+      case CONNACK: return this.onConnack(p);
+      case PUBLISH: return this.onPublish(p);
+      case PUBACK: return this.onPuback(p);
+      case PUBREC: return this.onPubrec(p);
+      case PUBREL: return this.onPubrel(p);
+      case PUBCOMP: return this.onPubcomp(p);
+      case SUBACK: return this.onListAck(p, WAIT_SUBACK);
+      case UNSUBACK: return this.onListAck(p, WAIT_UNSUBACK);
+      case PINGRESP: this.pingSentAt = -1; return null;
+      case DISCONNECT: {
+        const code = p.reasonCode ?? 0;
+        return this.close(MQTT_ERR_CONN_LOST, code, `the broker sent DISCONNECT (0x${code.toString(16)})`, p.properties);
+      }
+      case AUTH: return this.fail(PROTOCOL_ERROR, "AUTH without an authentication method in CONNECT [MQTT-4.12.0-1]");
+      default: return this.fail(PROTOCOL_ERROR, `a server never sends ${PACKET_NAMES[p.type]}`);
+    }
+  }
+
+  private onConnack(p: ConnackPacket): EngineEvent | null {
+    if (this.state !== CONNACK_WAIT) return this.fail(PROTOCOL_ERROR, "a second CONNACK [MQTT-3.2.0-2]");
+    if (p.reasonCode !== 0) {
+      this.state = CLOSING;
+      return { type: "refused", reasonCode: p.reasonCode, properties: p.properties };
+    }
+    this.state = CONNECTED;
+    const props = p.properties;
+    if (props?.receiveMaximum !== undefined) this.serverReceiveMaximum = props.receiveMaximum;
+    if (props?.serverKeepAlive !== undefined) this.effectiveKeepAlive = props.serverKeepAlive;
+    if (!p.sessionPresent) this.sessionLost();
+    this.pump();
+    return { type: "connected", sessionPresent: p.sessionPresent, reasonCode: 0, properties: props };
+  }
+
+  /**
+   * The broker has no session for us: no incoming QoS 2 is half done, and a QoS 2 publish that got its
+   * PUBREC is the broker's now (it will be delivered), so its flow ends here. QoS 1/2 publishes not yet
+   * acknowledged are sent again as Paho does (shared/API.md; the session-store issue makes it a choice).
+   */
+  private sessionLost(): void {
+    this.incoming.clear();
+    const { state } = this.outbox;
+    const finished: number[] = [];
+    this.outbox.forEachPending((id, slot) => {
+      if (state[slot] === WAIT_PUBCOMP) finished.push(id);
+    });
+    for (const id of finished) {
+      this.outbox.complete(id);
+      this.queue.push({ type: "published", mid: id, reasonCode: 0, properties: undefined });
+    }
+  }
+
+  private onPublish(p: PublishView): EngineEvent | null {
+    if (p.topicAlias !== 0) return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${p.topicAlias} above our Topic Alias Maximum of 0`);
+    if (p.qos === 2) {
+      if (this.incoming.has(p.packetId)) {
+        // A re-sent PUBLISH of a message we already delivered: acknowledge again, deliver nothing.
+        if (!this.manualAck) this.writeAck(PUBREC, p.packetId, 0);
+        return null;
+      }
+      if (!this.incoming.claim(p.packetId)) {
+        if (this.version === 5) return this.fail(RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.incoming.capacity} QoS 2 messages in flight`);
+        this.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} left for the broker to re-send`);
+        return null;
+      }
+    }
+    if (p.qos > 0 && !this.manualAck) {
+      this.owedAckType = p.qos === 1 ? PUBACK : PUBREC;
+      this.owedAckId = p.packetId;
+    }
+    return this.messageEvent;
+  }
+
+  private payOwedAck(): boolean {
+    if (this.state !== CONNECTED) {
+      this.owedAckType = 0;
+      return true;
+    }
+    if (!this.writeAck(this.owedAckType as typeof PUBACK, this.owedAckId, 0)) return false;
+    this.owedAckType = 0;
+    return true;
+  }
+
+  private onPuback(p: AckView): EngineEvent | null {
+    if (!this.expect(p.packetId, WAIT_PUBACK, "PUBACK")) return null;
+    this.outbox.complete(p.packetId);
+    this.pump();
+    return this.published(p.packetId, p.reasonCode, p);
+  }
+
+  private onPubrec(p: AckView): EngineEvent | null {
+    const slot = this.outbox.ids.slotOf(p.packetId);
+    const st = slot < 0 ? FREE : this.outbox.state[slot];
+    if (st === WAIT_PUBCOMP) {
+      this.writeAck(PUBREL, p.packetId, 0);
+      return null;
+    }
+    if (st !== WAIT_PUBREC) {
+      this.log(MQTT_LOG_WARNING, `PUBREC for mid ${p.packetId}, which has no QoS 2 flow waiting for one`);
+      if (this.version === 5) this.writeAck(PUBREL, p.packetId, PACKET_ID_NOT_FOUND);
+      return null;
+    }
+    if (p.reasonCode >= 0x80) {
+      // The broker refused the message (v5): the flow ends here [MQTT-4.3.3-4].
+      this.outbox.complete(p.packetId);
+      this.pump();
+      return this.published(p.packetId, p.reasonCode, p);
+    }
+    this.outbox.state[slot] = WAIT_PUBCOMP;
+    this.outbox.sentAt[slot] = this.now;
+    this.writeAck(PUBREL, p.packetId, 0);
+    return null;
+  }
+
+  private onPubrel(p: AckView): EngineEvent | null {
+    const known = this.incoming.release(p.packetId);
+    if (!known) this.log(MQTT_LOG_DEBUG, `PUBREL for mid ${p.packetId}, which is not in flight: answered with PUBCOMP`);
+    this.writeAck(PUBCOMP, p.packetId, known || this.version < 5 ? 0 : PACKET_ID_NOT_FOUND);
+    return null;
+  }
+
+  private onPubcomp(p: AckView): EngineEvent | null {
+    if (!this.expect(p.packetId, WAIT_PUBCOMP, "PUBCOMP")) return null;
+    this.outbox.complete(p.packetId);
+    this.pump();
+    return this.published(p.packetId, p.reasonCode, p);
+  }
+
+  private onListAck(p: SubackPacket | UnsubackPacket, waiting: number): EngineEvent | null {
+    const name = waiting === WAIT_SUBACK ? "SUBACK" : "UNSUBACK";
+    const slot = this.outbox.ids.slotOf(p.packetId);
+    if (slot < 0 || this.outbox.state[slot] !== waiting) {
+      this.log(MQTT_LOG_WARNING, `${name} for mid ${p.packetId}, which was not sent`);
+      return null;
+    }
+    const expected = this.filterCount[slot]!;
+    const counted = waiting === WAIT_SUBACK || this.version === 5;
+    if (counted && p.reasonCodes.length !== expected) {
+      return this.fail(PROTOCOL_ERROR, `${name} has ${p.reasonCodes.length} reason codes for ${expected} topic filters [MQTT-3.9.3-1]`);
+    }
+    this.outbox.complete(p.packetId);
+    const type = waiting === WAIT_SUBACK ? "subscribed" : "unsubscribed";
+    return { type, mid: p.packetId, reasonCodes: p.reasonCodes, properties: p.properties };
+  }
+
+  private expect(id: number, state: number, name: string): boolean {
+    const slot = this.outbox.ids.slotOf(id);
+    if (slot >= 0 && this.outbox.state[slot] === state) return true;
+    this.log(MQTT_LOG_WARNING, `${name} for mid ${id}, which has no flow waiting for one`);
+    return false;
+  }
+
+  private published(mid: number, reasonCode: number, p: AckView): PublishedEvent {
+    const e = this.publishedEvent;
+    e.mid = mid;
+    e.reasonCode = reasonCode;
+    e.properties = p.propertiesStart === p.propertiesEnd ? undefined : p.properties;
+    return e;
+  }
+
+  // ---- sending --------------------------------------------------------------------------------
+
+  /** Moves queued and resumed flows into the output while the in-flight window and the output allow. */
+  private pump(): void {
+    if (this.state !== CONNECTED) return;
+    const ob = this.outbox;
+    const window = Math.min(this.maxInflight === 0 ? 65535 : this.maxInflight, this.serverReceiveMaximum);
+    while (ob.inflight < window) {
+      const slot = ob.nextToSend();
+      if (slot < 0) return;
+      const st = ob.state[slot]!;
+      if (st === WAIT_PUBCOMP) {
+        if (!this.writeAck(PUBREL, ob.ids.idAt(slot), 0)) return;
+        ob.markSent(slot, WAIT_PUBCOMP, this.now);
+        continue;
+      }
+      const next = this.copyRecord(slot, st !== QUEUED);
+      if (next === 0) return;
+      ob.markSent(slot, next, this.now);
+    }
+  }
+
+  /** Copies a stored PUBLISH into the output, DUP set when it went out before; its new state, or 0. */
+  private copyRecord(slot: number, resend: boolean): number {
+    const ob = this.outbox;
+    const from = ob.recordOffset(slot);
+    const length = ob.recordLength(slot);
+    const offset = this.out.reserve(length);
+    if (offset === RING_FULL) return 0;
+    const stored = ob.store.bytes;
+    if (resend) stored[from] = stored[from]! | 0x08;
+    this.out.bytes.set(stored.subarray(from, from + length), offset);
+    this.out.commit(length);
+    this.lastSent = this.now;
+    return ((stored[from]! >> 1) & 3) === 1 ? WAIT_PUBACK : WAIT_PUBREC;
+  }
+
+  /** 3.x only: flows unacknowledged for retryMs go out again. */
+  private retryStale(now: number): void {
+    const ob = this.outbox;
+    const due: number[] = [];
+    ob.forEachPending((_id, slot) => {
+      if (ob.state[slot] !== QUEUED && now - ob.sentAt[slot]! >= this.retryMs) due.push(slot);
+    });
+    for (const slot of due) {
+      const id = ob.ids.idAt(slot);
+      const sent = ob.state[slot] === WAIT_PUBCOMP ? this.writeAck(PUBREL, id, 0) : this.copyRecord(slot, true) !== 0;
+      if (!sent) return;
+      ob.sentAt[slot] = now;
+      this.log(MQTT_LOG_DEBUG, `re-sent mid ${id} after ${this.retryMs} ms without acknowledgement`);
+    }
+  }
+
+  private sendControl(type: typeof SUBSCRIBE | typeof UNSUBSCRIBE, filters: number, make: (packetId: number) => Packet): PublishResult {
+    if (this.state !== CONNECTED) return { rc: MQTT_ERR_NO_CONN, mid: 0 };
+    const packet = make(1);
+    const length = this.encoder.measure(packet);
+    if (length > this.out.capacity) return this.tooLarge(length, 0);
+    const id = this.outbox.takeControlId(type === SUBSCRIBE ? WAIT_SUBACK : WAIT_UNSUBACK);
+    if (id === NO_PACKET_ID) return { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 };
+    if (!this.writePacket(make(id))) {
+      this.outbox.complete(id);
+      return { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 };
+    }
+    this.filterCount[this.outbox.ids.slotOf(id)] = filters;
+    return { rc: MQTT_ERR_SUCCESS, mid: id };
+  }
+
+  private writeAck(type: typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP, packetId: number, reasonCode: number): boolean {
+    const a = this.ackScratch;
+    a.type = type;
+    a.packetId = packetId;
+    a.reasonCode = reasonCode;
+    return this.writePacket(a);
+  }
+
+  private writePacket(packet: Packet): boolean {
+    const length = this.encoder.measure(packet);
+    const offset = this.out.reserve(length);
+    if (offset === RING_FULL) {
+      this.log(MQTT_LOG_WARNING, `output full (budget.outputBytes ${this.out.capacity}): ${PACKET_NAMES[packet.type]} waits`);
+      return false;
+    }
+    this.encoder.write(this.out.bytes, offset);
+    this.out.commit(length);
+    this.lastSent = this.now;
+    return true;
+  }
+
+  private tooLarge(length: number, mid: number): PublishResult {
+    this.log(MQTT_LOG_WARNING, `a ${length}-byte packet does not fit the budget (outputBytes ${this.out.capacity}, storeBytes ${this.outbox.store.capacity})`);
+    return { rc: MQTT_ERR_PAYLOAD_SIZE, mid };
+  }
+
+  // ---- closing --------------------------------------------------------------------------------
+
+  /** A protocol violation by the broker: DISCONNECT with the reason (v5), then the link goes. */
+  private fail(reasonCode: number, reason: string): null {
+    if (this.version === 5 && this.state !== IDLE) {
+      this.out.clear();
+      this.writePacket({ type: DISCONNECT, reasonCode });
+    }
+    return this.close(MQTT_ERR_PROTOCOL, reasonCode, reason);
+  }
+
+  /** Ends the connection: the "closed" event comes out of the next poll(), after any queued before it. */
+  private close(rc: number, reasonCode: number, reason: string, properties?: Properties): null {
+    this.state = CLOSING;
+    this.queue.push({ type: "closed", rc, reasonCode, properties, reason });
+    return null;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The outbox: every QoS 1/2 PUBLISH from publish() until its flow completes, kept as its encoded bytes
+ * (the retransmit record is the packet itself, as in MQTT-C) in one fixed byte log, plus the packet ids
+ * of SUBSCRIBE/UNSUBSCRIBE awaiting their acknowledgements.
+ *
+ * Records are appended in publish order and their bytes reclaimed from the front once done, so a message
+ * stuck at the front holds the space behind it: the log reports full (MQTT_ERR_QUEUE_SIZE) instead of
+ * growing. Log positions run head <= cursor <= tail: records before the cursor went out on this
+ * connection, records from it on wait for room in the in-flight window. After a reconnect, rewind() moves
+ * the cursor back to the head so every unfinished flow is resumed in its original order [MQTT-4.6.0-1].
+ *
+ * Packet ids come from one PacketIdTable for publishes and (un)subscribes alike, so none is reused while
+ * any of them is in use; per-id state lives in typed arrays indexed by the table's dense slot.
+ */
+import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
+import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
+
+export const FREE = 0;
+/** A publish not yet sent on any connection. */
+export const QUEUED = 1;
+export const WAIT_PUBACK = 2;
+export const WAIT_PUBREC = 3;
+export const WAIT_PUBCOMP = 4;
+export const WAIT_SUBACK = 5;
+export const WAIT_UNSUBACK = 6;
+
+export class Outbox {
+  readonly ids: PacketIdTable;
+  readonly store: ByteRing;
+  /** Per id slot: flow state, when the last packet of the flow went out, its record's sequence number. */
+  readonly state: Uint8Array;
+  readonly sentAt: Float64Array;
+  private readonly seqOf: Float64Array;
+  /**
+   * Records are numbered by ever-increasing sequence numbers (record n lives at index n % capacity), so
+   * head <= cursor <= tail compare as plain numbers, full and empty never look alike.
+   */
+  private readonly offsetAt: Uint32Array;
+  private readonly lengthAt: Uint32Array;
+  private readonly slotAt: Uint16Array;
+  private readonly doneAt: Uint8Array;
+  private head = 0;
+  private cursor = 0;
+  private tail = 0;
+  /** Unfinished flows, in total and sent on this connection. */
+  pending = 0;
+  inflight = 0;
+  /** Where open() reserved room for the next record. */
+  writeOffset = 0;
+
+  constructor(maxMessages: number, storeBytes: number) {
+    this.ids = new PacketIdTable(maxMessages);
+    this.store = new ByteRing(storeBytes);
+    this.state = new Uint8Array(maxMessages);
+    this.sentAt = new Float64Array(maxMessages);
+    this.seqOf = new Float64Array(maxMessages);
+    this.offsetAt = new Uint32Array(maxMessages);
+    this.lengthAt = new Uint32Array(maxMessages);
+    this.slotAt = new Uint16Array(maxMessages);
+    this.doneAt = new Uint8Array(maxMessages);
+  }
+
+  get capacity(): number {
+    return this.ids.capacity;
+  }
+
+  /** Flows not yet sent on this connection. */
+  get unsent(): number {
+    return this.pending - this.inflight;
+  }
+
+  /** A packet id for a SUBSCRIBE or UNSUBSCRIBE, or NO_PACKET_ID when every id slot is taken. */
+  takeControlId(state: typeof WAIT_SUBACK | typeof WAIT_UNSUBACK): number {
+    const id = this.ids.allocate();
+    if (id !== NO_PACKET_ID) this.state[this.ids.slotOf(id)] = state;
+    return id;
+  }
+
+  /**
+   * Takes a packet id and `length` bytes of room for a PUBLISH: encode it at writeOffset with that id,
+   * then append(). NO_PACKET_ID when ids, log positions or bytes have run out.
+   */
+  open(length: number): number {
+    if (this.tail - this.head === this.capacity) return NO_PACKET_ID;
+    const offset = this.store.reserve(length);
+    if (offset === RING_FULL) return NO_PACKET_ID;
+    const id = this.ids.allocate();
+    if (id === NO_PACKET_ID) return NO_PACKET_ID;
+    this.writeOffset = offset;
+    return id;
+  }
+
+  append(id: number, length: number): void {
+    const slot = this.ids.slotOf(id);
+    const seq = this.tail++;
+    const i = seq % this.capacity;
+    this.store.commit(length);
+    this.offsetAt[i] = this.writeOffset;
+    this.lengthAt[i] = length;
+    this.slotAt[i] = slot;
+    this.doneAt[i] = 0;
+    this.seqOf[slot] = seq;
+    this.state[slot] = QUEUED;
+    this.pending++;
+  }
+
+  /** The id slot of the next flow to send on this connection, or -1 when all have gone out. */
+  nextToSend(): number {
+    for (; this.cursor < this.tail; this.cursor++) {
+      const i = this.cursor % this.capacity;
+      if (this.doneAt[i] === 0) return this.slotAt[i]!;
+    }
+    return -1;
+  }
+
+  /** Moves the cursor past the flow nextToSend() returned, now in `state`. */
+  markSent(slot: number, state: number, now: number): void {
+    this.state[slot] = state;
+    this.sentAt[slot] = now;
+    this.inflight++;
+    this.cursor++;
+  }
+
+  /** The encoded PUBLISH of a flow: store.bytes[recordOffset, recordOffset + recordLength). */
+  recordOffset(slot: number): number {
+    return this.offsetAt[this.seqOf[slot]! % this.capacity]!;
+  }
+
+  recordLength(slot: number): number {
+    return this.lengthAt[this.seqOf[slot]! % this.capacity]!;
+  }
+
+  /** Ends flow `id` (publish or (un)subscribe) and frees its id; false when no such flow is open. */
+  complete(id: number): boolean {
+    const slot = this.ids.slotOf(id);
+    if (slot < 0) return false;
+    const st = this.state[slot]!;
+    this.state[slot] = FREE;
+    this.ids.release(id);
+    if (st === WAIT_SUBACK || st === WAIT_UNSUBACK) return true;
+    const seq = this.seqOf[slot]!;
+    if (seq < this.cursor) this.inflight--;
+    this.pending--;
+    this.doneAt[seq % this.capacity] = 1;
+    while (this.head < this.tail && this.doneAt[this.head % this.capacity] === 1) {
+      this.store.consume(this.lengthAt[this.head % this.capacity]!);
+      this.head++;
+    }
+    if (this.cursor < this.head) this.cursor = this.head;
+    return true;
+  }
+
+  /** Calls fn for every unfinished publish flow, in publish order. */
+  forEachPending(fn: (id: number, slot: number) => void): void {
+    for (let seq = this.head; seq < this.tail; seq++) {
+      const i = seq % this.capacity;
+      if (this.doneAt[i] === 1) continue;
+      const slot = this.slotAt[i]!;
+      fn(this.ids.idAt(slot), slot);
+    }
+  }
+
+  /** Frees the ids of SUBSCRIBE/UNSUBSCRIBE whose acknowledgement will never come (the link is gone). */
+  dropControlIds(fn: (id: number) => void): void {
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const st = this.state[slot];
+      if (st !== WAIT_SUBACK && st !== WAIT_UNSUBACK) continue;
+      const id = this.ids.idAt(slot);
+      this.state[slot] = FREE;
+      this.ids.release(id);
+      fn(id);
+    }
+  }
+
+  /** For a new connection: every unfinished flow is to be sent again, in order. */
+  rewind(): void {
+    this.cursor = this.head;
+    this.inflight = 0;
+  }
+
+  clear(): void {
+    this.ids.clear();
+    this.store.clear();
+    this.state.fill(FREE);
+    this.head = this.tail = this.cursor = 0;
+    this.pending = this.inflight = 0;
+  }
+}
