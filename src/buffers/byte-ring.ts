@@ -1,0 +1,115 @@
+/**
+ * Outgoing bytes, as a bip-buffer: two regions in one fixed array, so the encoder can always write a
+ * whole packet into ONE contiguous span (no packet split at the array's end, no scratch copy) and the host
+ * can always write one contiguous span to its socket.
+ *
+ *   [ B: 0 .. bEnd )   free   [ A: aStart .. aEnd )   free
+ *
+ * Reads drain A. Writes extend A while it has room behind it; once it does not, they start B at offset 0,
+ * and while B exists every write extends B (anything else would reorder bytes). When A drains, B becomes A;
+ * with no B, A restarts empty at offset 0, so an idle ring offers its whole capacity again.
+ *
+ * Writing is two steps, reserve then commit: the encoder measures a packet, reserves that much, writes
+ * straight into `bytes`, then commits what it wrote. A reservation survives consume() (the host may finish a
+ * socket write in between); clear() cancels it.
+ */
+
+/** reserve(): the bytes asked for do not fit in one contiguous free span right now. */
+export const RING_FULL = -1;
+
+export class ByteRing {
+  /**
+   * The storage, allocated once. bytes[readOffset, readOffset + readable()) stays valid until the next
+   * consume() or clear(); a reserved span is the caller's to write until commit().
+   */
+  readonly bytes: Uint8Array;
+  private aStart = 0;
+  private aEnd = 0;
+  private bEnd = 0;
+  /** Where the pending reservation starts, or RING_FULL when there is none. */
+  private resOffset = RING_FULL;
+  private resLength = 0;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity <= 0) {
+      throw new RangeError(`ByteRing capacity must be a positive integer, not ${capacity}`);
+    }
+    this.bytes = new Uint8Array(capacity);
+  }
+
+  get capacity(): number {
+    return this.bytes.length;
+  }
+
+  /** Bytes queued in both regions. */
+  get length(): number {
+    return this.aEnd - this.aStart + this.bEnd;
+  }
+
+  get readOffset(): number {
+    return this.aStart;
+  }
+
+  /** Length of the contiguous span at readOffset; after consuming it, the rest (if any) is at offset 0. */
+  readable(): number {
+    return this.aEnd - this.aStart;
+  }
+
+  /**
+   * Offset in `bytes` of n contiguous writable bytes, or RING_FULL. Queued bytes are untouched; a later
+   * reserve replaces this one.
+   */
+  reserve(n: number): number {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`ByteRing.reserve: ${n} is not a byte count`);
+    let offset = RING_FULL;
+    if (this.bEnd > 0) {
+      if (n <= this.aStart - this.bEnd) offset = this.bEnd;
+    } else if (n <= this.bytes.length - this.aEnd) {
+      offset = this.aEnd;
+    } else if (n <= this.aStart) {
+      offset = 0;
+    }
+    this.resOffset = offset;
+    this.resLength = n;
+    return offset;
+  }
+
+  /** Makes the first n bytes of the pending reservation readable and ends the reservation. */
+  commit(n: number): void {
+    const offset = this.resOffset;
+    if (offset === RING_FULL) throw new RangeError("ByteRing.commit without a successful reserve");
+    if (!Number.isInteger(n) || n < 0 || n > this.resLength) {
+      throw new RangeError(`ByteRing.commit: ${n} is not within the ${this.resLength} bytes reserved`);
+    }
+    this.resOffset = RING_FULL;
+    if (n === 0) return;
+    if (this.aStart === this.aEnd) {
+      // The queue was empty, or drained while the reservation was pending: the new bytes are the whole queue,
+      // wherever the reservation put them.
+      this.aStart = offset;
+      this.aEnd = offset + n;
+    } else if (offset === this.aEnd) {
+      this.aEnd += n;
+    } else {
+      this.bEnd = offset + n;
+    }
+  }
+
+  /** Drops n bytes from the front of the readable span (n <= readable()). */
+  consume(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > this.aEnd - this.aStart) {
+      throw new RangeError(`ByteRing.consume: ${n} is not within the ${this.aEnd - this.aStart} readable bytes`);
+    }
+    this.aStart += n;
+    if (this.aStart !== this.aEnd) return;
+    this.aStart = 0;
+    this.aEnd = this.bEnd;
+    this.bEnd = 0;
+  }
+
+  /** Drops every queued byte and any pending reservation. */
+  clear(): void {
+    this.aStart = this.aEnd = this.bEnd = 0;
+    this.resOffset = RING_FULL;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * A TCP proxy on a free loopback port, for simulating bad networks between a client and a broker:
+ * cut() drops every live connection at once (a lost link), stall() stops forwarding both ways while keeping
+ * the sockets open (a link that goes silent: keepalive territory), resume() lets the held bytes through.
+ *
+ *   const proxy = await startProxy(broker.port);
+ *   after(() => proxy.close());
+ */
+import { type AddressInfo, type Server, type Socket, connect, createServer } from "node:net";
+
+const HOST = "127.0.0.1";
+
+export interface Proxy {
+  readonly host: "127.0.0.1";
+  readonly port: number;
+  /** Live client-side connections (each paired with one to the target). */
+  readonly connections: number;
+  /** Connections accepted since start. */
+  readonly accepted: number;
+  /** Destroys every live connection, both sides; reset = true sends an RST instead of a FIN. */
+  cut(reset?: boolean): void;
+  /** Stops forwarding both ways; bytes are held (and TCP backpressure applies) until resume(). */
+  stall(): void;
+  /** Forwards what was held, and everything after. */
+  resume(): void;
+  readonly stalled: boolean;
+  /** Cuts everything and stops listening. */
+  close(): Promise<void>;
+}
+
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  /** Chunks read while stalled, per direction, delivered on resume. */
+  toUpstream: Buffer[];
+  toClient: Buffer[];
+}
+
+export async function startProxy(targetPort: number, targetHost = HOST): Promise<Proxy> {
+  const pairs = new Set<Pair>();
+  let stalled = false;
+  let accepted = 0;
+
+  /** Forwards from one socket to the other, honouring stall() and the destination's backpressure. */
+  const forward = (from: Socket, to: Socket, held: Buffer[]): void => {
+    from.on("data", (chunk: Buffer) => {
+      if (stalled) {
+        held.push(chunk);
+        from.pause();
+        return;
+      }
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once("drain", () => {
+          if (!stalled) from.resume();
+        });
+      }
+    });
+    from.on("end", () => to.end());
+  };
+
+  const server: Server = createServer({ allowHalfOpen: true }, (client) => {
+    accepted++;
+    const upstream = connect({ host: targetHost, port: targetPort, allowHalfOpen: true });
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    const pair: Pair = { client, upstream, toUpstream: [], toClient: [] };
+    pairs.add(pair);
+    if (stalled) {
+      client.pause();
+      upstream.pause();
+    }
+    forward(client, upstream, pair.toUpstream);
+    forward(upstream, client, pair.toClient);
+    const drop = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", drop);
+    upstream.on("error", drop);
+    client.on("close", drop);
+    upstream.on("close", drop);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, HOST, () => {
+      server.removeListener("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const cut = (reset = false): void => {
+    for (const pair of [...pairs]) {
+      pairs.delete(pair);
+      for (const socket of [pair.client, pair.upstream]) {
+        if (reset) socket.resetAndDestroy();
+        else socket.destroy();
+      }
+    }
+  };
+
+  return {
+    host: HOST,
+    port,
+    get connections() {
+      return pairs.size;
+    },
+    get accepted() {
+      return accepted;
+    },
+    get stalled() {
+      return stalled;
+    },
+    cut,
+    stall() {
+      stalled = true;
+      for (const { client, upstream } of pairs) {
+        client.pause();
+        upstream.pause();
+      }
+    },
+    resume() {
+      if (!stalled) return;
+      stalled = false;
+      for (const pair of pairs) {
+        for (const chunk of pair.toUpstream.splice(0)) pair.upstream.write(chunk);
+        for (const chunk of pair.toClient.splice(0)) pair.client.write(chunk);
+        pair.client.resume();
+        pair.upstream.resume();
+      }
+    },
+    close() {
+      cut();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
