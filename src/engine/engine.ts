@@ -193,7 +193,8 @@ export class Engine {
       const queued = this.queue.shift();
       if (queued !== undefined) return queued;
       if (this.state === IDLE || this.state === CLOSING) return null;
-      if (this.out.capacity - this.out.length < CONTROL_RESERVE) return null;
+      // Each packet read may owe one acknowledgement: read only while one surely fits.
+      if (this.out.reserve(CONTROL_RESERVE) === RING_FULL) return null;
       let packet: DecodedPacket | null;
       try {
         packet = this.decoder.next();
@@ -224,7 +225,10 @@ export class Engine {
         return;
       }
       if (this.pingSentAt < 0 && (now - this.lastSent >= ka || now - this.lastReceived >= ka)) {
-        if (this.writePacket({ type: PINGREQ })) this.pingSentAt = now;
+        // Counted as sent even when the output is full: then the link is not draining, and the
+        // 1.5 x keepalive rule above will end it if nothing arrives.
+        this.writePacket({ type: PINGREQ });
+        this.pingSentAt = now;
       }
     }
     if (this.retryMs > 0 && this.version < 5) this.retryStale(now);
@@ -521,9 +525,9 @@ export class Engine {
     for (const slot of due) {
       const id = ob.ids.idAt(slot);
       const sent = ob.state[slot] === WAIT_PUBCOMP ? this.writeAck(PUBREL, id, 0) : this.copyRecord(slot, true) !== 0;
-      if (!sent) return;
+      // Restarted either way: a full output is retried a whole interval later, not in a busy loop.
       ob.sentAt[slot] = now;
-      this.log(MQTT_LOG_DEBUG, `re-sent mid ${id} after ${this.retryMs} ms without acknowledgement`);
+      if (sent) this.log(MQTT_LOG_DEBUG, `re-sent mid ${id} after ${this.retryMs} ms without acknowledgement`);
     }
   }
 
