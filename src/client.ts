@@ -450,7 +450,7 @@ export class Client {
   subscribe(topic: string | [string, number | SubscribeOptions] | Array<[string, number | SubscribeOptions]>, qos: number = 0, options?: SubscribeOptions, properties?: Properties): [number, number] {
     const subs: Subscription[] = [];
     const add = (filter: unknown, o: number | SubscribeOptions | undefined): void => {
-      const problem = topicFilterProblem(filter);
+      const problem = topicFilterProblem(filter, this.protocol);
       if (problem !== undefined) throw new RangeError(`invalid subscription: ${problem}`);
       const opts: SubscribeOptions = typeof o === "number" ? { ...options, qos: o as QoS } : { qos: qos as QoS, ...o };
       checkQos(opts.qos ?? 0);
@@ -488,7 +488,7 @@ export class Client {
     const filters = typeof topic === "string" ? [topic] : topic;
     if (!Array.isArray(filters) || filters.length === 0) throw new TypeError("unsubscribe() takes a topic or a non-empty list of topics");
     for (const f of filters) {
-      const problem = topicFilterProblem(f);
+      const problem = topicFilterProblem(f, this.protocol);
       if (problem !== undefined) throw new RangeError(`invalid topic filter: ${problem}`);
     }
     this.engine.now = this.host.now();
@@ -511,7 +511,7 @@ export class Client {
 
   /** Routes messages whose topic matches `sub` (wildcards allowed) to callback instead of onMessage. */
   messageCallbackAdd(sub: string, callback: MessageCallback): void {
-    const problem = topicFilterProblem(sub);
+    const problem = topicFilterProblem(sub, 5);
     if (problem !== undefined) throw new RangeError(`invalid subscription: ${problem}`);
     if (typeof callback !== "function") throw new TypeError("callback must be a function");
     const existing = this.messageCallbacks.find(([s]) => s === sub);

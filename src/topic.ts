@@ -2,35 +2,20 @@
  * Topic names and filters (MQTT 5 section 4.7): the checks publish() and subscribe() make before anything
  * is queued, and Paho's topic_matches_sub.
  */
+import { topicFilterSyntaxProblem, topicNameSyntaxProblem } from "./codec/topics.js";
 import { utf8Length } from "./codec/utf8.js";
 
 /** Why `topic` cannot be a PUBLISH topic name, or undefined when it can. */
 export function topicNameProblem(topic: unknown): string | undefined {
   if (typeof topic !== "string") return "the topic must be a string";
   if (topic.length === 0) return "the topic must not be empty";
-  if (topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0) return "the topic must not contain the wildcards + or #";
-  return stringProblem(topic, "topic");
+  return topicNameSyntaxProblem(topic) ?? stringProblem(topic, "topic");
 }
 
-/** Why `filter` cannot be a topic filter, or undefined when it can. */
-export function topicFilterProblem(filter: unknown): string | undefined {
+/** Why `filter` cannot be a topic filter for `version`, or undefined when it can. */
+export function topicFilterProblem(filter: unknown, version: number): string | undefined {
   if (typeof filter !== "string") return "a topic filter must be a string";
-  if (filter.length === 0) return "a topic filter must not be empty";
-  const levels = filter.split("/");
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i]!;
-    if (level.indexOf("#") >= 0 && (level !== "#" || i !== levels.length - 1)) {
-      return `"#" must be a whole level and the last one, in ${JSON.stringify(filter)}`;
-    }
-    if (level.indexOf("+") >= 0 && level !== "+") return `"+" must be a whole level, in ${JSON.stringify(filter)}`;
-  }
-  if (filter.startsWith("$share/")) {
-    const [, group, ...rest] = levels;
-    if (!group || group.includes("+") || group.includes("#") || rest.length === 0 || rest.join("/") === "") {
-      return `a shared subscription is $share/<group>/<filter>, not ${JSON.stringify(filter)}`;
-    }
-  }
-  return stringProblem(filter, "topic filter");
+  return topicFilterSyntaxProblem(filter, version) ?? stringProblem(filter, "topic filter");
 }
 
 function stringProblem(s: string, what: string): string | undefined {

@@ -42,8 +42,11 @@ export interface DecoderOptions {
 const EMPTY = new Uint8Array(0);
 const PINGREQ_PACKET: PingreqPacket = Object.freeze({ type: PINGREQ });
 const PINGRESP_PACKET: PingrespPacket = Object.freeze({ type: PINGRESP });
-/** A copy shorter than this is a loop: cheaper than making a subarray for set(). */
-const SHORT_COPY = 64;
+/**
+ * Copies shorter than this are a loop: set() needs a subarray, an allocation per straddling packet;
+ * past this size memcpy's speed is worth it.
+ */
+const SHORT_COPY = 1024;
 
 export class Decoder {
   version: ProtocolVersion;
@@ -82,14 +85,19 @@ export class Decoder {
 
   /** Hands the decoder the next bytes of the stream; call next() until it returns null before feeding again. */
   feed(chunk: Uint8Array): void {
-    if (this.chunkPos < this.chunk.length) throw new Error("Decoder.feed() called before next() returned null");
+    if (this.failure === null && this.chunkPos < this.chunk.length) {
+      throw new Error("Decoder.feed() called before next() returned null");
+    }
     this.chunk = chunk;
     this.chunkPos = 0;
   }
 
   /** The next complete packet, or null when the fed bytes are used up. */
   next(): DecodedPacket | null {
-    if (this.failure !== null) throw this.failure;
+    if (this.failure !== null) {
+      this.chunkPos = this.chunk.length;
+      throw this.failure;
+    }
     try {
       return this.heldLength > 0 ? this.completeHeld() : this.nextInChunk();
     } catch (e) {

@@ -15,6 +15,13 @@ export class Sizes {
   c = 0;
   d = 0;
   e = 0;
+  /**
+   * The last PUBLISH topic measured, already validated, and its UTF-8 bytes: a sensor publishes to the
+   * same few topics again and again, so measuring and encoding them once pays on every packet.
+   */
+  topic: string | undefined = undefined;
+  topicLength = 0;
+  readonly topicBytes = new Uint8Array(128);
 }
 
 export function fixedHeaderLength(remaining: number): number {
@@ -40,9 +47,10 @@ export function checkPacketIdOut(packetId: number, packet: string): void {
   }
 }
 
-export function checkReasonCodeOut(code: number, packet: string): number {
-  if (!Number.isInteger(code) || code < 0 || code > 255) {
-    throw new RangeError(`${packet} reason code must be 0..255, got ${String(code)}`);
+/** The encoder refuses what the decoder would: a reason code outside the packet's set. */
+export function checkReasonCodeOut(code: number, packet: string, allowed: Uint8Array): number {
+  if (!Number.isInteger(code) || allowed[code] !== 1) {
+    throw new RangeError(`${packet} cannot carry reason code ${typeof code === "number" && Number.isInteger(code) ? `0x${code.toString(16)}` : String(code)}`);
   }
   return code;
 }

@@ -100,7 +100,11 @@ export const PROPERTY_SPECS: readonly PropertySpec[] = [
 
 const MAX_ID = 0x2a;
 const BY_ID: Array<PropertySpec | undefined> = [];
-for (const s of PROPERTY_SPECS) BY_ID[s.id] = s;
+const BY_NAME: Record<string, PropertySpec> = Object.create(null) as Record<string, PropertySpec>;
+for (const s of PROPERTY_SPECS) {
+  BY_ID[s.id] = s;
+  BY_NAME[s.name] = s;
+}
 const USER_PROPERTY = 0x26;
 const SUBSCRIPTION_IDENTIFIER = 0x0b;
 const TOPIC_ALIAS = 0x23;
@@ -209,9 +213,13 @@ function asBytes(s: PropertySpec, v: unknown): Uint8Array {
 export function propertiesLength(props: Properties | undefined, kind: number): number {
   if (props === undefined) return 0;
   let n = 0;
-  for (const s of PROPERTY_SPECS) {
-    const v = props[s.name];
+  // Only the properties present are visited (a packet carries a few of the 27): by name here, since
+  // the length does not depend on order.
+  for (const name in props) {
+    const v = props[name as PropertyName];
     if (v === undefined) continue;
+    const s = BY_NAME[name];
+    if (s === undefined) throw new RangeError(`unknown property ${JSON.stringify(name)}`);
     if ((s.kinds & (1 << kind)) === 0) throw new RangeError(`property ${s.name} is not allowed in ${kindName(kind)}`);
     switch (s.type) {
       case BYTE: checkRange(s, v); n += 2; break;
@@ -250,9 +258,20 @@ export function propertyBlockLength(propsLength: number): number {
 export function writeProperties(out: Uint8Array, o: number, props: Properties | undefined, length: number): number {
   o = writeVarint(out, o, length);
   if (props === undefined || length === 0) return o;
-  for (const s of PROPERTY_SPECS) {
-    const v = props[s.name];
-    if (v === undefined) continue;
+  // Written in identifier order, whatever the object's key order: a set of the identifiers present,
+  // then a walk over it.
+  let low = 0;
+  let high = 0;
+  for (const name in props) {
+    if (props[name as PropertyName] === undefined) continue;
+    const id = BY_NAME[name]!.id;
+    if (id < 32) low |= 1 << id;
+    else high |= 1 << (id - 32);
+  }
+  for (let id = 1; id <= MAX_ID; id++) {
+    if (((id < 32 ? low >>> id : high >>> (id - 32)) & 1) === 0) continue;
+    const s = BY_ID[id]!;
+    const v = props[s.name]!;
     switch (s.type) {
       case BYTE: out[o++] = s.id; out[o++] = v as number; break;
       case U16: out[o++] = s.id; o = writeU16(out, o, v as number); break;

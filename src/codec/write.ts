@@ -23,6 +23,10 @@ export function varintLength(v: number): number {
 }
 
 export function writeVarint(out: Uint8Array, o: number, v: number): number {
+  if (v < 0x80) {
+    out[o] = v;
+    return o + 1;
+  }
   do {
     let byte = v % 128;
     v = Math.floor(v / 128);

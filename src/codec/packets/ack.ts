@@ -56,7 +56,7 @@ export class AckView implements AckPacket {
 export function measureAck(p: AckPacket, version: ProtocolVersion, s: Sizes): number {
   const name = PACKET_NAMES[p.type]!;
   checkPacketIdOut(p.packetId, name);
-  const code = checkReasonCodeOut(p.reasonCode ?? 0, name);
+  const code = checkReasonCodeOut(p.reasonCode ?? 0, name, p.type === PUBREL || p.type === PUBCOMP ? PUBREL_CODES : PUBACK_CODES);
   if (version < 5) {
     if (code !== 0 || p.properties !== undefined) throw new RangeError(`${name} reason codes and properties need MQTT 5`);
     return 2;

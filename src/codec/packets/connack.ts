@@ -5,13 +5,14 @@ import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
 import type { ConnackPacket } from "../packets.js";
 import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
-import { CONNACK_CODES } from "../reason-codes.js";
+import { CONNACK_CODES, CONNACK_CODES_V3 } from "../reason-codes.js";
 
 export function decodeConnack(c: Cursor, version: ProtocolVersion, scan: PropertyScan): ConnackPacket {
   const flags = c.u8("CONNACK flags");
-  if (flags & 0xfe) throw malformed("CONNACK reserved flag bits are set [MQTT-3.2.2-1]");
+  // 3.1 had no Session Present: the whole byte is reserved there.
+  if (flags & (version === 3 ? 0xff : 0xfe)) throw malformed("CONNACK reserved flag bits are set [MQTT-3.2.2-1]");
   const reasonCode = c.u8("CONNACK return code");
-  if (version === 5 ? CONNACK_CODES[reasonCode] !== 1 : reasonCode > 5) {
+  if ((version === 5 ? CONNACK_CODES : CONNACK_CODES_V3)[reasonCode] !== 1) {
     throw malformed(`CONNACK carries an undefined ${version === 5 ? "reason" : "return"} code 0x${reasonCode.toString(16)}`);
   }
   const sessionPresent = (flags & 1) === 1;
@@ -28,7 +29,9 @@ export function decodeConnack(c: Cursor, version: ProtocolVersion, scan: Propert
 
 /** Sizes kept: d = properties length. */
 export function measureConnack(p: ConnackPacket, version: ProtocolVersion, s: Sizes): number {
-  checkReasonCodeOut(p.reasonCode, "CONNACK");
+  checkReasonCodeOut(p.reasonCode, "CONNACK", version === 5 ? CONNACK_CODES : CONNACK_CODES_V3);
+  if (p.sessionPresent && p.reasonCode !== 0) throw new RangeError("a refusing CONNACK cannot say a session is present [MQTT-3.2.2-4]");
+  if (p.sessionPresent && version === 3) throw new RangeError("MQTT 3.1 has no Session Present flag");
   if (version < 5) {
     if (p.properties !== undefined) throw new RangeError("CONNACK properties need MQTT 5");
     return 2;

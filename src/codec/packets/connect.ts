@@ -5,7 +5,14 @@ import { MqttProtocolError, UNSUPPORTED_PROTOCOL_VERSION, malformed } from "../e
 import { type Sizes, writeFixedHeader } from "../frame.js";
 import type { ConnectPacket, QoS, Will } from "../packets.js";
 import { WILL_PROPERTIES, PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { topicNameSyntaxProblem } from "../topics.js";
 import { stringFieldLength, writeBinary, writeString, writeU16 } from "../write.js";
+
+/** A will topic is a topic name: not empty, no wildcards [MQTT-3.1.3-11]. */
+function topicNameProblemOrEmpty(topic: string | undefined): string | undefined {
+  if (topic === undefined) return undefined;
+  return topic.length === 0 ? "must not be empty" : topicNameSyntaxProblem(topic);
+}
 
 const USERNAME = 0x80, PASSWORD = 0x40, WILL_RETAIN = 0x20, WILL_FLAG = 0x04, CLEAN = 0x02, RESERVED = 0x01;
 
@@ -43,6 +50,8 @@ export function decodeConnect(c: Cursor, scan: PropertyScan): ConnectPacket {
     }
     const will: Will = { topic: c.utf8("will topic"), payload: c.binary("will payload"), qos: willQos as QoS,
       retain: (flags & WILL_RETAIN) !== 0 };
+    const problem = topicNameProblemOrEmpty(will.topic);
+    if (problem !== undefined) throw malformed(`CONNECT will topic ${problem}`);
     if (willProperties !== undefined) will.properties = willProperties;
     packet.will = will;
   }
@@ -59,6 +68,10 @@ export function decodeConnect(c: Cursor, scan: PropertyScan): ConnectPacket {
  */
 export function measureConnect(p: ConnectPacket, s: Sizes): number {
   const v5 = p.protocolVersion === 5;
+  if (p.protocolVersion !== 3 && p.protocolVersion !== 4 && !v5) {
+    throw new RangeError(`protocolVersion must be 3, 4 or 5, got ${String(p.protocolVersion)}`);
+  }
+  if (topicNameProblemOrEmpty(p.will?.topic) !== undefined) throw new RangeError(`will topic: ${topicNameProblemOrEmpty(p.will?.topic)}`);
   if (!Number.isInteger(p.keepAlive) || p.keepAlive < 0 || p.keepAlive > 65535) {
     throw new RangeError(`keepalive must be 0..65535 seconds, got ${String(p.keepAlive)}`);
   }

@@ -35,7 +35,7 @@ export function decodeDisconnect(c: Cursor, type: typeof DISCONNECT | typeof AUT
 /** Sizes kept: d = properties length. */
 export function measureDisconnect(p: ReasonPacket, version: ProtocolVersion, s: Sizes): number {
   const name = p.type === DISCONNECT ? "DISCONNECT" : "AUTH";
-  const code = checkReasonCodeOut(p.reasonCode ?? 0, name);
+  const code = checkReasonCodeOut(p.reasonCode ?? 0, name, p.type === DISCONNECT ? DISCONNECT_CODES : AUTH_CODES);
   if (version < 5) {
     if (p.type === AUTH) throw new RangeError("AUTH needs MQTT 5");
     if (code !== 0 || p.properties !== undefined) throw new RangeError("DISCONNECT reason codes and properties need MQTT 5");

@@ -9,11 +9,12 @@ import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from "../frame.js";
 import type { PublishPacket, QoS } from "../packets.js";
 import { type Properties, type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
-import { decodeUtf8 } from "../utf8.js";
+import { topicNameSyntaxProblem } from "../topics.js";
+import { UTF8_NULL, UTF8_OK, UTF8_WILDCARD, decodeUtf8, validateTopicName, writeUtf8 } from "../utf8.js";
 import { stringFieldLength, writeString, writeU16 } from "../write.js";
 
 const EMPTY = new Uint8Array(0);
-const PLUS = 0x2b, HASH = 0x23;
+const SMALL_PAYLOAD = 96;
 
 /**
  * A decoded PUBLISH as a view into the bytes it arrived in. The decoder reuses one instance: it and every
@@ -71,13 +72,12 @@ export class PublishView implements PublishPacket {
     if (qos === 0 && this.dup) throw malformed("PUBLISH at QoS 0 has DUP set [MQTT-3.3.1-2]");
     this.topicCache = undefined;
     this.bytes = c.bytes;
-    c.skipUtf8("topic name");
-    const b = c.bytes;
+    c.skipBinary("topic name");
     const start = (this.topicStart = c.fieldStart);
     const end = (this.topicEnd = c.fieldEnd);
-    for (let i = start; i < end; i++) {
-      const ch = b[i];
-      if (ch === PLUS || ch === HASH) throw malformed("PUBLISH topic name contains a wildcard [MQTT-3.3.2-2]");
+    const check = validateTopicName(c.bytes, start, end);
+    if (check !== UTF8_OK) {
+      throw malformed(`PUBLISH topic name ${check === UTF8_WILDCARD ? "contains a wildcard [MQTT-3.3.2-2]" : check === UTF8_NULL ? "contains U+0000" : "is not valid UTF-8"}`);
     }
     this.packetId = 0;
     if (qos > 0) {
@@ -105,7 +105,13 @@ export class PublishView implements PublishPacket {
 /** Sizes kept: a = topic bytes, d = properties length, e = everything before the payload. */
 export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
   if (p.qos !== 0 && p.qos !== 1 && p.qos !== 2) throw new RangeError(`PUBLISH QoS must be 0, 1 or 2, got ${String(p.qos)}`);
-  let n = 2 + (s.a = stringFieldLength(p.topic, "topic"));
+  if (p.qos === 0 && p.dup) throw new RangeError("PUBLISH at QoS 0 must not set DUP [MQTT-3.3.1-2]");
+  if (p.topic.length === 0 && (version < 5 || p.properties?.topicAlias === undefined)) {
+    throw new RangeError("PUBLISH needs a topic name, or on MQTT 5 a topic alias [MQTT-4.7.3-1]");
+  }
+  if (p.topic === s.topic) s.a = s.topicLength;
+  else cacheTopic(p.topic, s);
+  let n = 2 + s.a;
   if (p.qos > 0) {
     checkPacketIdOut(p.packetId, "PUBLISH");
     n += 2;
@@ -116,17 +122,40 @@ export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Si
   return n + p.payload.length;
 }
 
+/** Validates and measures a new topic (s.a = its byte length), keeping its bytes when they fit the cache. */
+function cacheTopic(topic: string, s: Sizes): void {
+  s.topic = undefined;
+  const wildcard = topicNameSyntaxProblem(topic);
+  if (wildcard !== undefined) throw new RangeError(wildcard);
+  s.a = stringFieldLength(topic, "topic");
+  if (s.a <= s.topicBytes.length) {
+    writeUtf8(topic, s.topicBytes, 0);
+    s.topic = topic;
+    s.topicLength = s.a;
+  }
+}
+
 /** Writes everything but the payload, for callers that send the payload from where it already lies. */
 export function writePublishHeader(out: Uint8Array, o: number, p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
   const first = (PUBLISH << 4) | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
   o = writeFixedHeader(out, o, first, s.remaining);
-  o = writeString(out, o, p.topic, s.a);
+  if (p.topic === s.topic) {
+    o = writeU16(out, o, s.a);
+    const cached = s.topicBytes;
+    for (let i = 0; i < s.a; i++) out[o++] = cached[i]!;
+  } else {
+    o = writeString(out, o, p.topic, s.a);
+  }
   if (p.qos > 0) o = writeU16(out, o, p.packetId);
   return version === 5 ? writeProperties(out, o, p.properties, s.d) : o;
 }
 
 export function writePublish(out: Uint8Array, o: number, p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
   o = writePublishHeader(out, o, p, version, s);
-  out.set(p.payload, o);
-  return o + p.payload.length;
+  const payload = p.payload;
+  const n = payload.length;
+  // A sensor's few bytes copy faster in a loop than through set()'s call into the runtime.
+  if (n <= SMALL_PAYLOAD) for (let i = 0; i < n; i++) out[o + i] = payload[i]!;
+  else out.set(payload, o);
+  return o + n;
 }

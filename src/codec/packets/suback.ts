@@ -49,7 +49,8 @@ export function measureSuback(p: ListAck, version: ProtocolVersion, s: Sizes): n
     return n;
   }
   if (p.reasonCodes.length === 0) throw new RangeError(`${name} needs one reason code per topic filter`);
-  for (const code of p.reasonCodes) checkReasonCodeOut(code, name);
+  const allowed = p.type === UNSUBACK ? UNSUBACK_CODES : version === 5 ? SUBACK_CODES : SUBACK_CODES_V3;
+  for (const code of p.reasonCodes) checkReasonCodeOut(code, name, allowed);
   return n + p.reasonCodes.length;
 }
 

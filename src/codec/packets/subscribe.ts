@@ -5,6 +5,7 @@ import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from "../frame.js";
 import type { QoS, SubscribePacket, Subscription } from "../packets.js";
 import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { isSharedFilter, topicFilterSyntaxProblem } from "../topics.js";
 import { stringFieldLength, writeString, writeU16 } from "../write.js";
 
 export function decodeSubscribe(c: Cursor, version: ProtocolVersion, scan: PropertyScan): SubscribePacket {
@@ -19,16 +20,21 @@ export function decodeSubscribe(c: Cursor, version: ProtocolVersion, scan: Prope
   if (c.remaining === 0) throw protocolError("SUBSCRIBE has no topic filters [MQTT-3.8.3-2]");
   while (c.remaining > 0) {
     const topicFilter = c.utf8("topic filter");
-    if (topicFilter.length === 0) throw malformed("SUBSCRIBE has an empty topic filter [MQTT-4.7.3-1]");
+    const problem = topicFilterSyntaxProblem(topicFilter, version);
+    if (problem !== undefined) throw malformed(`SUBSCRIBE: ${problem}`);
     const options = c.u8("subscription options");
     const qos = options & 3;
     const retainHandling = (options >> 4) & 3;
-    if (qos === 3) throw malformed("SUBSCRIBE asks for QoS 3 [MQTT-3.8.3-4]");
-    if (version === 5 ? options & 0xc0 || retainHandling === 3 : options & 0xfc) {
+    // MQTT 5 calls these Protocol Errors (section 3.8.3.1); 3.1.1 called them malformed.
+    const invalid = version === 5 ? protocolError : malformed;
+    if (qos === 3) throw invalid("SUBSCRIBE asks for QoS 3 [MQTT-3.8.3-4]");
+    if (version === 5 && retainHandling === 3) throw invalid("SUBSCRIBE asks for retain handling 3");
+    if (version === 5 ? options & 0xc0 : options & 0xfc) {
       throw malformed(`SUBSCRIBE options byte 0x${options.toString(16)} sets reserved bits [MQTT-3.8.3-5]`);
     }
     const sub: Subscription = { topicFilter, qos: qos as QoS };
     if (version === 5) {
+      if (options & 4 && isSharedFilter(topicFilter)) throw protocolError("No Local on a shared subscription [MQTT-3.8.3-4]");
       sub.noLocal = (options & 4) !== 0;
       sub.retainAsPublished = (options & 8) !== 0;
       sub.retainHandling = retainHandling as 0 | 1 | 2;
@@ -52,8 +58,10 @@ export function measureSubscribe(p: SubscribePacket, version: ProtocolVersion, s
     if (version < 5 && (sub.noLocal || sub.retainAsPublished || rh !== 0)) {
       throw new RangeError("noLocal, retainAsPublished and retainHandling need MQTT 5");
     }
+    const problem = topicFilterSyntaxProblem(sub.topicFilter, version);
+    if (problem !== undefined) throw new RangeError(problem);
+    if (version === 5 && sub.noLocal && isSharedFilter(sub.topicFilter)) throw new RangeError("No Local cannot be set on a shared subscription [MQTT-3.8.3-4]");
     const length = stringFieldLength(sub.topicFilter, "topic filter");
-    if (length === 0) throw new RangeError("a topic filter must not be empty [MQTT-4.7.3-1]");
     n += 3 + length;
   }
   return n;

@@ -1,10 +1,11 @@
 /** UNSUBSCRIBE (section 3.10): a packet id, v5 properties, then one or more topic filters. */
 import { UNSUBSCRIBE, type ProtocolVersion } from "../constants.js";
 import type { Cursor } from "../cursor.js";
-import { protocolError } from "../errors.js";
+import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from "../frame.js";
 import type { UnsubscribePacket } from "../packets.js";
 import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { topicFilterSyntaxProblem } from "../topics.js";
 import { stringFieldLength, writeString, writeU16 } from "../write.js";
 
 export function decodeUnsubscribe(c: Cursor, version: ProtocolVersion, scan: PropertyScan): UnsubscribePacket {
@@ -17,7 +18,12 @@ export function decodeUnsubscribe(c: Cursor, version: ProtocolVersion, scan: Pro
     if (properties !== undefined) packet.properties = properties;
   }
   if (c.remaining === 0) throw protocolError("UNSUBSCRIBE has no topic filters [MQTT-3.10.3-2]");
-  while (c.remaining > 0) packet.topicFilters.push(c.utf8("topic filter"));
+  while (c.remaining > 0) {
+    const filter = c.utf8("topic filter");
+    const problem = topicFilterSyntaxProblem(filter, version);
+    if (problem !== undefined) throw malformed(`UNSUBSCRIBE: ${problem}`);
+    packet.topicFilters.push(filter);
+  }
   return packet;
 }
 
@@ -28,7 +34,11 @@ export function measureUnsubscribe(p: UnsubscribePacket, version: ProtocolVersio
   let n = 2;
   if (version === 5) n += propertyBlockLength(s.d = propertiesLength(p.properties, UNSUBSCRIBE));
   else if (p.properties !== undefined) throw new RangeError("UNSUBSCRIBE properties need MQTT 5");
-  for (const filter of p.topicFilters) n += 2 + stringFieldLength(filter, "topic filter");
+  for (const filter of p.topicFilters) {
+    const problem = topicFilterSyntaxProblem(filter, version);
+    if (problem !== undefined) throw new RangeError(problem);
+    n += 2 + stringFieldLength(filter, "topic filter");
+  }
   return n;
 }
 
