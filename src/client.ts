@@ -17,6 +17,7 @@ import { type Host, type Link, type LinkError, type LinkParams, type TlsOptions,
 import { MQTTMessage, MessageInfo } from "./message.js";
 import { connackString, errorString } from "./strings.js";
 import { topicFilterProblem, topicMatchesSub, topicNameProblem } from "./topic.js";
+import { isSharedFilter } from "./codec/topics.js";
 import { utf8Length, writeUtf8 } from "./codec/utf8.js";
 
 export type Payload = Uint8Array | ArrayBuffer | string | number | null | undefined;
@@ -459,6 +460,7 @@ export class Client {
       }
       const rh = opts.retainHandling ?? 0;
       if (rh !== 0 && rh !== 1 && rh !== 2) throw new RangeError("retainHandling must be 0, 1 or 2");
+      if (opts.noLocal && isSharedFilter(filter as string)) throw new RangeError("No Local cannot be set on a shared subscription [MQTT-3.8.3-4]");
       const sub: Subscription = { topicFilter: filter as string, qos: (opts.qos ?? 0) as QoS };
       if (this.protocol === MQTTv5) {
         sub.noLocal = Boolean(opts.noLocal);
