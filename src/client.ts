@@ -45,6 +45,20 @@ export interface SubscribeOptions {
   retainAsPublished?: boolean;
   retainHandling?: 0 | 1 | 2;
 }
+/**
+ * MQTT 5 enhanced authentication (section 4.12): the method named in CONNECT, and the hook that answers
+ * each challenge the broker sends. Set with authenticatorSet().
+ */
+export interface Authenticator {
+  method: string;
+  /** Authentication Data for CONNECT and for a re-authentication; none when undefined. */
+  initialData?(): Uint8Array | undefined;
+  /** The broker's AUTH 0x18: its data in (a copy), our response out. */
+  challenge(data: Uint8Array | undefined, properties: Properties): Uint8Array | undefined;
+  /** A re-authentication succeeded (AUTH 0x00). */
+  done?(properties: Properties): void;
+}
+
 /** A console-like logger for enableLogger(). */
 export interface Logger {
   debug(message: string): void;
@@ -117,6 +131,8 @@ export class Client {
   private maxDelay = 120;
   private reconnectDelay = 1;
   private messageCallbacks: Array<[string, MessageCallback]> = [];
+  private authenticator: Authenticator | undefined;
+  private followRedirects = false;
 
   private args: ConnectArgs | undefined;
   private link: Link | null = null;
@@ -187,6 +203,8 @@ export class Client {
     this.minDelay = this.reconnectDelay = 1;
     this.maxDelay = 120;
     this.messageCallbacks = [];
+    this.authenticator = undefined;
+    this.followRedirects = false;
     this.args = undefined;
     this.mode = MODE_MANUAL;
     this.userDisconnect = false;
@@ -264,6 +282,43 @@ export class Client {
 
   willClear(): void {
     this.will = undefined;
+  }
+
+  /**
+   * MQTT 5: give topics published again and again at QoS 0 a topic alias, within the broker's Topic
+   * Alias Maximum and budget.maxTopicAliases, so the topic goes over the wire only the first time.
+   */
+  outgoingTopicAliasesSet(enabled: boolean): void {
+    if (enabled && this.protocol !== MQTTv5) throw new RangeError("topic aliases need MQTT 5");
+    this.engine.useTopicAliases = enabled;
+  }
+
+  /** MQTT 5 enhanced authentication; null turns it off. */
+  authenticatorSet(authenticator: Authenticator | null): void {
+    if (authenticator !== null) {
+      if (this.protocol !== MQTTv5) throw new RangeError("enhanced authentication needs MQTT 5");
+      if (typeof authenticator.method !== "string" || authenticator.method === "") throw new TypeError("an authenticator needs a method name");
+      if (typeof authenticator.challenge !== "function") throw new TypeError("an authenticator needs a challenge() function");
+    }
+    this.authenticator = authenticator ?? undefined;
+  }
+
+  /** MQTT 5: starts a re-authentication (AUTH 0x19) with the authenticator's initial data. */
+  reauthenticate(): number {
+    if (this.authenticator === undefined) return MQTT_ERR_INVAL;
+    this.engine.now = this.host.now();
+    const rc = this.engine.sendAuth(0x19, this.authenticator.initialData?.());
+    this.flush();
+    return rc;
+  }
+
+  /**
+   * MQTT 5 server redirection: when a CONNACK or DISCONNECT carries a Server Reference (with reason
+   * 0x9C Use another server or 0x9D Server moved), connect there next. Off by default: the reference
+   * is always reported in the callback's properties.
+   */
+  serverRedirectSet(follow: boolean): void {
+    this.followRedirects = follow;
   }
 
   /** Reconnect after min seconds, doubling up to max, back to min once a CONNACK arrives. */
@@ -545,8 +600,17 @@ export class Client {
       keepAlive: a.keepalive, username: this.username, password: this.password, will: this.will,
     };
     if (this.protocol === MQTTv5) {
+      // What the budget can take, advertised so the broker never sends more (section 3.1.2.11).
       const b = this.engine.budget;
-      packet.properties = { receiveMaximum: b.maxIncomingQos2, maximumPacketSize: b.maxPacketSize, ...a.properties };
+      const properties: Properties = { receiveMaximum: b.maxIncomingQos2, maximumPacketSize: b.maxPacketSize };
+      if (b.maxTopicAliases > 0) properties.topicAliasMaximum = b.maxTopicAliases;
+      const auth = this.authenticator;
+      if (auth !== undefined) {
+        properties.authenticationMethod = auth.method;
+        const data = auth.initialData?.();
+        if (data !== undefined) properties.authenticationData = data;
+      }
+      packet.properties = { ...properties, ...a.properties };
     }
     return packet;
   }
@@ -665,6 +729,8 @@ export class Client {
       }
       case "connected":
         this.linkConnected = this.everConnected = true;
+        // A broker-assigned id names the session from now on, so a reconnect resumes it.
+        if (e.properties?.assignedClientIdentifier !== undefined) this.clientId = e.properties.assignedClientIdentifier;
         this.reconnectDelay = this.minDelay;
         this.log(MQTT_LOG_DEBUG, `Received CONNACK (${e.sessionPresent ? 1 : 0}, ${e.reasonCode})`);
         this.call("onConnect", () => this.onConnect?.(this, this.userdata, { sessionPresent: e.sessionPresent }, e.reasonCode, props(e.properties)));
@@ -673,9 +739,9 @@ export class Client {
         this.linkRefused = true;
         this.log(MQTT_LOG_ERR, `Connection refused: ${this.protocol === MQTTv5 ? `reason code 0x${e.reasonCode.toString(16)}` : connackString(e.reasonCode)}`);
         this.closedEvent = { type: "closed", rc: e.reasonCode === 4 || e.reasonCode === 5 || e.reasonCode === 0x86 || e.reasonCode === 0x87 ? MQTT_ERR_AUTH : MQTT_ERR_CONN_REFUSED,
-          reasonCode: e.reasonCode, properties: e.properties, reason: "connection refused" };
+          reasonCode: e.reasonCode, properties: e.properties, reason: "connection refused", fromServer: false };
         this.call("onConnect", () => this.onConnect?.(this, this.userdata, { sessionPresent: false }, e.reasonCode, props(e.properties)));
-        this.closeWhenFlushed();
+        this.endLink();
         return;
       case "subscribed":
         this.call("onSubscribe", () => this.onSubscribe?.(this, this.userdata, e.mid, e.reasonCodes, props(e.properties)));
@@ -683,10 +749,25 @@ export class Client {
       case "unsubscribed":
         this.call("onUnsubscribe", () => this.onUnsubscribe?.(this, this.userdata, e.mid, e.reasonCodes, props(e.properties)));
         return;
+      case "auth": {
+        const auth = this.authenticator;
+        if (auth === undefined) return;
+        if (e.reasonCode === 0) {
+          this.log(MQTT_LOG_INFO, "Re-authentication succeeded");
+          this.call("authenticator.done", () => auth.done?.(props(e.properties)));
+          return;
+        }
+        let response: Uint8Array | undefined;
+        this.call("authenticator.challenge", () => {
+          response = auth.challenge(e.properties?.authenticationData?.slice(), props(e.properties));
+        });
+        this.engine.sendAuth(0x18, response);
+        return;
+      }
       case "closed":
         this.closedEvent = e;
-        this.log(e.rc === MQTT_ERR_CONN_LOST ? MQTT_LOG_INFO : MQTT_LOG_ERR, `Connection closing: ${e.reason}`);
-        this.closeWhenFlushed();
+        this.log(e.rc === MQTT_ERR_CONN_LOST || e.rc === MQTT_ERR_SUCCESS ? MQTT_LOG_INFO : MQTT_LOG_ERR, `Connection closing: ${e.reason}`);
+        this.endLink();
         return;
     }
   }
@@ -713,6 +794,7 @@ export class Client {
       if (this.qos0Infos.length > 0) this.qos0Written();
       if (engine.state === CLOSING && this.link !== null) this.closeWhenFlushed();
     }
+    this.armTimer();
   }
 
   /** QoS 0 messages count as published once the link has taken their bytes (as Paho's on_publish). */
@@ -723,6 +805,18 @@ export class Client {
       info.markPublished();
       this.call("onPublish", () => this.onPublish?.(this, this.userdata, info.mid, 0, {}));
     }
+  }
+
+  /**
+   * The connection is over: what the link takes now (a final DISCONNECT) goes out, and the link is
+   * closed, or dropped when it is not taking bytes (a stalled link must not hold the client).
+   */
+  private endLink(): void {
+    this.flush();
+    const link = this.link;
+    if (link === null) return;
+    link.destroy();
+    this.linkClosed(undefined);
   }
 
   private closeWhenFlushed(): void {
@@ -760,6 +854,7 @@ export class Client {
     this.openWaiter = undefined;
     const closed = this.closedEvent;
     this.closedEvent = undefined;
+    this.redirect(closed);
     if (!wasOpen) {
       const rc = error?.rc ?? MQTT_ERR_NO_CONN;
       const message = error?.message ?? "the connection could not be opened";
@@ -776,11 +871,15 @@ export class Client {
       this.afterLoss(closed?.rc ?? error?.rc ?? MQTT_ERR_CONN_LOST, closed?.reason ?? error?.message ?? "closed before CONNACK", true);
       return;
     }
+    const fromServer = closed?.fromServer ?? false;
     let rc: number;
     let reasonCode: number;
     if (closed !== undefined) {
       rc = closed.rc;
-      reasonCode = closed.rc === MQTT_ERR_KEEPALIVE ? KEEP_ALIVE_TIMEOUT : closed.reasonCode === 0 && closed.rc !== MQTT_ERR_CONN_LOST && !this.linkRefused ? UNSPECIFIED_ERROR : closed.reasonCode;
+      // Paho's mapping where no packet gave a reason: keepalive 0x8D, any other error 0x80.
+      if (rc === MQTT_ERR_KEEPALIVE) reasonCode = KEEP_ALIVE_TIMEOUT;
+      else if (rc === MQTT_ERR_SUCCESS || fromServer || this.linkRefused) reasonCode = closed.reasonCode;
+      else reasonCode = closed.reasonCode === 0 ? UNSPECIFIED_ERROR : closed.reasonCode;
     } else if (this.userDisconnect && engineState === CLOSING) {
       rc = MQTT_ERR_SUCCESS;
       reasonCode = NORMAL_DISCONNECTION;
@@ -789,9 +888,21 @@ export class Client {
       reasonCode = UNSPECIFIED_ERROR;
       this.log(MQTT_LOG_WARNING, `Connection lost: ${error?.message ?? "closed by the broker"}`);
     }
-    const fromServer = closed !== undefined && closed.rc === MQTT_ERR_CONN_LOST && closed.reason.startsWith("the broker sent DISCONNECT");
     this.call("onDisconnect", () => this.onDisconnect?.(this, this.userdata, { isDisconnectPacketFromServer: fromServer }, reasonCode, closed?.properties ?? {}));
     this.afterLoss(rc, closed?.reason ?? error?.message ?? "connection closed", false);
+  }
+
+  /** Follows a v5 Server Reference ("host", "host:port", or several, space-separated: the first). */
+  private redirect(closed: ClosedEvent | undefined): void {
+    const reference = closed?.properties?.serverReference;
+    if (reference === undefined || this.args === undefined) return;
+    const code = closed!.reasonCode;
+    this.log(MQTT_LOG_NOTICE, `The broker refers to ${reference} (reason 0x${code.toString(16)})${this.followRedirects ? "" : "; not followed (serverRedirectSet)"}`);
+    if (!this.followRedirects || (code !== 0x9c && code !== 0x9d)) return;
+    const first = reference.trim().split(/\s+/)[0]!;
+    const match = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(first);
+    if (match === null || match[1] === "") return;
+    this.args = { ...this.args, host: match[1]!, port: match[2] === undefined ? this.args.port : Number(match[2]) };
   }
 
   private afterLoss(rc: number, message: string, failedToConnect: boolean): void {

@@ -8,7 +8,7 @@
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from "./constants.js";
 import { Cursor } from "./cursor.js";
 import { malformed, protocolError } from "./errors.js";
-import { stringFieldLength, varintLength, writeBinary, writeString, writeU16, writeU32, writeVarint } from "./write.js";
+import { stringFieldLength, varintLength, writeBinary, writeMeasuredString, writeU16, writeU32, writeVarint } from "./write.js";
 
 export interface Properties {
   payloadFormatIndicator?: number;
@@ -207,20 +207,42 @@ function asBytes(s: PropertySpec, v: unknown): Uint8Array {
 }
 
 /**
- * Length of the encoded property block without its length prefix. Throws RangeError/TypeError for a
- * property this packet may not carry or a value it cannot hold, before a byte is written.
+ * A property block as propertiesLength measured it: its length without the length prefix, and the
+ * identifiers present as a bit set (id in low for ids below 32, id - 32 in high), so writeProperties
+ * puts them in identifier order without a second walk over the object's keys.
  */
-export function propertiesLength(props: Properties | undefined, kind: number): number {
+export class MeasuredProperties {
+  length = 0;
+  low = 0;
+  high = 0;
+  /**
+   * The last string property value measured and its UTF-8 length: a device sends the same content type
+   * or response topic on every message, so each value is validated and measured once.
+   */
+  lastString: string | undefined = undefined;
+  lastStringLength = 0;
+}
+
+/**
+ * Measures the block into m and returns its length without the length prefix. Throws RangeError/TypeError
+ * for a property this packet may not carry or a value it cannot hold, before a byte is written.
+ */
+export function propertiesLength(props: Properties | undefined, kind: number, m: MeasuredProperties): number {
+  m.length = m.low = m.high = 0;
   if (props === undefined) return 0;
   let n = 0;
-  // Only the properties present are visited (a packet carries a few of the 27): by name here, since
-  // the length does not depend on order.
+  let low = 0;
+  let high = 0;
+  // Only the properties present are visited (a packet carries a few of the 27): by name, in the
+  // object's key order, noting each identifier for the write.
   for (const name in props) {
     const v = props[name as PropertyName];
     if (v === undefined) continue;
     const s = BY_NAME[name];
     if (s === undefined) throw new RangeError(`unknown property ${JSON.stringify(name)}`);
     if ((s.kinds & (1 << kind)) === 0) throw new RangeError(`property ${s.name} is not allowed in ${kindName(kind)}`);
+    if (s.id < 32) low |= 1 << s.id;
+    else high |= 1 << (s.id - 32);
     switch (s.type) {
       case BYTE: checkRange(s, v); n += 2; break;
       case U16: checkRange(s, v); n += 3; break;
@@ -233,7 +255,11 @@ export function propertiesLength(props: Properties | undefined, kind: number): n
       }
       case STRING:
         if (typeof v !== "string") throw new TypeError(`property ${s.name} must be a string`);
-        n += 3 + stringFieldLength(v, s.name);
+        if (v !== m.lastString) {
+          m.lastStringLength = stringFieldLength(v, s.name);
+          m.lastString = v;
+        }
+        n += 3 + m.lastStringLength;
         break;
       case BINARY: n += 3 + asBytes(s, v).length; break;
       default:
@@ -246,6 +272,9 @@ export function propertiesLength(props: Properties | undefined, kind: number): n
         }
     }
   }
+  m.length = n;
+  m.low = low;
+  m.high = high;
   return n;
 }
 
@@ -254,42 +283,37 @@ export function propertyBlockLength(propsLength: number): number {
   return varintLength(propsLength) + propsLength;
 }
 
-/** Writes the block measured by propertiesLength (which has validated every value). */
-export function writeProperties(out: Uint8Array, o: number, props: Properties | undefined, length: number): number {
-  o = writeVarint(out, o, length);
-  if (props === undefined || length === 0) return o;
-  // Written in identifier order, whatever the object's key order: a set of the identifiers present,
-  // then a walk over it.
-  let low = 0;
-  let high = 0;
-  for (const name in props) {
-    if (props[name as PropertyName] === undefined) continue;
-    const id = BY_NAME[name]!.id;
-    if (id < 32) low |= 1 << id;
-    else high |= 1 << (id - 32);
-  }
-  for (let id = 1; id <= MAX_ID; id++) {
-    if (((id < 32 ? low >>> id : high >>> (id - 32)) & 1) === 0) continue;
-    const s = BY_ID[id]!;
-    const v = props[s.name]!;
-    switch (s.type) {
-      case BYTE: out[o++] = s.id; out[o++] = v as number; break;
-      case U16: out[o++] = s.id; o = writeU16(out, o, v as number); break;
-      case U32: out[o++] = s.id; o = writeU32(out, o, v as number); break;
-      case VARINT:
-        for (const x of (Array.isArray(v) ? v : [v]) as number[]) {
-          out[o++] = s.id;
-          o = writeVarint(out, o, x);
-        }
-        break;
-      case STRING: out[o++] = s.id; o = writeString(out, o, v as string, stringFieldLength(v as string, s.name)); break;
-      case BINARY: out[o++] = s.id; o = writeBinary(out, o, v as Uint8Array); break;
-      default:
-        for (const [key, value] of v as Array<[string, string]>) {
-          out[o++] = s.id;
-          o = writeString(out, o, key, stringFieldLength(key, s.name));
-          o = writeString(out, o, value, stringFieldLength(value, s.name));
-        }
+/** Writes the block propertiesLength measured into m (and validated) from the same object. */
+export function writeProperties(out: Uint8Array, o: number, props: Properties | undefined, m: MeasuredProperties): number {
+  o = writeVarint(out, o, m.length);
+  if (props === undefined) return o;
+  // Identifier order, whatever the object's key order: the set bits of m, lowest first.
+  for (let word = 0; word < 2; word++) {
+    let bits = word === 0 ? m.low : m.high;
+    while (bits !== 0) {
+      const bit = bits & -bits;
+      bits ^= bit;
+      const s = BY_ID[32 * word + 31 - Math.clz32(bit)]!;
+      const v = props[s.name]!;
+      switch (s.type) {
+        case BYTE: out[o++] = s.id; out[o++] = v as number; break;
+        case U16: out[o++] = s.id; o = writeU16(out, o, v as number); break;
+        case U32: out[o++] = s.id; o = writeU32(out, o, v as number); break;
+        case VARINT:
+          for (const x of (Array.isArray(v) ? v : [v]) as number[]) {
+            out[o++] = s.id;
+            o = writeVarint(out, o, x);
+          }
+          break;
+        case STRING: out[o++] = s.id; o = writeMeasuredString(out, o, v as string); break;
+        case BINARY: out[o++] = s.id; o = writeBinary(out, o, v as Uint8Array); break;
+        default:
+          for (const [key, value] of v as Array<[string, string]>) {
+            out[o++] = s.id;
+            o = writeMeasuredString(out, o, key);
+            o = writeMeasuredString(out, o, value);
+          }
+      }
     }
   }
   return o;

@@ -51,6 +51,16 @@ export function writeString(out: Uint8Array, o: number, s: string, byteLength: n
   return writeUtf8(s, out, o);
 }
 
+/**
+ * Writes a length-prefixed string that stringFieldLength has accepted, without its length at hand: the
+ * prefix is filled in once the bytes are written, so the caller need not keep or recompute it.
+ */
+export function writeMeasuredString(out: Uint8Array, o: number, s: string): number {
+  const end = writeUtf8(s, out, o + 2);
+  writeU16(out, o, end - o - 2);
+  return end;
+}
+
 export function writeBinary(out: Uint8Array, o: number, data: Uint8Array): number {
   o = writeU16(out, o, data.length);
   out.set(data, o);

@@ -14,6 +14,8 @@ export interface Budget {
   maxMessages: number;
   /** Incoming QoS 2 messages between PUBREC and PUBREL. Advertised as v5 Receive Maximum. */
   maxIncomingQos2: number;
+  /** MQTT 5 topic aliases each way: advertised as our Topic Alias Maximum, and the most we assign. */
+  maxTopicAliases: number;
 }
 
 /** For Node applications: generous, still fixed. About 1 MiB per client. */
@@ -23,15 +25,17 @@ export const DEFAULT_BUDGET: Readonly<Budget> = Object.freeze({
   storeBytes: 512 * 1024,
   maxMessages: 1024,
   maxIncomingQos2: 64,
+  maxTopicAliases: 64,
 });
 
-/** For an ESP32 with tens of KB of heap: about 14 KiB in all. */
+/** For an ESP32 with tens of KB of heap: about 13 KiB of buffers in all. */
 export const ESP32_BUDGET: Readonly<Budget> = Object.freeze({
   maxPacketSize: 4096,
   outputBytes: 2048,
   storeBytes: 6144,
   maxMessages: 32,
   maxIncomingQos2: 16,
+  maxTopicAliases: 8,
 });
 
 export function checkBudget(partial: Partial<Budget> | undefined): Budget {
@@ -47,5 +51,6 @@ export function checkBudget(partial: Partial<Budget> | undefined): Budget {
   check("storeBytes", 64, 268435460);
   check("maxMessages", 1, 65535);
   check("maxIncomingQos2", 1, 65535);
+  check("maxTopicAliases", 0, 65535);
   return b;
 }

@@ -16,7 +16,7 @@
  * own misuse (RangeError/TypeError from publish arguments); protocol violations by the peer become a
  * "closed" event carrying the v5 reason code.
  */
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../constants.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../constants.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, PACKET_NAMES, type ProtocolVersion } from "../codec/constants.js";
@@ -28,6 +28,7 @@ import type { PublishView } from "../codec/packets/publish.js";
 import type { ConnackPacket, ConnectPacket, Packet, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packets.js";
 import type { Properties } from "../codec/properties.js";
 import type { Budget } from "./budget.js";
+import { IncomingAliases, OutgoingAliases } from "./topic-aliases.js";
 import { FREE, Outbox, QUEUED, WAIT_PUBACK, WAIT_PUBCOMP, WAIT_PUBREC, WAIT_SUBACK, WAIT_UNSUBACK } from "./outbox.js";
 
 export const IDLE = 0;
@@ -39,6 +40,8 @@ export const CLOSING = 3;
 const RECEIVE_MAXIMUM_EXCEEDED = 0x93;
 const TOPIC_ALIAS_INVALID = 0x94;
 const PACKET_ID_NOT_FOUND = 0x92;
+const CONTINUE_AUTHENTICATION = 0x18;
+const REAUTHENTICATE = 0x19;
 
 /** Room kept free in the output ring before reading another packet, so an acknowledgement always fits. */
 const CONTROL_RESERVE = 16;
@@ -51,9 +54,19 @@ export interface PublishedEvent { type: "published"; mid: number; reasonCode: nu
 export interface SubscribedEvent { type: "subscribed"; mid: number; reasonCodes: number[]; properties: Properties | undefined }
 export interface UnsubscribedEvent { type: "unsubscribed"; mid: number; reasonCodes: number[]; properties: Properties | undefined }
 /** The link must go: `rc` is the Paho error, `reasonCode` the v5 reason (the broker's, or the one we sent). */
-export interface ClosedEvent { type: "closed"; rc: number; reasonCode: number; properties: Properties | undefined; reason: string }
+export interface ClosedEvent {
+  type: "closed";
+  rc: number;
+  reasonCode: number;
+  properties: Properties | undefined;
+  reason: string;
+  /** The broker ended it with a DISCONNECT packet (MQTT 5). */
+  fromServer: boolean;
+}
+/** MQTT 5 enhanced authentication: the broker's AUTH (0x18 continue, or 0x00 after a re-authentication). */
+export interface AuthEvent { type: "auth"; reasonCode: number; properties: Properties | undefined }
 export type EngineEvent = ConnectedEvent | RefusedEvent | MessageEvent | PublishedEvent | SubscribedEvent |
-  UnsubscribedEvent | ClosedEvent;
+  UnsubscribedEvent | ClosedEvent | AuthEvent;
 
 export type EngineLog = (level: number, message: string) => void;
 
@@ -69,11 +82,18 @@ export class Engine {
   maxInflight = 20;
   /** 0 = as many as the budget holds. */
   maxQueued = 0;
-  /** Re-send an unacknowledged flow after this many ms on 3.x (v5 forbids it [MQTT-4.4.0-1]); 0 = never. */
-  retryMs = 20_000;
+  /**
+   * Re-send an unacknowledged flow after this many ms on 3.x; 0 = never, the default, since 3.1.1
+   * requires re-sending only on reconnect and v5 forbids anything else [MQTT-4.4.0-1].
+   */
+  retryMs = 0;
+  /** How long a DISCONNECT may take to drain before the link is dropped anyway. */
+  closeTimeoutMs = 10_000;
   manualAck = false;
   /** How long to wait for CONNACK. */
   connectTimeoutMs = 30_000;
+  /** MQTT 5: give repeated QoS 0 topics an alias when the broker takes them (section 3.3.2.3.4). */
+  useTopicAliases = false;
   log: EngineLog = () => {};
 
   readonly budget: Budget;
@@ -90,12 +110,25 @@ export class Engine {
   private readonly publishedEvent: PublishedEvent = { type: "published", mid: 0, reasonCode: 0, properties: undefined };
   private readonly ackScratch = { type: PUBACK as typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP, packetId: 0, reasonCode: 0 };
 
+  /** When disconnect() wrote DISCONNECT (-1: not disconnecting): the link gets closeTimeoutMs to drain. */
+  private closingSince = -1;
+  private cleanStartSent = false;
+  /** The Authentication Method of this connection's CONNECT (MQTT 5), undefined without one. */
+  private authMethod: string | undefined = undefined;
+  /** Incoming QoS 2 ids the application has acknowledged by hand (manualAck), by incoming-table slot. */
+  private readonly incomingAcked: Uint8Array;
   private lastSent = 0;
   private lastReceived = 0;
   private pingSentAt = -1;
   private connectStartedAt = 0;
   private effectiveKeepAlive = 0;
   private serverReceiveMaximum = 65535;
+  /** What the broker's last CONNACK said it takes (MQTT 5); kept while offline for queued publishes. */
+  private serverMaximumPacketSize = Infinity;
+  private serverMaximumQos = 2;
+  private serverRetainAvailable = true;
+  private readonly incomingAliases: IncomingAliases;
+  private readonly outgoingAliases: OutgoingAliases;
   /** The acknowledgement owed for the message last returned by poll(): type and id, 0 when none. */
   private owedAckType = 0;
   private owedAckId = 0;
@@ -108,6 +141,9 @@ export class Engine {
     this.incoming = new PacketIdTable(budget.maxIncomingQos2);
     this.filterCount = new Uint16Array(budget.maxMessages);
     this.messageEvent = { type: "message", message: this.decoder.publish };
+    this.incomingAcked = new Uint8Array(budget.maxIncomingQos2);
+    this.incomingAliases = new IncomingAliases(budget.maxTopicAliases);
+    this.outgoingAliases = new OutgoingAliases(budget.maxTopicAliases);
   }
 
   // ---- the link -------------------------------------------------------------------------------
@@ -125,7 +161,12 @@ export class Engine {
     this.pingSentAt = -1;
     this.connectStartedAt = this.lastReceived = now;
     this.serverReceiveMaximum = 65535;
+    this.incomingAliases.clear();
+    this.outgoingAliases.reset(0);
     this.effectiveKeepAlive = connect.keepAlive;
+    this.cleanStartSent = connect.cleanStart;
+    this.closingSince = -1;
+    this.authMethod = connect.properties?.authenticationMethod;
     this.state = CONNACK_WAIT;
     if (!this.writePacket(connect)) {
       throw new RangeError(`the CONNECT packet (${this.encoder.length} bytes) is larger than budget.outputBytes`);
@@ -217,6 +258,12 @@ export class Engine {
       this.close(MQTT_ERR_NO_CONN, 0, "no CONNACK within the connect timeout");
       return;
     }
+    if (this.state === CLOSING && this.closingSince >= 0 && now - this.closingSince >= this.closeTimeoutMs) {
+      this.closingSince = -1;
+      // Our DISCONNECT could not drain: the link is stuck, drop it; the disconnection itself succeeded.
+      this.queue.push({ type: "closed", rc: MQTT_ERR_SUCCESS, reasonCode: 0, properties: undefined, reason: "DISCONNECT did not drain; link dropped", fromServer: false });
+      return;
+    }
     if (this.state !== CONNECTED) return;
     const ka = this.effectiveKeepAlive * 1000;
     if (ka > 0) {
@@ -237,6 +284,7 @@ export class Engine {
   /** When tick() must next run, in the host's milliseconds; Infinity when nothing is timed. */
   nextDeadline(): number {
     if (this.state === CONNACK_WAIT) return this.connectStartedAt + this.connectTimeoutMs;
+    if (this.state === CLOSING) return this.closingSince >= 0 ? this.closingSince + this.closeTimeoutMs : Infinity;
     if (this.state !== CONNECTED) return Infinity;
     let next = Infinity;
     const ka = this.effectiveKeepAlive * 1000;
@@ -247,7 +295,7 @@ export class Engine {
     if (this.retryMs > 0 && this.version < 5 && this.outbox.inflight > 0) {
       const { state, sentAt } = this.outbox;
       this.outbox.forEachPending((_id, slot) => {
-        if (state[slot] !== QUEUED) next = Math.min(next, sentAt[slot]! + this.retryMs);
+        if (this.outbox.isSent(slot)) next = Math.min(next, sentAt[slot]! + this.retryMs);
       });
     }
     return next;
@@ -261,8 +309,24 @@ export class Engine {
    * Arguments were checked by the client; the codec's RangeError remains for what only it can see.
    */
   publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined): PublishResult {
+    if (qos > this.serverMaximumQos || (retain && !this.serverRetainAvailable)) {
+      this.log(MQTT_LOG_WARNING, `the broker takes ${retain && !this.serverRetainAvailable ? "no retained messages" : `QoS ${this.serverMaximumQos} at most`}: publish to ${topic} refused`);
+      return { rc: MQTT_ERR_NOT_SUPPORTED, mid: 0 };
+    }
     const packet = { type: PUBLISH as typeof PUBLISH, topic, payload, qos, retain, dup: false, packetId: qos > 0 ? 1 : 0, properties };
+    // Aliases belong to one connection, so only QoS 0 (never stored, never re-sent) uses them.
+    if (qos === 0 && this.state === CONNECTED && this.useTopicAliases && properties?.topicAlias === undefined) {
+      const alias = this.outgoingAliases.aliasFor(topic);
+      if (alias !== 0) {
+        packet.properties = { ...properties, topicAlias: Math.abs(alias) };
+        if (alias > 0) packet.topic = "";
+      }
+    }
     const length = this.encoder.measure(packet);
+    if (length > this.serverMaximumPacketSize) {
+      this.log(MQTT_LOG_WARNING, `a ${length}-byte PUBLISH is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}`);
+      return { rc: MQTT_ERR_PAYLOAD_SIZE, mid: 0 };
+    }
     if (qos === 0) {
       // From the same sequence as QoS 1/2 ids (taken and given back at once), so mids do not collide.
       const mid = this.outbox.ids.allocate();
@@ -302,12 +366,17 @@ export class Engine {
     const packet = this.version === 5 ? { type: DISCONNECT as typeof DISCONNECT, reasonCode, properties } : { type: DISCONNECT as typeof DISCONNECT };
     this.writePacket(packet);
     this.state = CLOSING;
+    this.closingSince = this.now;
     return MQTT_ERR_SUCCESS;
   }
 
   /** Manual acknowledgement (manualAck): PUBACK for QoS 1, PUBREC for QoS 2. */
   ack(mid: number, qos: number): number {
     if (qos === 0) return MQTT_ERR_SUCCESS;
+    if (qos === 2) {
+      const slot = this.incoming.slotOf(mid);
+      if (slot >= 0) this.incomingAcked[slot] = 1;
+    }
     if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
     return this.writeAck(qos === 1 ? PUBACK : PUBREC, mid, 0) ? MQTT_ERR_SUCCESS : MQTT_ERR_QUEUE_SIZE;
   }
@@ -315,7 +384,7 @@ export class Engine {
   // ---- incoming packets -----------------------------------------------------------------------
 
   private handle(p: DecodedPacket): EngineEvent | null {
-    if (this.state === CONNACK_WAIT && p.type !== CONNACK) {
+    if (this.state === CONNACK_WAIT && p.type !== CONNACK && p.type !== AUTH) {
       return this.fail(PROTOCOL_ERROR, `${PACKET_NAMES[p.type]} before CONNACK [MQTT-3.2.0-1]`);
     }
     switch (p.type) {
@@ -330,11 +399,33 @@ export class Engine {
       case PINGRESP: this.pingSentAt = -1; return null;
       case DISCONNECT: {
         const code = p.reasonCode ?? 0;
-        return this.close(MQTT_ERR_CONN_LOST, code, `the broker sent DISCONNECT (0x${code.toString(16)})`, p.properties);
+        return this.close(MQTT_ERR_CONN_LOST, code, `the broker sent DISCONNECT (0x${code.toString(16)})`, p.properties, true);
       }
-      case AUTH: return this.fail(PROTOCOL_ERROR, "AUTH without an authentication method in CONNECT [MQTT-4.12.0-1]");
+      case AUTH: return this.onAuth(p.reasonCode ?? 0, p.properties);
       default: return this.fail(PROTOCOL_ERROR, `a server never sends ${PACKET_NAMES[p.type]}`);
     }
+  }
+
+  private onAuth(reasonCode: number, properties: Properties | undefined): EngineEvent | null {
+    if (this.authMethod === undefined) return this.fail(PROTOCOL_ERROR, "AUTH without an authentication method in CONNECT [MQTT-4.12.0-1]");
+    if (properties?.authenticationMethod !== this.authMethod) {
+      return this.fail(PROTOCOL_ERROR, "AUTH names another authentication method than CONNECT [MQTT-4.12.0-5]");
+    }
+    if (reasonCode === REAUTHENTICATE || (reasonCode === 0 && this.state !== CONNECTED)) {
+      return this.fail(PROTOCOL_ERROR, `AUTH with reason 0x${reasonCode.toString(16)} is not the broker's to send now`);
+    }
+    return { type: "auth", reasonCode, properties };
+  }
+
+  /** Answers the broker's challenge (0x18), or starts a re-authentication (0x19) when connected. */
+  sendAuth(reasonCode: typeof CONTINUE_AUTHENTICATION | typeof REAUTHENTICATE, data: Uint8Array | undefined): number {
+    if (this.authMethod === undefined) return MQTT_ERR_INVAL;
+    if (reasonCode === REAUTHENTICATE ? this.state !== CONNECTED : this.state !== CONNECTED && this.state !== CONNACK_WAIT) {
+      return MQTT_ERR_NO_CONN;
+    }
+    const properties: Properties = { authenticationMethod: this.authMethod };
+    if (data !== undefined) properties.authenticationData = data;
+    return this.writePacket({ type: AUTH, reasonCode, properties }) ? MQTT_ERR_SUCCESS : MQTT_ERR_QUEUE_SIZE;
   }
 
   private onConnack(p: ConnackPacket): EngineEvent | null {
@@ -343,10 +434,20 @@ export class Engine {
       this.state = CLOSING;
       return { type: "refused", reasonCode: p.reasonCode, properties: p.properties };
     }
+    if (p.sessionPresent && this.cleanStartSent) {
+      return this.fail(PROTOCOL_ERROR, "CONNACK says a session is present after a clean start [MQTT-3.2.2-4]");
+    }
     this.state = CONNECTED;
     const props = p.properties;
-    if (props?.receiveMaximum !== undefined) this.serverReceiveMaximum = props.receiveMaximum;
-    if (props?.serverKeepAlive !== undefined) this.effectiveKeepAlive = props.serverKeepAlive;
+    if (this.version === 5) {
+      // Section 3.2.2.3: what the broker takes on this connection; absent means no limit.
+      this.serverReceiveMaximum = props?.receiveMaximum ?? 65535;
+      this.serverMaximumPacketSize = props?.maximumPacketSize ?? Infinity;
+      this.serverMaximumQos = props?.maximumQos ?? 2;
+      this.serverRetainAvailable = (props?.retainAvailable ?? 1) === 1;
+      this.outgoingAliases.reset(this.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
+      if (props?.serverKeepAlive !== undefined) this.effectiveKeepAlive = props.serverKeepAlive;
+    }
     if (!p.sessionPresent) this.sessionLost();
     this.pump();
     return { type: "connected", sessionPresent: p.sessionPresent, reasonCode: 0, properties: props };
@@ -371,11 +472,24 @@ export class Engine {
   }
 
   private onPublish(p: PublishView): EngineEvent | null {
-    if (p.topicAlias !== 0) return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${p.topicAlias} above our Topic Alias Maximum of 0`);
+    if (p.topicAlias !== 0) {
+      const alias = p.topicAlias;
+      if (p.topicEnd > p.topicStart) {
+        if (!this.incomingAliases.set(alias, p.topic)) {
+          return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${alias} is above our Topic Alias Maximum of ${this.incomingAliases.maximum} [MQTT-3.3.2-9]`);
+        }
+      } else {
+        const topic = this.incomingAliases.get(alias);
+        if (topic === undefined) return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${alias} was never set on this connection`);
+        p.setTopic(topic);
+      }
+    }
     if (p.qos === 2) {
-      if (this.incoming.has(p.packetId)) {
-        // A re-sent PUBLISH of a message we already delivered: acknowledge again, deliver nothing.
-        if (!this.manualAck) this.writeAck(PUBREC, p.packetId, 0);
+      const known = this.incoming.slotOf(p.packetId);
+      if (known >= 0) {
+        // A re-sent PUBLISH of a message we already delivered: acknowledge again (once the application
+        // has, with manualAck), deliver nothing.
+        if (!this.manualAck || this.incomingAcked[known] === 1) this.writeAck(PUBREC, p.packetId, 0);
         return null;
       }
       if (!this.incoming.claim(p.packetId)) {
@@ -383,6 +497,7 @@ export class Engine {
         this.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} left for the broker to re-send`);
         return null;
       }
+      this.incomingAcked[this.incoming.slotOf(p.packetId)] = 0;
     }
     if (p.qos > 0 && !this.manualAck) {
       this.owedAckType = p.qos === 1 ? PUBACK : PUBREC;
@@ -520,7 +635,7 @@ export class Engine {
     const ob = this.outbox;
     const due: number[] = [];
     ob.forEachPending((_id, slot) => {
-      if (ob.state[slot] !== QUEUED && now - ob.sentAt[slot]! >= this.retryMs) due.push(slot);
+      if (ob.isSent(slot) && now - ob.sentAt[slot]! >= this.retryMs) due.push(slot);
     });
     for (const slot of due) {
       const id = ob.ids.idAt(slot);
@@ -576,17 +691,16 @@ export class Engine {
 
   /** A protocol violation by the broker: DISCONNECT with the reason (v5), then the link goes. */
   private fail(reasonCode: number, reason: string): null {
-    if (this.version === 5 && this.state !== IDLE) {
-      this.out.clear();
-      this.writePacket({ type: DISCONNECT, reasonCode });
-    }
+    // After whatever is queued: the ring holds whole packets, and the link may be mid-way through one.
+    if (this.version === 5 && this.state !== IDLE) this.writePacket({ type: DISCONNECT, reasonCode });
     return this.close(MQTT_ERR_PROTOCOL, reasonCode, reason);
   }
 
   /** Ends the connection: the "closed" event comes out of the next poll(), after any queued before it. */
-  private close(rc: number, reasonCode: number, reason: string, properties?: Properties): null {
+  private close(rc: number, reasonCode: number, reason: string, properties?: Properties, fromServer = false): null {
     this.state = CLOSING;
-    this.queue.push({ type: "closed", rc, reasonCode, properties, reason });
+    this.closingSince = -1;
+    this.queue.push({ type: "closed", rc, reasonCode, properties, reason, fromServer });
     return null;
   }
 }

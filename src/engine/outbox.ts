@@ -150,6 +150,11 @@ export class Outbox {
     return true;
   }
 
+  /** Whether the flow in `slot` has gone out on this connection (and so may be retried). */
+  isSent(slot: number): boolean {
+    return this.seqOf[slot]! < this.cursor;
+  }
+
   /** Calls fn for every unfinished publish flow, in publish order. */
   forEachPending(fn: (id: number, slot: number) => void): void {
     for (let seq = this.head; seq < this.tail; seq++) {

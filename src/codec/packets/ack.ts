@@ -52,7 +52,7 @@ export class AckView implements AckPacket {
   }
 }
 
-/** Sizes kept: d = properties length. */
+/** Sizes kept: props. */
 export function measureAck(p: AckPacket, version: ProtocolVersion, s: Sizes): number {
   const name = PACKET_NAMES[p.type]!;
   checkPacketIdOut(p.packetId, name);
@@ -61,8 +61,8 @@ export function measureAck(p: AckPacket, version: ProtocolVersion, s: Sizes): nu
     if (code !== 0 || p.properties !== undefined) throw new RangeError(`${name} reason codes and properties need MQTT 5`);
     return 2;
   }
-  s.d = propertiesLength(p.properties, p.type);
-  if (s.d > 0) return 3 + propertyBlockLength(s.d);
+  const propsLength = propertiesLength(p.properties, p.type, s.props);
+  if (propsLength > 0) return 3 + propertyBlockLength(propsLength);
   return code === 0 ? 2 : 3;
 }
 
@@ -70,5 +70,5 @@ export function writeAck(out: Uint8Array, o: number, p: AckPacket, version: Prot
   o = writeFixedHeader(out, o, (p.type << 4) | (p.type === PUBREL ? 2 : 0), s.remaining);
   o = writeU16(out, o, p.packetId);
   if (s.remaining > 2) out[o++] = p.reasonCode ?? 0;
-  return s.remaining > 3 ? writeProperties(out, o, p.properties, s.d) : o;
+  return s.remaining > 3 ? writeProperties(out, o, p.properties, s.props) : o;
 }

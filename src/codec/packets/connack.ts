@@ -27,7 +27,7 @@ export function decodeConnack(c: Cursor, version: ProtocolVersion, scan: Propert
   return packet;
 }
 
-/** Sizes kept: d = properties length. */
+/** Sizes kept: props. */
 export function measureConnack(p: ConnackPacket, version: ProtocolVersion, s: Sizes): number {
   checkReasonCodeOut(p.reasonCode, "CONNACK", version === 5 ? CONNACK_CODES : CONNACK_CODES_V3);
   if (p.sessionPresent && p.reasonCode !== 0) throw new RangeError("a refusing CONNACK cannot say a session is present [MQTT-3.2.2-4]");
@@ -36,12 +36,12 @@ export function measureConnack(p: ConnackPacket, version: ProtocolVersion, s: Si
     if (p.properties !== undefined) throw new RangeError("CONNACK properties need MQTT 5");
     return 2;
   }
-  return 2 + propertyBlockLength(s.d = propertiesLength(p.properties, CONNACK));
+  return 2 + propertyBlockLength(propertiesLength(p.properties, CONNACK, s.props));
 }
 
 export function writeConnack(out: Uint8Array, o: number, p: ConnackPacket, version: ProtocolVersion, s: Sizes): number {
   o = writeFixedHeader(out, o, CONNACK << 4, s.remaining);
   out[o++] = p.sessionPresent ? 1 : 0;
   out[o++] = p.reasonCode;
-  return version === 5 ? writeProperties(out, o, p.properties, s.d) : o;
+  return version === 5 ? writeProperties(out, o, p.properties, s.props) : o;
 }

@@ -63,8 +63,7 @@ export function decodeConnect(c: Cursor, scan: PropertyScan): ConnectPacket {
 }
 
 /**
- * Sizes kept: a = client id bytes, b = will topic bytes, c = user name bytes, d = properties length,
- * e = will properties length.
+ * Sizes kept: a = client id bytes, b = will topic bytes, c = user name bytes, props, willProps.
  */
 export function measureConnect(p: ConnectPacket, s: Sizes): number {
   const v5 = p.protocolVersion === 5;
@@ -77,13 +76,13 @@ export function measureConnect(p: ConnectPacket, s: Sizes): number {
   }
   if (!v5 && p.properties !== undefined) throw new RangeError("CONNECT properties need MQTT 5");
   let n = (p.protocolVersion === 3 ? 8 : 6) + 1 + 1 + 2;
-  if (v5) n += propertyBlockLength(s.d = propertiesLength(p.properties, CONNECT));
+  if (v5) n += propertyBlockLength(propertiesLength(p.properties, CONNECT, s.props));
   n += 2 + (s.a = stringFieldLength(p.clientId, "client id"));
   const will = p.will;
   if (will !== undefined) {
     if (!v5 && will.properties !== undefined) throw new RangeError("will properties need MQTT 5");
     if (will.qos !== 0 && will.qos !== 1 && will.qos !== 2) throw new RangeError(`will QoS must be 0, 1 or 2, got ${String(will.qos)}`);
-    if (v5) n += propertyBlockLength(s.e = propertiesLength(will.properties, WILL_PROPERTIES));
+    if (v5) n += propertyBlockLength(propertiesLength(will.properties, WILL_PROPERTIES, s.willProps));
     n += 2 + (s.b = stringFieldLength(will.topic, "will topic"));
     if (will.payload.length > 65535) throw new RangeError(`will payload is ${will.payload.length} bytes; at most 65535`);
     n += 2 + will.payload.length;
@@ -110,10 +109,10 @@ export function writeConnect(out: Uint8Array, o: number, p: ConnectPacket, s: Si
   if (p.password !== undefined) flags |= PASSWORD;
   out[o++] = flags;
   o = writeU16(out, o, p.keepAlive);
-  if (p.protocolVersion === 5) o = writeProperties(out, o, p.properties, s.d);
+  if (p.protocolVersion === 5) o = writeProperties(out, o, p.properties, s.props);
   o = writeString(out, o, p.clientId, s.a);
   if (will !== undefined) {
-    if (p.protocolVersion === 5) o = writeProperties(out, o, will.properties, s.e);
+    if (p.protocolVersion === 5) o = writeProperties(out, o, will.properties, s.willProps);
     o = writeString(out, o, will.topic, s.b);
     o = writeBinary(out, o, will.payload);
   }

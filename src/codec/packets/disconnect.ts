@@ -32,7 +32,7 @@ export function decodeDisconnect(c: Cursor, type: typeof DISCONNECT | typeof AUT
   return packet;
 }
 
-/** Sizes kept: d = properties length. */
+/** Sizes kept: props. */
 export function measureDisconnect(p: ReasonPacket, version: ProtocolVersion, s: Sizes): number {
   const name = p.type === DISCONNECT ? "DISCONNECT" : "AUTH";
   const code = checkReasonCodeOut(p.reasonCode ?? 0, name, p.type === DISCONNECT ? DISCONNECT_CODES : AUTH_CODES);
@@ -41,8 +41,8 @@ export function measureDisconnect(p: ReasonPacket, version: ProtocolVersion, s: 
     if (code !== 0 || p.properties !== undefined) throw new RangeError("DISCONNECT reason codes and properties need MQTT 5");
     return 0;
   }
-  s.d = propertiesLength(p.properties, p.type);
-  if (s.d > 0) return 1 + propertyBlockLength(s.d);
+  const propsLength = propertiesLength(p.properties, p.type, s.props);
+  if (propsLength > 0) return 1 + propertyBlockLength(propsLength);
   if (code === 0) return 0;
   return p.type === DISCONNECT ? 1 : 2;
 }
@@ -51,5 +51,5 @@ export function writeDisconnect(out: Uint8Array, o: number, p: ReasonPacket, s: 
   o = writeFixedHeader(out, o, p.type << 4, s.remaining);
   if (s.remaining === 0) return o;
   out[o++] = p.reasonCode ?? 0;
-  return s.remaining > 1 ? writeProperties(out, o, p.properties, s.d) : o;
+  return s.remaining > 1 ? writeProperties(out, o, p.properties, s.props) : o;
 }

@@ -10,11 +10,13 @@ import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from 
 import type { PublishPacket, QoS } from "../packets.js";
 import { type Properties, type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
 import { topicNameSyntaxProblem } from "../topics.js";
-import { UTF8_NULL, UTF8_OK, UTF8_WILDCARD, decodeUtf8, validateTopicName, writeUtf8 } from "../utf8.js";
+import { UTF8_NULL, UTF8_OK, UTF8_WILDCARD, decodeUtf8, validateTopicName } from "../utf8.js";
 import { stringFieldLength, writeString, writeU16 } from "../write.js";
 
 const EMPTY = new Uint8Array(0);
-const SMALL_PAYLOAD = 96;
+const SMALL_PAYLOAD = 8;
+/** Longer topics are measured and encoded on every packet: the cache is for a sensor's few short ones. */
+const CACHED_TOPIC = 128;
 
 /**
  * A decoded PUBLISH as a view into the bytes it arrived in. The decoder reuses one instance: it and every
@@ -38,6 +40,11 @@ export class PublishView implements PublishPacket {
   payloadStart = 0;
   payloadEnd = 0;
   private topicCache: string | undefined = undefined;
+
+  /** Gives the view the topic a v5 topic alias stands for (the packet itself carries none). */
+  setTopic(topic: string): void {
+    this.topicCache = topic;
+  }
 
   /** Decodes the topic on first use; allocates a string. */
   get topic(): string {
@@ -102,37 +109,41 @@ export class PublishView implements PublishPacket {
   }
 }
 
-/** Sizes kept: a = topic bytes, d = properties length, e = everything before the payload. */
+/** Sizes kept: a = topic bytes, props, and the topic cache. */
 export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
-  if (p.qos !== 0 && p.qos !== 1 && p.qos !== 2) throw new RangeError(`PUBLISH QoS must be 0, 1 or 2, got ${String(p.qos)}`);
-  if (p.qos === 0 && p.dup) throw new RangeError("PUBLISH at QoS 0 must not set DUP [MQTT-3.3.1-2]");
-  if (p.topic.length === 0 && (version < 5 || p.properties?.topicAlias === undefined)) {
+  const qos = p.qos;
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`PUBLISH QoS must be 0, 1 or 2, got ${String(qos)}`);
+  if (qos === 0 && p.dup) throw new RangeError("PUBLISH at QoS 0 must not set DUP [MQTT-3.3.1-2]");
+  const topic = p.topic;
+  if (topic.length === 0 && (version < 5 || p.properties?.topicAlias === undefined)) {
     throw new RangeError("PUBLISH needs a topic name, or on MQTT 5 a topic alias [MQTT-4.7.3-1]");
   }
-  if (p.topic === s.topic) s.a = s.topicLength;
-  else cacheTopic(p.topic, s);
+  if (topic === s.topic) s.a = s.topicField.length - 2;
+  else cacheTopic(topic, s);
   let n = 2 + s.a;
-  if (p.qos > 0) {
+  if (qos > 0) {
     checkPacketIdOut(p.packetId, "PUBLISH");
     n += 2;
   }
-  if (version === 5) n += propertyBlockLength(s.d = propertiesLength(p.properties, PUBLISH));
+  if (version === 5) n += propertyBlockLength(propertiesLength(p.properties, PUBLISH, s.props));
   else if (p.properties !== undefined) throw new RangeError("PUBLISH properties need MQTT 5");
-  s.e = n;
   return n + p.payload.length;
 }
 
-/** Validates and measures a new topic (s.a = its byte length), keeping its bytes when they fit the cache. */
+/**
+ * Validates and measures a new topic (s.a = its byte length) and, when it is at most CACHED_TOPIC bytes,
+ * makes it the cached one. The field's array is reused when the new one has the same length, so
+ * topics that differ in a digit or two do not allocate.
+ */
 function cacheTopic(topic: string, s: Sizes): void {
   s.topic = undefined;
   const wildcard = topicNameSyntaxProblem(topic);
   if (wildcard !== undefined) throw new RangeError(wildcard);
-  s.a = stringFieldLength(topic, "topic");
-  if (s.a <= s.topicBytes.length) {
-    writeUtf8(topic, s.topicBytes, 0);
-    s.topic = topic;
-    s.topicLength = s.a;
-  }
+  const n = (s.a = stringFieldLength(topic, "topic"));
+  if (n > CACHED_TOPIC) return;
+  if (s.topicField.length !== 2 + n) s.topicField = new Uint8Array(2 + n);
+  writeString(s.topicField, 0, topic, n);
+  s.topic = topic;
 }
 
 /** Writes everything but the payload, for callers that send the payload from where it already lies. */
@@ -140,21 +151,21 @@ export function writePublishHeader(out: Uint8Array, o: number, p: PublishPacket,
   const first = (PUBLISH << 4) | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
   o = writeFixedHeader(out, o, first, s.remaining);
   if (p.topic === s.topic) {
-    o = writeU16(out, o, s.a);
-    const cached = s.topicBytes;
-    for (let i = 0; i < s.a; i++) out[o++] = cached[i]!;
+    const field = s.topicField;
+    out.set(field, o);
+    o += field.length;
   } else {
     o = writeString(out, o, p.topic, s.a);
   }
   if (p.qos > 0) o = writeU16(out, o, p.packetId);
-  return version === 5 ? writeProperties(out, o, p.properties, s.d) : o;
+  return version === 5 ? writeProperties(out, o, p.properties, s.props) : o;
 }
 
 export function writePublish(out: Uint8Array, o: number, p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
   o = writePublishHeader(out, o, p, version, s);
   const payload = p.payload;
   const n = payload.length;
-  // A sensor's few bytes copy faster in a loop than through set()'s call into the runtime.
+  // set() is a call into the runtime that costs, on V8, about what a loop over 10 bytes does.
   if (n <= SMALL_PAYLOAD) for (let i = 0; i < n; i++) out[o + i] = payload[i]!;
   else out.set(payload, o);
   return o + n;

@@ -37,12 +37,12 @@ export function decodeSuback(c: Cursor, type: typeof SUBACK | typeof UNSUBACK, v
   return packet;
 }
 
-/** Sizes kept: d = properties length. */
+/** Sizes kept: props. */
 export function measureSuback(p: ListAck, version: ProtocolVersion, s: Sizes): number {
   const name = p.type === SUBACK ? "SUBACK" : "UNSUBACK";
   checkPacketIdOut(p.packetId, name);
   let n = 2;
-  if (version === 5) n += propertyBlockLength(s.d = propertiesLength(p.properties, p.type));
+  if (version === 5) n += propertyBlockLength(propertiesLength(p.properties, p.type, s.props));
   else if (p.properties !== undefined) throw new RangeError(`${name} properties need MQTT 5`);
   if (p.type === UNSUBACK && version < 5) {
     if (p.reasonCodes.length > 0) throw new RangeError("UNSUBACK reason codes need MQTT 5");
@@ -57,7 +57,7 @@ export function measureSuback(p: ListAck, version: ProtocolVersion, s: Sizes): n
 export function writeSuback(out: Uint8Array, o: number, p: ListAck, version: ProtocolVersion, s: Sizes): number {
   o = writeFixedHeader(out, o, p.type << 4, s.remaining);
   o = writeU16(out, o, p.packetId);
-  if (version === 5) o = writeProperties(out, o, p.properties, s.d);
+  if (version === 5) o = writeProperties(out, o, p.properties, s.props);
   for (const code of p.reasonCodes) out[o++] = code;
   return o;
 }

@@ -44,12 +44,12 @@ export function decodeSubscribe(c: Cursor, version: ProtocolVersion, scan: Prope
   return packet;
 }
 
-/** Sizes kept: d = properties length. */
+/** Sizes kept: props. */
 export function measureSubscribe(p: SubscribePacket, version: ProtocolVersion, s: Sizes): number {
   checkPacketIdOut(p.packetId, "SUBSCRIBE");
   if (p.subscriptions.length === 0) throw new RangeError("SUBSCRIBE needs at least one topic filter [MQTT-3.8.3-2]");
   let n = 2;
-  if (version === 5) n += propertyBlockLength(s.d = propertiesLength(p.properties, SUBSCRIBE));
+  if (version === 5) n += propertyBlockLength(propertiesLength(p.properties, SUBSCRIBE, s.props));
   else if (p.properties !== undefined) throw new RangeError("SUBSCRIBE properties need MQTT 5");
   for (const sub of p.subscriptions) {
     if (sub.qos !== 0 && sub.qos !== 1 && sub.qos !== 2) throw new RangeError(`subscription QoS must be 0, 1 or 2, got ${String(sub.qos)}`);
@@ -70,7 +70,7 @@ export function measureSubscribe(p: SubscribePacket, version: ProtocolVersion, s
 export function writeSubscribe(out: Uint8Array, o: number, p: SubscribePacket, version: ProtocolVersion, s: Sizes): number {
   o = writeFixedHeader(out, o, (SUBSCRIBE << 4) | 2, s.remaining);
   o = writeU16(out, o, p.packetId);
-  if (version === 5) o = writeProperties(out, o, p.properties, s.d);
+  if (version === 5) o = writeProperties(out, o, p.properties, s.props);
   for (const sub of p.subscriptions) {
     o = writeString(out, o, sub.topicFilter, stringFieldLength(sub.topicFilter, "topic filter"));
     out[o++] = sub.qos | (sub.noLocal ? 4 : 0) | (sub.retainAsPublished ? 8 : 0) | ((sub.retainHandling ?? 0) << 4);

@@ -27,12 +27,12 @@ export function decodeUnsubscribe(c: Cursor, version: ProtocolVersion, scan: Pro
   return packet;
 }
 
-/** Sizes kept: d = properties length. */
+/** Sizes kept: props. */
 export function measureUnsubscribe(p: UnsubscribePacket, version: ProtocolVersion, s: Sizes): number {
   checkPacketIdOut(p.packetId, "UNSUBSCRIBE");
   if (p.topicFilters.length === 0) throw new RangeError("UNSUBSCRIBE needs at least one topic filter [MQTT-3.10.3-2]");
   let n = 2;
-  if (version === 5) n += propertyBlockLength(s.d = propertiesLength(p.properties, UNSUBSCRIBE));
+  if (version === 5) n += propertyBlockLength(propertiesLength(p.properties, UNSUBSCRIBE, s.props));
   else if (p.properties !== undefined) throw new RangeError("UNSUBSCRIBE properties need MQTT 5");
   for (const filter of p.topicFilters) {
     const problem = topicFilterSyntaxProblem(filter, version);
@@ -45,7 +45,7 @@ export function measureUnsubscribe(p: UnsubscribePacket, version: ProtocolVersio
 export function writeUnsubscribe(out: Uint8Array, o: number, p: UnsubscribePacket, version: ProtocolVersion, s: Sizes): number {
   o = writeFixedHeader(out, o, (UNSUBSCRIBE << 4) | 2, s.remaining);
   o = writeU16(out, o, p.packetId);
-  if (version === 5) o = writeProperties(out, o, p.properties, s.d);
+  if (version === 5) o = writeProperties(out, o, p.properties, s.props);
   for (const filter of p.topicFilters) o = writeString(out, o, filter, stringFieldLength(filter, "topic filter"));
   return o;
 }

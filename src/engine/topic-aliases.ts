@@ -1,0 +1,60 @@
+/**
+ * MQTT 5 topic aliases (section 3.3.2.3.4), both ways, each bounded by a maximum fixed for the
+ * connection. Aliases live only as long as the connection: clear() on every new one.
+ */
+
+/** Aliases the broker assigns us, up to the Topic Alias Maximum we advertised (the budget's). */
+export class IncomingAliases {
+  private readonly topics: Array<string | undefined>;
+
+  constructor(readonly maximum: number) {
+    this.topics = new Array<string | undefined>(maximum + 1).fill(undefined);
+  }
+
+  /** False when alias is 0 or above our maximum: the broker broke [MQTT-3.3.2-9]. */
+  set(alias: number, topic: string): boolean {
+    if (alias < 1 || alias > this.maximum) return false;
+    this.topics[alias] = topic;
+    return true;
+  }
+
+  /** The topic alias stands for, or undefined when the broker never set it. */
+  get(alias: number): string | undefined {
+    return this.topics[alias];
+  }
+
+  clear(): void {
+    this.topics.fill(undefined);
+  }
+}
+
+/**
+ * Aliases we assign, within the broker's Topic Alias Maximum and our own budget. An alias once given
+ * keeps its topic for the connection (no reassignment): the first use carries topic and alias, later
+ * ones the alias alone.
+ */
+export class OutgoingAliases {
+  private readonly byTopic = new Map<string, number>();
+  private limit = 0;
+
+  constructor(readonly budget: number) {}
+
+  /** For a new connection: the broker's Topic Alias Maximum (0 when it takes none). */
+  reset(brokerMaximum: number): void {
+    this.byTopic.clear();
+    this.limit = Math.min(brokerMaximum, this.budget);
+  }
+
+  /**
+   * The alias for topic: positive when it is already known to the broker, negative (-alias) when it is
+   * new and must go with the topic this time, 0 when no alias is left.
+   */
+  aliasFor(topic: string): number {
+    const known = this.byTopic.get(topic);
+    if (known !== undefined) return known;
+    if (this.byTopic.size >= this.limit) return 0;
+    const alias = this.byTopic.size + 1;
+    this.byTopic.set(topic, alias);
+    return -alias;
+  }
+}
