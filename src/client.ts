@@ -133,6 +133,9 @@ export class Client {
   private messageCallbacks: Array<[string, MessageCallback]> = [];
   private authenticator: Authenticator | undefined;
   private followRedirects = false;
+  /** Brokers to fail over to (failoverSet), after the one connect() named; the index of the one in use. */
+  private servers: Array<{ host: string; port: number }> = [];
+  private serverIndex = 0;
 
   private args: ConnectArgs | undefined;
   private link: Link | null = null;
@@ -205,6 +208,8 @@ export class Client {
     this.messageCallbacks = [];
     this.authenticator = undefined;
     this.followRedirects = false;
+    this.servers = [];
+    this.serverIndex = 0;
     this.args = undefined;
     this.mode = MODE_MANUAL;
     this.userDisconnect = false;
@@ -319,6 +324,20 @@ export class Client {
    */
   serverRedirectSet(follow: boolean): void {
     this.followRedirects = follow;
+  }
+
+  /**
+   * Other brokers of the same cluster: when a connection attempt fails, the next attempt goes to the
+   * next broker in the list (connect()'s own host first), round and round, as MQTT.js's `servers`.
+   */
+  failoverSet(servers: Array<{ host: string; port?: number }>): void {
+    if (!Array.isArray(servers)) throw new TypeError("failoverSet takes a list of { host, port }");
+    this.servers = servers.map(({ host, port = 1883 }) => {
+      if (typeof host !== "string" || host === "") throw new RangeError("every failover server needs a host");
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`failover port must be 1..65535, got ${String(port)}`);
+      return { host, port };
+    });
+    this.serverIndex = 0;
   }
 
   /** Reconnect after min seconds, doubling up to max, back to min once a CONNACK arrives. */
@@ -589,6 +608,7 @@ export class Client {
     if (cleanStart !== undefined && this.protocol !== MQTTv5) throw new RangeError("cleanStart is an MQTT 5 argument; use cleanSession on 3.x");
     if (properties !== undefined && this.protocol !== MQTTv5) throw new RangeError("connect properties need MQTT 5");
     this.args = { host, port, keepalive, bindAddress, cleanStart, properties };
+    this.serverIndex = 0;
     this.engine.keepAlive = keepalive;
   }
 
@@ -621,9 +641,10 @@ export class Client {
     if (this.link !== null) this.dropLink();
     this.userDisconnect = false;
     this.call("onPreConnect", () => this.onPreConnect?.(this, this.userdata));
-    const params: LinkParams = { host: a.host, port: a.port, bindAddress: a.bindAddress, transport: this.transport,
+    const target = this.serverIndex === 0 ? a : this.servers[this.serverIndex - 1]!;
+    const params: LinkParams = { host: target.host, port: target.port, bindAddress: a.bindAddress, transport: this.transport,
       tls: this.tls, wsPath: this.wsPath, wsHeaders: this.wsHeaders };
-    this.log(MQTT_LOG_DEBUG, `Connecting to ${a.host}:${a.port}`);
+    this.log(MQTT_LOG_DEBUG, `Connecting to ${target.host}:${target.port}`);
     return new Promise<number>((resolve, reject) => {
       this.openWaiter = { resolve, reject };
       this.linkOpen = this.linkConnected = this.linkRefused = false;
@@ -903,10 +924,12 @@ export class Client {
     const match = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(first);
     if (match === null || match[1] === "") return;
     this.args = { ...this.args, host: match[1]!, port: match[2] === undefined ? this.args.port : Number(match[2]) };
+    this.serverIndex = 0;
   }
 
   private afterLoss(rc: number, message: string, failedToConnect: boolean): void {
     this.clearTimer();
+    if (failedToConnect && this.servers.length > 0) this.serverIndex = (this.serverIndex + 1) % (this.servers.length + 1);
     if (this.userDisconnect) {
       this.finishForever(MQTT_ERR_SUCCESS);
       return;
