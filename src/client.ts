@@ -157,6 +157,8 @@ export class Client {
   private readonly pendingInfos = new Map<number, MessageInfo>();
   private qos0Infos: MessageInfo[] = [];
   private servicing = false;
+  /** loopStart() ran and loopStop() has not: loopStop() succeeds even if the loop already ended. */
+  private backgroundStarted = false;
   /** Whether any connection of this client was accepted: loopForever's first-connection rule. */
   private everConnected = false;
 
@@ -395,6 +397,7 @@ export class Client {
       this.finishForever(MQTT_ERR_SUCCESS);
       return MQTT_ERR_NO_CONN;
     }
+    this.log(MQTT_LOG_DEBUG, "Sending DISCONNECT");
     const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined);
     if (rc !== MQTT_ERR_SUCCESS) {
       this.link.destroy();
@@ -415,6 +418,7 @@ export class Client {
   loopStart(): number {
     if (this.mode !== MODE_MANUAL) return MQTT_ERR_INVAL;
     this.mode = MODE_BACKGROUND;
+    this.backgroundStarted = true;
     this.userDisconnect = false;
     this.startLooping(true);
     return MQTT_ERR_SUCCESS;
@@ -422,8 +426,9 @@ export class Client {
 
   /** Stops the background loop; the link stays as it is, and unprocessed bytes wait in it. */
   loopStop(): number {
-    if (this.mode === MODE_MANUAL) return MQTT_ERR_INVAL;
-    this.mode = MODE_MANUAL;
+    if (!this.backgroundStarted) return MQTT_ERR_INVAL;
+    this.backgroundStarted = false;
+    if (this.mode === MODE_BACKGROUND) this.mode = MODE_MANUAL;
     this.clearTimers();
     return MQTT_ERR_SUCCESS;
   }
@@ -765,9 +770,11 @@ export class Client {
         this.endLink();
         return;
       case "subscribed":
+        this.log(MQTT_LOG_DEBUG, `Received SUBACK (m${e.mid}) [${e.reasonCodes.join(", ")}]`);
         this.call("onSubscribe", () => this.onSubscribe?.(this, this.userdata, e.mid, e.reasonCodes, props(e.properties)));
         return;
       case "unsubscribed":
+        this.log(MQTT_LOG_DEBUG, `Received UNSUBACK (m${e.mid})`);
         this.call("onUnsubscribe", () => this.onUnsubscribe?.(this, this.userdata, e.mid, e.reasonCodes, props(e.properties)));
         return;
       case "auth": {

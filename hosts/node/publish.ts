@@ -1,0 +1,6 @@
+/**
+ * tinymqtt/publish on Node: registers the Node host, then Paho's publish helpers.
+ */
+import "./index.js";
+
+export * from "../../src/publish.js";
