@@ -15,6 +15,7 @@ import { type Budget, checkBudget } from "./engine/budget.js";
 import { CLOSING, CONNACK_WAIT, CONNECTED, type ClosedEvent, Engine, type EngineEvent, IDLE } from "./engine/engine.js";
 import { type Host, type Link, type LinkError, type LinkParams, type TlsOptions, getDefaultHost } from "./host.js";
 import { MQTTMessage, MessageInfo } from "./message.js";
+import type { SessionStore } from "./session/store.js";
 import { connackString, errorString } from "./strings.js";
 import { topicFilterProblem, topicMatchesSub, topicNameProblem } from "./topic.js";
 import { isSharedFilter } from "./codec/topics.js";
@@ -32,8 +33,17 @@ export interface ClientOptions {
   transport?: "tcp" | "websockets";
   manualAck?: boolean;
   budget?: Partial<Budget>;
-  /** Session persistence; only the in-memory session exists in this version. */
-  store?: undefined;
+  /**
+   * Where the session is persisted so it survives a restart (MemoryStore, the Node FileStore, the
+   * Moddable store). Absent: the session lives in the client's memory, across reconnects only.
+   */
+  store?: SessionStore;
+  /**
+   * When the broker reports no session on connecting: "resend" (default) re-sends the QoS 1/2
+   * publishes it never acknowledged, so nothing is lost and a duplicate is possible (Paho's behaviour);
+   * "discard" drops them, reporting each to onPublish with reason 0x80, as the standard intends.
+   */
+  unackedOnNewSession?: "resend" | "discard";
   host?: Host;
 }
 
@@ -188,8 +198,10 @@ export class Client {
       throw new RangeError("a client id must be given when cleanSession is false (MQTT 3.x)");
     }
     if (clientId === "" && protocol === MQTTv31) clientId = makeClientId();
-    if (options.store !== undefined) {
-      throw new TypeError("session stores are not available in this version: sessions live in memory");
+    const unacked = options.unackedOnNewSession ?? "resend";
+    if (unacked !== "resend" && unacked !== "discard") throw new RangeError('unackedOnNewSession must be "resend" or "discard"');
+    if (options.store !== undefined && (options.clientId ?? "") === "") {
+      throw new RangeError("a session store needs a client id: the session is saved under it");
     }
     const transport = options.transport ?? "tcp";
     if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
@@ -198,6 +210,11 @@ export class Client {
     this.engine.version = protocol;
     this.engine.manualAck = options.manualAck ?? false;
     this.engine.log = (level, message) => this.log(level, message);
+    this.engine.resendOnSessionLoss = unacked === "resend";
+    if (options.store !== undefined) {
+      this.engine.store = options.store;
+      this.engine.restore(options.store.open(clientId));
+    }
     this.clientId = clientId;
     this.cleanSession = cleanSession;
     this.protocol = protocol;
@@ -805,6 +822,8 @@ export class Client {
     const link = this.link;
     const engine = this.engine;
     if (link === null || !this.linkOpen) return;
+    // What the broker is about to hear of must be durable first (the store decides how durable).
+    if (engine.wantsWrite) engine.store?.flush();
     let length: number;
     while ((length = engine.outputLength()) > 0) {
       const taken = link.write(engine.outputBuffer, engine.outputOffset(), length);

@@ -8,6 +8,7 @@ export { MQTTMessage, MessageInfo, type ReceivedMessage } from "./message.js";
 export { topicMatchesSub } from "./topic.js";
 export { connackString, errorString, reasonCodeString } from "./strings.js";
 export { DEFAULT_BUDGET, ESP32_BUDGET, type Budget } from "./engine/budget.js";
+export { MemoryStore, type SessionStore, type StoredPublish, type StoredSession } from "./session/store.js";
 export { setDefaultHost, type Host, type Link, type LinkEvents, type LinkError, type LinkParams, type TlsOptions } from "./host.js";
 export { MQTTv31, MQTTv311, MQTTv5, type ProtocolVersion } from "./codec/constants.js";
 export type { Properties } from "./codec/properties.js";

@@ -7,4 +7,5 @@ import { nodeHost } from "./host.js";
 setDefaultHost(nodeHost);
 
 export { NodeHost, nodeHost, type SrvTarget } from "./host.js";
+export { FileStore, type FileStoreOptions, type Recovery } from "./file-store.js";
 export * from "../../src/index.js";

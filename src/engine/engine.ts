@@ -27,6 +27,7 @@ import type { AckView } from "../codec/packets/ack.js";
 import type { PublishView } from "../codec/packets/publish.js";
 import type { ConnackPacket, ConnectPacket, Packet, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packets.js";
 import type { Properties } from "../codec/properties.js";
+import type { SessionStore, StoredSession } from "../session/store.js";
 import type { Budget } from "./budget.js";
 import { IncomingAliases, OutgoingAliases } from "./topic-aliases.js";
 import { FREE, Outbox, QUEUED, WAIT_PUBACK, WAIT_PUBCOMP, WAIT_PUBREC, WAIT_SUBACK, WAIT_UNSUBACK } from "./outbox.js";
@@ -40,6 +41,7 @@ export const CLOSING = 3;
 const RECEIVE_MAXIMUM_EXCEEDED = 0x93;
 const TOPIC_ALIAS_INVALID = 0x94;
 const PACKET_ID_NOT_FOUND = 0x92;
+const UNSPECIFIED_ERROR = 0x80;
 const CONTINUE_AUTHENTICATION = 0x18;
 const REAUTHENTICATE = 0x19;
 
@@ -92,6 +94,14 @@ export class Engine {
   manualAck = false;
   /** How long to wait for CONNACK. */
   connectTimeoutMs = 30_000;
+  /** Where the session is persisted; undefined keeps it in the engine's memory only. */
+  store: SessionStore | undefined = undefined;
+  /**
+   * When the broker has lost our session (CONNACK session present 0), re-send the QoS 1/2 publishes it
+   * never acknowledged (true, the default: nothing lost, a duplicate possible, as Paho does) or drop
+   * them, reporting each to onPublish with 0x80 (false: what the standard intends for a new session).
+   */
+  resendOnSessionLoss = true;
   /** MQTT 5: give repeated QoS 0 topics an alias when the broker takes them (section 3.3.2.3.4). */
   useTopicAliases = false;
   log: EngineLog = () => {};
@@ -170,6 +180,24 @@ export class Engine {
     this.state = CONNACK_WAIT;
     if (!this.writePacket(connect)) {
       throw new RangeError(`the CONNECT packet (${this.encoder.length} bytes) is larger than budget.outputBytes`);
+    }
+  }
+
+  /**
+   * Takes back a session saved by a store: its publishes resume (re-sent with DUP, or PUBREL for those
+   * past PUBREC) once connected, and its incoming QoS 2 ids are not delivered again. Call before begin().
+   */
+  restore(session: StoredSession): void {
+    for (const p of session.outgoing) {
+      if (!this.outbox.restore(p.id, p.packet, p.released)) {
+        throw new RangeError(`the stored session does not fit the budget (storeBytes ${this.outbox.store.capacity}, maxMessages ${this.outbox.capacity}) at mid ${p.id}`);
+      }
+    }
+    for (const id of session.incoming) {
+      if (!this.incoming.has(id) && !this.incoming.claim(id)) {
+        throw new RangeError(`the stored session holds more incoming QoS 2 messages than budget.maxIncomingQos2 (${this.incoming.capacity})`);
+      }
+      this.incomingAcked[this.incoming.slotOf(id)] = 1;
     }
   }
 
@@ -346,8 +374,10 @@ export class Engine {
     if (id === NO_PACKET_ID) return { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 };
     packet.packetId = id;
     this.encoder.measure(packet);
-    this.encoder.write(this.outbox.store.bytes, this.outbox.writeOffset);
+    const at = this.outbox.writeOffset;
+    this.encoder.write(this.outbox.store.bytes, at);
     this.outbox.append(id, length);
+    this.store?.saveOutgoing(id, this.outbox.store.bytes.subarray(at, at + length));
     this.pump();
     return { rc: MQTT_ERR_SUCCESS, mid: id };
   }
@@ -375,7 +405,10 @@ export class Engine {
     if (qos === 0) return MQTT_ERR_SUCCESS;
     if (qos === 2) {
       const slot = this.incoming.slotOf(mid);
-      if (slot >= 0) this.incomingAcked[slot] = 1;
+      if (slot >= 0) {
+        this.incomingAcked[slot] = 1;
+        this.store?.saveIncoming(mid);
+      }
     }
     if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
     return this.writeAck(qos === 1 ? PUBACK : PUBREC, mid, 0) ? MQTT_ERR_SUCCESS : MQTT_ERR_QUEUE_SIZE;
@@ -459,16 +492,35 @@ export class Engine {
    * acknowledged are sent again as Paho does (shared/API.md; the session-store issue makes it a choice).
    */
   private sessionLost(): void {
+    if (this.store !== undefined) {
+      for (let slot = 0; slot < this.incoming.capacity; slot++) {
+        const id = this.incoming.idAt(slot);
+        if (id !== NO_PACKET_ID) this.store.removeIncoming(id);
+      }
+    }
     this.incoming.clear();
     const { state } = this.outbox;
     const finished: number[] = [];
+    const discarded: number[] = [];
     this.outbox.forEachPending((id, slot) => {
       if (state[slot] === WAIT_PUBCOMP) finished.push(id);
+      else if (state[slot] !== QUEUED && !this.resendOnSessionLoss) discarded.push(id);
     });
     for (const id of finished) {
-      this.outbox.complete(id);
+      this.completePublish(id);
       this.queue.push({ type: "published", mid: id, reasonCode: 0, properties: undefined });
     }
+    for (const id of discarded) {
+      this.completePublish(id);
+      this.log(MQTT_LOG_WARNING, `mid ${id} was sent to a session the broker no longer has: discarded, not re-sent`);
+      this.queue.push({ type: "published", mid: id, reasonCode: UNSPECIFIED_ERROR, properties: undefined });
+    }
+  }
+
+  /** Ends a publish flow, in the outbox and in the session store. */
+  private completePublish(id: number): void {
+    this.outbox.complete(id);
+    this.store?.removeOutgoing(id);
   }
 
   private onPublish(p: PublishView): EngineEvent | null {
@@ -511,6 +563,9 @@ export class Engine {
       this.owedAckType = 0;
       return true;
     }
+    // The id is stored before PUBREC tells the broker we have the message: after a restart, a re-sent
+    // PUBLISH is then recognised and not delivered again.
+    if (this.owedAckType === PUBREC) this.store?.saveIncoming(this.owedAckId);
     if (!this.writeAck(this.owedAckType as typeof PUBACK, this.owedAckId, 0)) return false;
     this.owedAckType = 0;
     return true;
@@ -518,7 +573,7 @@ export class Engine {
 
   private onPuback(p: AckView): EngineEvent | null {
     if (!this.expect(p.packetId, WAIT_PUBACK, "PUBACK")) return null;
-    this.outbox.complete(p.packetId);
+    this.completePublish(p.packetId);
     this.pump();
     return this.published(p.packetId, p.reasonCode, p);
   }
@@ -537,18 +592,20 @@ export class Engine {
     }
     if (p.reasonCode >= 0x80) {
       // The broker refused the message (v5): the flow ends here [MQTT-4.3.3-4].
-      this.outbox.complete(p.packetId);
+      this.completePublish(p.packetId);
       this.pump();
       return this.published(p.packetId, p.reasonCode, p);
     }
     this.outbox.state[slot] = WAIT_PUBCOMP;
     this.outbox.sentAt[slot] = this.now;
+    this.store?.releaseOutgoing(p.packetId);
     this.writeAck(PUBREL, p.packetId, 0);
     return null;
   }
 
   private onPubrel(p: AckView): EngineEvent | null {
     const known = this.incoming.release(p.packetId);
+    if (known) this.store?.removeIncoming(p.packetId);
     if (!known) this.log(MQTT_LOG_DEBUG, `PUBREL for mid ${p.packetId}, which is not in flight: answered with PUBCOMP`);
     this.writeAck(PUBCOMP, p.packetId, known || this.version < 5 ? 0 : PACKET_ID_NOT_FOUND);
     return null;
@@ -556,7 +613,7 @@ export class Engine {
 
   private onPubcomp(p: AckView): EngineEvent | null {
     if (!this.expect(p.packetId, WAIT_PUBCOMP, "PUBCOMP")) return null;
-    this.outbox.complete(p.packetId);
+    this.completePublish(p.packetId);
     this.pump();
     return this.published(p.packetId, p.reasonCode, p);
   }

@@ -104,6 +104,22 @@ export class Outbox {
     this.pending++;
   }
 
+  /**
+   * Appends a flow saved by a session store, under its own packet id, as already sent once (so it goes
+   * out again with DUP, or as PUBREL when released). False when it does not fit.
+   */
+  restore(id: number, packet: Uint8Array, released: boolean): boolean {
+    if (this.tail - this.head === this.capacity || packet.length === 0) return false;
+    const offset = this.store.reserve(packet.length);
+    if (offset === RING_FULL || !this.ids.claim(id)) return false;
+    this.store.bytes.set(packet, offset);
+    this.writeOffset = offset;
+    this.append(id, packet.length);
+    const qos = (packet[0]! >> 1) & 3;
+    this.state[this.ids.slotOf(id)] = released ? WAIT_PUBCOMP : qos === 1 ? WAIT_PUBACK : WAIT_PUBREC;
+    return true;
+  }
+
   /** The id slot of the next flow to send on this connection, or -1 when all have gone out. */
   nextToSend(): number {
     for (; this.cursor < this.tail; this.cursor++) {

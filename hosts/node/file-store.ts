@@ -1,0 +1,150 @@
+/**
+ * A session store in a file: one append-only log per client id (src/session/record-log.ts), compacted
+ * by atomic rename when it opens and whenever it has doubled since the last compaction.
+ *
+ * Durability. Every record is written with a synchronous write() before the engine sends the packet
+ * that tells the broker about it, so a killed process (SIGKILL, a crash) loses nothing: the bytes are
+ * in the operating system's cache. What a power cut can cost depends on `sync`:
+ * - "flush" (default): fdatasync before each batch of bytes goes to the broker, so whatever the broker
+ *   has heard of is on disk; a power cut loses at most records whose packets never left.
+ * - "always": fdatasync after every record (slowest).
+ * - "none": the operating system decides; a power cut can lose the last few seconds of records, which
+ *   means messages published in them are lost, and acknowledged ones may be re-sent.
+ * A torn write (the file cut at any byte) is found by the records' lengths and CRCs: loading keeps the
+ * complete records before it, drops the rest, and reports how many bytes it dropped.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { IN_REMOVED, IN_SAVED, OUT_RELEASED, OUT_REMOVED, OUT_SAVED, recordLength, replay, snapshot, writeRecord } from "../../src/session/record-log.js";
+import type { SessionStore, StoredSession } from "../../src/session/store.js";
+
+export interface FileStoreOptions {
+  /** When to fdatasync: "flush" (default), "always" or "none"; see the file's header. */
+  sync?: "flush" | "always" | "none";
+  /** Compact once the log has grown past this many bytes and doubled since the last compaction. */
+  compactAfterBytes?: number;
+}
+
+export interface Recovery {
+  file: string;
+  /** Bytes at the end of the log that did not form a complete record (a torn write), now removed. */
+  droppedBytes: number;
+}
+
+export class FileStore implements SessionStore {
+  readonly dir: string;
+  /** What the last open() found damaged, if anything. */
+  lastRecovery: Recovery | undefined;
+  private readonly sync: "flush" | "always" | "none";
+  private readonly compactAfter: number;
+  private fd = -1;
+  private file = "";
+  private size = 0;
+  private compactedSize = 0;
+  private dirty = false;
+  private scratch = new Uint8Array(1024);
+
+  constructor(dir: string, options: FileStoreOptions = {}) {
+    this.dir = dir;
+    this.sync = options.sync ?? "flush";
+    this.compactAfter = options.compactAfterBytes ?? 1 << 20;
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  open(clientId: string): StoredSession {
+    this.close();
+    this.file = path.join(this.dir, `${encodeURIComponent(clientId)}.session`);
+    const session = this.load();
+    this.compact(session);
+    this.fd = fs.openSync(this.file, "a");
+    return session;
+  }
+
+  saveOutgoing(id: number, packet: Uint8Array): void {
+    this.append(OUT_SAVED, id, packet);
+  }
+
+  releaseOutgoing(id: number): void {
+    this.append(OUT_RELEASED, id);
+  }
+
+  removeOutgoing(id: number): void {
+    this.append(OUT_REMOVED, id);
+  }
+
+  saveIncoming(id: number): void {
+    this.append(IN_SAVED, id);
+  }
+
+  removeIncoming(id: number): void {
+    this.append(IN_REMOVED, id);
+  }
+
+  flush(): void {
+    if (!this.dirty || this.fd < 0) return;
+    if (this.sync !== "none") fs.fdatasyncSync(this.fd);
+    this.dirty = false;
+    if (this.size > this.compactAfter && this.size > 2 * this.compactedSize) {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+      this.compact(this.load());
+      this.fd = fs.openSync(this.file, "a");
+    }
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    this.flush();
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private append(kind: number, id: number, data?: Uint8Array): void {
+    if (this.fd < 0) throw new Error("FileStore: open() first");
+    const n = recordLength(data === undefined ? 0 : data.length);
+    if (n > this.scratch.length) this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2));
+    writeRecord(this.scratch, 0, kind, id, data);
+    let written = 0;
+    while (written < n) written += fs.writeSync(this.fd, this.scratch, written, n - written);
+    this.size += n;
+    this.dirty = true;
+    if (this.sync === "always") {
+      fs.fdatasyncSync(this.fd);
+      this.dirty = false;
+    }
+  }
+
+  private load(): StoredSession {
+    let log: Uint8Array;
+    try {
+      log = fs.readFileSync(this.file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      log = new Uint8Array(0);
+    }
+    const r = replay(log);
+    this.lastRecovery = r.droppedBytes > 0 ? { file: this.file, droppedBytes: r.droppedBytes } : undefined;
+    return r.session;
+  }
+
+  /** Rewrites the log as the live session's records: to a temporary file, made durable, then renamed over. */
+  private compact(session: StoredSession): void {
+    const bytes = snapshot(session);
+    const tmp = `${this.file}.tmp`;
+    const fd = fs.openSync(tmp, "w");
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.file);
+    const dirFd = fs.openSync(this.dir, "r");
+    try {
+      fs.fsyncSync(dirFd);
+    } finally {
+      fs.closeSync(dirFd);
+    }
+    this.size = this.compactedSize = bytes.length;
+  }
+}
