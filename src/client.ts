@@ -371,13 +371,13 @@ export class Client {
   /** Opens the link and writes CONNECT; resolves MQTT_ERR_SUCCESS then. onConnect reports the CONNACK. */
   connect(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): Promise<number> {
     this.setArgs(host, port, keepalive, bindAddress, cleanStart, properties);
-    return this.openLink();
+    return this.openLink(true);
   }
 
   /** Stores the arguments; the connection is made by loopStart()/loopForever() (Paho's connect_async). */
   connectAsync(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): number {
     this.setArgs(host, port, keepalive, bindAddress, cleanStart, properties);
-    if (this.mode !== MODE_MANUAL && this.link === null) this.openLink().catch(() => {});
+    if (this.mode !== MODE_MANUAL && this.link === null) void this.openLink(false);
     return MQTT_ERR_SUCCESS;
   }
 
@@ -403,7 +403,7 @@ export class Client {
   reconnect(): Promise<number> {
     if (this.args === undefined) return Promise.reject(new MqttConnectionError(MQTT_ERR_INVAL, "reconnect() before connect()"));
     this.dropLink();
-    return this.openLink();
+    return this.openLink(true);
   }
 
   /** Sends DISCONNECT (so no will is published) and closes the link; stops reconnecting. */
@@ -437,7 +437,7 @@ export class Client {
     this.mode = MODE_BACKGROUND;
     this.backgroundStarted = true;
     this.userDisconnect = false;
-    this.startLooping(true);
+    this.startLooping();
     return MQTT_ERR_SUCCESS;
   }
 
@@ -460,7 +460,7 @@ export class Client {
     this.userDisconnect = false;
     return new Promise<number>((resolve, reject) => {
       this.foreverWaiter = { resolve, reject, retryFirst: options.retryFirstConnection ?? false };
-      this.startLooping(options.retryFirstConnection ?? false);
+      this.startLooping();
     });
   }
 
@@ -657,7 +657,11 @@ export class Client {
     return packet;
   }
 
-  private openLink(): Promise<number> {
+  /**
+   * Opens a link and writes CONNECT once it is up. `awaited`: a caller (connect, reconnect) takes the
+   * outcome from the promise; otherwise (the loops) a failure goes to onConnectFail.
+   */
+  private openLink(awaited: boolean): Promise<number> {
     const a = this.args;
     if (a === undefined) return Promise.reject(new MqttConnectionError(MQTT_ERR_INVAL, "connect() needs a host"));
     if (this.link !== null) this.dropLink();
@@ -668,7 +672,8 @@ export class Client {
       tls: this.tls, wsPath: this.wsPath, wsHeaders: this.wsHeaders };
     this.log(MQTT_LOG_DEBUG, `Connecting to ${target.host}:${target.port}`);
     return new Promise<number>((resolve, reject) => {
-      this.openWaiter = { resolve, reject };
+      this.openWaiter = awaited ? { resolve, reject } : undefined;
+      if (!awaited) resolve(MQTT_ERR_SUCCESS);
       this.linkOpen = this.linkConnected = this.linkRefused = false;
       this.closedEvent = undefined;
       this.readable = false;
@@ -682,8 +687,16 @@ export class Client {
       try {
         link = this.host.open(params, events);
       } catch (e) {
+        // The host could not even start (a TLS file that cannot be read...): a failed attempt.
         this.openWaiter = undefined;
-        reject(e);
+        if (awaited) {
+          reject(e);
+          return;
+        }
+        const message = e instanceof Error ? e.message : String(e);
+        this.log(MQTT_LOG_ERR, `Failed to connect: ${message}`);
+        this.call("onConnectFail", () => this.onConnectFail?.(this, this.userdata));
+        this.afterLoss(MQTT_ERR_NO_CONN, message, true);
         return;
       }
       this.link = link;
@@ -979,11 +992,11 @@ export class Client {
     this.reconnectTimer = this.host.setTimer(() => {
       this.reconnectTimer = undefined;
       if (this.mode === MODE_MANUAL || this.userDisconnect || this.link !== null) return;
-      this.openLink().catch(() => {});
+      void this.openLink(false);
     }, delay * 1000);
   }
 
-  private startLooping(retryFirst: boolean): void {
+  private startLooping(): void {
     if (this.link === null) {
       if (this.args === undefined) {
         const waiter = this.foreverWaiter;
@@ -994,11 +1007,7 @@ export class Client {
         }
         return;
       }
-      this.openLink().catch((e: Error) => {
-        // openLink rejects only when the link could not even be created; link failures go through linkClosed.
-        if (!retryFirst) return;
-        this.log(MQTT_LOG_ERR, e.message);
-      });
+      void this.openLink(false);
       return;
     }
     this.host.defer(() => this.service());

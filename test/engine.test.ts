@@ -578,13 +578,24 @@ describe("resuming a session", () => {
       assert.equal(r.engine.outbox.pending, 0);
     });
 
-    test(`after a reconnect with sessionPresent=0 (protocol level ${version}), the flow waiting for PUBCOMP is reported published and QoS 1/2 publishes are re-sent`, () => {
+    test(`after a reconnect with sessionPresent=0 (protocol level ${version}), every unfinished flow starts again from PUBLISH, in order`, () => {
       const r = interrupted(version);
-      assert.deepEqual(r.recv(connack(false)), [{ type: "connected", sessionPresent: false, reasonCode: 0 }, { type: "published", mid: 2, reasonCode: 0 }]);
+      assert.deepEqual(r.recv(connack(false)), [{ type: "connected", sessionPresent: false, reasonCode: 0 }]);
       const seen = r.out();
-      assert.deepEqual(seen.map((p) => p.packetId), [1, 3, 4, 5]);
-      assert.deepEqual(seen.map((p) => String.fromCharCode(...p.payload!)), ["A", "C", "D", "E"]);
-      assert.deepEqual(names(seen), ["PUBLISH", "PUBLISH", "PUBLISH", "PUBLISH"], "no PUBREL for a session the broker no longer has");
+      assert.deepEqual(seen.map((p) => p.packetId), [1, 2, 3, 4, 5]);
+      assert.deepEqual(seen.map((p) => String.fromCharCode(...p.payload!)), ["A", "B", "C", "D", "E"]);
+      assert.deepEqual(names(seen), ["PUBLISH", "PUBLISH", "PUBLISH", "PUBLISH", "PUBLISH"],
+        "no PUBREL for a session the broker no longer has: the QoS 2 message past PUBREC is sent again");
+    });
+
+    test(`with resendOnSessionLoss off (protocol level ${version}), a lost session drops the sent flows: 0x80 for those not PUBREC'd`, () => {
+      const r = interrupted(version);
+      r.engine.resendOnSessionLoss = false;
+      const events = r.recv(connack(false));
+      assert.deepEqual(events[0], { type: "connected", sessionPresent: false, reasonCode: 0 });
+      assert.deepEqual(events.slice(1).map((e) => e.type === "published" ? [e.mid, e.reasonCode] : e.type).sort(),
+        [[1, 0x80], [2, 0], [3, 0x80], [4, 0x80]].sort());
+      assert.deepEqual(r.out().map((p) => p.packetId), [5], "only the flow never sent goes out");
     });
   }
 

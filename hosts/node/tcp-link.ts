@@ -44,7 +44,9 @@ export function openTcpLink(params: LinkParams, events: LinkEvents): Link {
     },
     close(): void {
       closed = true;
-      socket.end();
+      // Once our last bytes are out the socket is released, whatever the peer does: a peer that never
+      // closes its side must not hold it half-open.
+      socket.end(() => socket.destroy());
     },
     destroy(): void {
       closed = true;

@@ -1,8 +1,8 @@
 /**
  * The packet shapes: what the encoder takes and what the decoder returns. Decoded PUBLISH and
- * acknowledgement packets are reused views; the others are fresh objects, but their binary fields
- * (password, will payload, correlationData, authenticationData) are views too. Every view lives as
- * decoder.ts says: until the decoder's next next() or feed() call.
+ * acknowledgement packets are reused views; the others are fresh objects, but a CONNECT's password
+ * and will payload are views too. Every view lives as decoder.ts says: until the decoder's next
+ * next() or feed() call. Properties objects own their data (correlationData... are copies).
  */
 import type { AUTH, AckType, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, ProtocolVersion, PUBLISH, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from "./constants.js";
 import type { Properties } from "./properties.js";

@@ -181,7 +181,8 @@ export function readProperties(bytes: Uint8Array, start: number, end: number): P
         break;
       }
       case STRING: props[s.name] = c.utf8(s.name); break;
-      case BINARY: props[s.name] = c.binary(s.name); break;
+      // Copied: a properties object outlives the receive buffer it was read from (message.copy()).
+      case BINARY: props[s.name] = c.binary(s.name).slice(); break;
       default: {
         const pair: [string, string] = [c.utf8("user property name"), c.utf8("user property value")];
         const list = props[s.name] as Array<[string, string]> | undefined;

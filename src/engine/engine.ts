@@ -481,7 +481,9 @@ export class Engine {
       this.outgoingAliases.reset(this.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
       if (props?.serverKeepAlive !== undefined) this.effectiveKeepAlive = props.serverKeepAlive;
     }
-    if (!p.sessionPresent) this.sessionLost();
+    // MQTT 3.1's CONNACK has no Session Present flag: the session is there unless we asked it gone.
+    const sessionPresent = this.version === 3 ? !this.cleanStartSent : p.sessionPresent;
+    if (!sessionPresent) this.sessionLost();
     this.pump();
     return { type: "connected", sessionPresent: p.sessionPresent, reasonCode: 0, properties: props };
   }
@@ -503,8 +505,17 @@ export class Engine {
     const finished: number[] = [];
     const discarded: number[] = [];
     this.outbox.forEachPending((id, slot) => {
-      if (state[slot] === WAIT_PUBCOMP) finished.push(id);
-      else if (state[slot] !== QUEUED && !this.resendOnSessionLoss) discarded.push(id);
+      if (state[slot] === QUEUED) return;
+      if (!this.resendOnSessionLoss) {
+        // The broker took a message it PUBREC'd; the rest are dropped with the session, as asked.
+        (state[slot] === WAIT_PUBCOMP ? finished : discarded).push(id);
+      } else if (state[slot] === WAIT_PUBCOMP) {
+        // A broker that forwards QoS 2 on PUBREL (as mosquitto does) lost this message with the
+        // session: the whole flow starts again from PUBLISH.
+        state[slot] = WAIT_PUBREC;
+        const at = this.outbox.recordOffset(slot);
+        this.store?.saveOutgoing(id, this.outbox.store.bytes.subarray(at, at + this.outbox.recordLength(slot)));
+      }
     });
     for (const id of finished) {
       this.completePublish(id);
@@ -544,12 +555,16 @@ export class Engine {
         if (!this.manualAck || this.incomingAcked[known] === 1) this.writeAck(PUBREC, p.packetId, 0);
         return null;
       }
-      if (!this.incoming.claim(p.packetId)) {
-        if (this.version === 5) return this.fail(RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.incoming.capacity} QoS 2 messages in flight`);
-        this.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} left for the broker to re-send`);
-        return null;
+      if (this.incoming.claim(p.packetId)) {
+        this.incomingAcked[this.incoming.slotOf(p.packetId)] = 0;
+      } else if (this.version === 5) {
+        return this.fail(RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.incoming.capacity} QoS 2 messages in flight, our Receive Maximum`);
+      } else {
+        // A 3.x broker has no Receive Maximum to respect. Delivered without tracking rather than left
+        // unacknowledged (the broker would hold it until a reconnect): a duplicate is then possible
+        // only if this PUBLISH is re-sent before its PUBREL.
+        this.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} delivered untracked`);
       }
-      this.incomingAcked[this.incoming.slotOf(p.packetId)] = 0;
     }
     if (p.qos > 0 && !this.manualAck) {
       this.owedAckType = p.qos === 1 ? PUBACK : PUBREC;
@@ -565,7 +580,7 @@ export class Engine {
     }
     // The id is stored before PUBREC tells the broker we have the message: after a restart, a re-sent
     // PUBLISH is then recognised and not delivered again.
-    if (this.owedAckType === PUBREC) this.store?.saveIncoming(this.owedAckId);
+    if (this.owedAckType === PUBREC && this.incoming.has(this.owedAckId)) this.store?.saveIncoming(this.owedAckId);
     if (!this.writeAck(this.owedAckType as typeof PUBACK, this.owedAckId, 0)) return false;
     this.owedAckType = 0;
     return true;
