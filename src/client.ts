@@ -652,7 +652,16 @@ export class Client {
         const data = auth.initialData?.();
         if (data !== undefined) properties.authenticationData = data;
       }
-      packet.properties = { ...properties, ...a.properties };
+      // The user may ask for less than the budget holds, never for more.
+      const asked = a.properties ?? {};
+      packet.properties = { ...properties, ...asked };
+      for (const key of ["receiveMaximum", "maximumPacketSize", "topicAliasMaximum"] as const) {
+        const own = properties[key] ?? 0;
+        if (asked[key] !== undefined && asked[key]! > own) {
+          this.log(MQTT_LOG_WARNING, `connect property ${key} ${asked[key]} is more than the budget holds: ${own} advertised`);
+          packet.properties[key] = own;
+        }
+      }
     }
     return packet;
   }

@@ -3,7 +3,7 @@
  * (hosts/node, hosts/moddable) bring those, and `tinymqtt` on Node registers the Node host by default.
  */
 export * from "./constants.js";
-export { Client, MqttConnectionError, toPayload, type ClientOptions, type ConnectFlags, type DisconnectFlags, type Logger, type MessageCallback, type Payload, type SubscribeOptions } from "./client.js";
+export { Client, MqttConnectionError, toPayload, type Authenticator, type ClientOptions, type ConnectFlags, type DisconnectFlags, type Logger, type MessageCallback, type Payload, type SubscribeOptions } from "./client.js";
 export { MQTTMessage, MessageInfo, type ReceivedMessage } from "./message.js";
 export { topicMatchesSub } from "./topic.js";
 export { connackString, errorString, reasonCodeString } from "./strings.js";

@@ -190,7 +190,7 @@ describe("examples against mosquitto", { timeout: 90_000 }, () => {
 
   test("every example reports a broker it cannot reach and exits non-zero", async () => {
     const closed = [broker.host, "1"];
-    for (const name of ["getting-started", "loop-start", "loop", "publish-single", "publish-multiple", "subscribe-simple", "subscribe-callback", "external-loop"]) {
+    for (const name of ["getting-started", "loop-start", "loop", "publish-single", "publish-multiple", "subscribe-simple", "subscribe-callback", "external-loop", "request-response"]) {
       const run = await runExample(name, closed);
       assert.notEqual(run.code, 0, name);
       assert.match(run.stderr, /connection refused by 127\.0\.0\.1:1/, name);

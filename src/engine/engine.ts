@@ -42,6 +42,7 @@ const RECEIVE_MAXIMUM_EXCEEDED = 0x93;
 const TOPIC_ALIAS_INVALID = 0x94;
 const PACKET_ID_NOT_FOUND = 0x92;
 const UNSPECIFIED_ERROR = 0x80;
+const PACKET_TOO_LARGE_REASON = 0x95;
 const CONTINUE_AUTHENTICATION = 0x18;
 const REAUTHENTICATE = 0x19;
 
@@ -343,11 +344,13 @@ export class Engine {
     }
     const packet = { type: PUBLISH as typeof PUBLISH, topic, payload, qos, retain, dup: false, packetId: qos > 0 ? 1 : 0, properties };
     // Aliases belong to one connection, so only QoS 0 (never stored, never re-sent) uses them.
+    let newAlias = 0;
     if (qos === 0 && this.state === CONNECTED && this.useTopicAliases && properties?.topicAlias === undefined) {
       const alias = this.outgoingAliases.aliasFor(topic);
       if (alias !== 0) {
         packet.properties = { ...properties, topicAlias: Math.abs(alias) };
         if (alias > 0) packet.topic = "";
+        else newAlias = -alias;
       }
     }
     const length = this.encoder.measure(packet);
@@ -366,6 +369,7 @@ export class Engine {
       this.encoder.write(this.out.bytes, offset);
       this.out.commit(length);
       this.lastSent = this.now;
+      if (newAlias !== 0) this.outgoingAliases.remember(topic, newAlias);
       return { rc: MQTT_ERR_SUCCESS, mid };
     }
     if (length > this.out.capacity || length > this.outbox.store.capacity) return this.tooLarge(length, 0);
@@ -676,6 +680,14 @@ export class Engine {
       const slot = ob.nextToSend();
       if (slot < 0) return;
       const st = ob.state[slot]!;
+      if (st !== WAIT_PUBCOMP && ob.recordLength(slot) > this.serverMaximumPacketSize) {
+        // Queued before this broker said what it takes: it would disconnect us on every attempt.
+        const id = ob.ids.idAt(slot);
+        this.log(MQTT_LOG_WARNING, `mid ${id} (${ob.recordLength(slot)} bytes) is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}: not sent`);
+        this.completePublish(id);
+        this.queue.push({ type: "published", mid: id, reasonCode: PACKET_TOO_LARGE_REASON, properties: undefined });
+        continue;
+      }
       if (st === WAIT_PUBCOMP) {
         if (!this.writeAck(PUBREL, ob.ids.idAt(slot), 0)) return;
         ob.markSent(slot, WAIT_PUBCOMP, this.now);
@@ -722,7 +734,7 @@ export class Engine {
     if (this.state !== CONNECTED) return { rc: MQTT_ERR_NO_CONN, mid: 0 };
     const packet = make(1);
     const length = this.encoder.measure(packet);
-    if (length > this.out.capacity) return this.tooLarge(length, 0);
+    if (length > this.out.capacity || length > this.serverMaximumPacketSize) return this.tooLarge(length, 0);
     const id = this.outbox.takeControlId(type === SUBSCRIBE ? WAIT_SUBACK : WAIT_UNSUBACK);
     if (id === NO_PACKET_ID) return { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 };
     if (!this.writePacket(make(id))) {
@@ -755,7 +767,7 @@ export class Engine {
   }
 
   private tooLarge(length: number, mid: number): PublishResult {
-    this.log(MQTT_LOG_WARNING, `a ${length}-byte packet does not fit the budget (outputBytes ${this.out.capacity}, storeBytes ${this.outbox.store.capacity})`);
+    this.log(MQTT_LOG_WARNING, `a ${length}-byte packet does not fit (budget outputBytes ${this.out.capacity}, storeBytes ${this.outbox.store.capacity}; the broker's Maximum Packet Size ${this.serverMaximumPacketSize})`);
     return { rc: MQTT_ERR_PAYLOAD_SIZE, mid };
   }
 

@@ -47,14 +47,17 @@ export class OutgoingAliases {
 
   /**
    * The alias for topic: positive when it is already known to the broker, negative (-alias) when it is
-   * new and must go with the topic this time, 0 when no alias is left.
+   * new and must go with the topic this time (then remember() it once the packet is out), 0 when no
+   * alias is left.
    */
   aliasFor(topic: string): number {
     const known = this.byTopic.get(topic);
     if (known !== undefined) return known;
-    if (this.byTopic.size >= this.limit) return 0;
-    const alias = this.byTopic.size + 1;
+    return this.byTopic.size >= this.limit ? 0 : -(this.byTopic.size + 1);
+  }
+
+  /** The packet that teaches the broker this alias is in the output: later ones may use it alone. */
+  remember(topic: string, alias: number): void {
     this.byTopic.set(topic, alias);
-    return -alias;
   }
 }
