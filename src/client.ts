@@ -387,7 +387,7 @@ export class Client {
     const resolver = (this.host as Host & { resolveSrv?: (domain: string) => Promise<Array<{ name: string; port: number }>> }).resolveSrv;
     if (resolver === undefined) return Promise.reject(new MqttConnectionError(MQTT_ERR_NOT_SUPPORTED, "this host cannot resolve SRV records"));
     if (domain === undefined) return Promise.reject(new RangeError("connectSrv needs a domain"));
-    return resolver(`_mqtt._tcp.${domain}`).then(async (targets) => {
+    return resolver.call(this.host, `_mqtt._tcp.${domain}`).then(async (targets) => {
       let last: unknown;
       for (const t of targets) {
         try {
@@ -981,7 +981,8 @@ export class Client {
       this.log(MQTT_LOG_WARNING, `Connection lost: ${error?.message ?? "closed by the broker"}`);
     }
     this.call("onDisconnect", () => this.onDisconnect?.(this, this.userdata, { isDisconnectPacketFromServer: fromServer }, reasonCode, closed?.properties ?? {}));
-    this.afterLoss(rc, closed?.reason ?? error?.message ?? "connection closed", false);
+    // A broker that refused us (unavailable, busy, not for us) is skipped for the next on the failover list.
+    this.afterLoss(rc, closed?.reason ?? error?.message ?? "connection closed", false, this.linkRefused);
   }
 
   /** Follows a v5 Server Reference ("host", "host:port", or several, space-separated: the first). */
@@ -998,9 +999,9 @@ export class Client {
     this.serverIndex = 0;
   }
 
-  private afterLoss(rc: number, message: string, failedToConnect: boolean): void {
+  private afterLoss(rc: number, message: string, failedToConnect: boolean, refused = false): void {
     this.clearTimer();
-    if (failedToConnect && this.servers.length > 0) this.serverIndex = (this.serverIndex + 1) % (this.servers.length + 1);
+    if ((failedToConnect || refused) && this.servers.length > 0) this.serverIndex = (this.serverIndex + 1) % (this.servers.length + 1);
     if (this.userDisconnect) {
       this.finishForever(MQTT_ERR_SUCCESS);
       return;

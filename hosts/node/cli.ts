@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /**
  * The `tinymqtt` command: `pub` and `sub` with mosquitto_pub's and mosquitto_sub's common options (over
- * tinymqtt/publish and tinymqtt/subscribe), and `demo`, a publish/subscribe round trip at QoS 0, 1 and 2.
+ * tinymqtt/publish and tinymqtt/subscribe), `demo`, a publish/subscribe round trip at QoS 0, 1 and 2, and
+ * `simulate`, many simulated devices against one broker (hosts/node/simulate).
  * Bad arguments exit 1 with the usage on stderr; a failed or refused connection exits 1 with the reason.
  */
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Logger } from "../../src/client.js";
 import type { ProtocolVersion } from "../../src/codec/constants.js";
@@ -11,6 +14,7 @@ import type { QoS } from "../../src/codec/packets.js";
 import { runDemo } from "./demo.js";
 import { type ConnectionOptions, single } from "./publish.js";
 import { callback } from "./subscribe.js";
+import { formatSummary, renderHtml, runSimulation } from "./simulate/index.js";
 
 const USAGE = `Usage: tinymqtt <command> [options]
 
@@ -18,6 +22,7 @@ Commands:
   pub    publish one message (mosquitto_pub's common options)
   sub    subscribe and print the messages received (mosquitto_sub's common options)
   demo   a publish/subscribe round trip at QoS 0, 1 and 2, with round-trip times
+  simulate  many simulated sensors in this process against one broker: telemetry, link cuts, a checker
 
 tinymqtt pub -t topic {-m message | -n} [-h host] [-p port] [-q qos] [-r] [-i id] [-k keepalive]
              [-u username [-P password]] [-V protocol] [-d]
@@ -25,6 +30,8 @@ tinymqtt pub -t topic {-m message | -n} [-h host] [-p port] [-q qos] [-r] [-i id
 tinymqtt sub -t topic [-t topic ...] [-h host] [-p port] [-q qos] [-C count] [-R] [-v] [-i id]
              [-k keepalive] [-u username [-P password]] [-V protocol] [-d]
 tinymqtt demo [--broker mqtt://host:port]
+tinymqtt simulate --devices N --rate R --duration S [--broker mqtt://host:port] [--qos Q] [--cut-rate C]
+             [--report file.html] [--connect-batch B] [--keepalive K]
 tinymqtt --help
 
  -h : the broker host to connect to. Defaults to localhost.
@@ -44,8 +51,28 @@ tinymqtt --help
  -R : sub: do not print stale (retained) messages.
  -v : sub: print "topic payload" instead of the payload alone.
  --will-topic, --will-payload, --will-qos, --will-retain : the will message (pub).
- --broker : demo: the broker URL (mqtt://host:port); without it the demo starts an in-process broker.
+ --broker : demo, simulate: the broker URL (mqtt://host:port); without it an in-process broker is started.
+
+simulate: each device is a full client with the ESP32 budget and a will, publishing R messages per second
+at QoS Q (default 0) for S seconds, while links are cut at random (C cuts per second across all devices,
+default N/50, at least 0.5; 0 for none) and devices reconnect by themselves. A checker subscriber counts
+lost and duplicated messages per device from sequence numbers. It prints a live progress line, then a
+summary, and writes an HTML report (--report, default tinymqtt-simulate-report.html; "" for none).
+Exit code 0; 2 when QoS 1/2 lost a message (or QoS 2 duplicated one); 1 for errors.
 `;
+
+const SIMULATE = {
+  devices: { type: "string" },
+  rate: { type: "string" },
+  duration: { type: "string" },
+  broker: { type: "string" },
+  qos: { type: "string", short: "q" },
+  "cut-rate": { type: "string" },
+  report: { type: "string" },
+  "connect-batch": { type: "string" },
+  keepalive: { type: "string", short: "k" },
+  help: { type: "boolean" },
+} as const;
 
 /** A mistake in the arguments: reported with the usage, exit 1. */
 class UsageError extends Error {}
@@ -174,6 +201,40 @@ async function demo(args: string[]): Promise<void> {
   await runDemo({ broker: v.broker, print: (line) => process.stdout.write(`${line}\n`) });
 }
 
+function decimal(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`${name} must be a number from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+async function simulate(args: string[]): Promise<number> {
+  const { values: v } = parseArgs({ args, options: SIMULATE, strict: true, allowPositionals: false });
+  if (v.help === true) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const devices = integer(v.devices, "--devices", 1, 1_000_000);
+  const rate = decimal(v.rate, "--rate", 0, 1_000_000);
+  const duration = decimal(v.duration, "--duration", 0, 86_400);
+  if (devices === undefined || rate === undefined || duration === undefined) throw new UsageError("simulate needs --devices N --rate R --duration S");
+  const report = v.report ?? "tinymqtt-simulate-report.html";
+  const result = await runSimulation({
+    devices, rate, duration, broker: v.broker, qos: qosOf(v.qos, "--qos") ?? 0,
+    cutRate: decimal(v["cut-rate"], "--cut-rate", 0, 1_000_000),
+    connectBatch: integer(v["connect-batch"], "--connect-batch", 1, 100_000) ?? 200,
+    keepalive: integer(v.keepalive, "--keepalive", 0, 65535) ?? 60,
+  });
+  process.stdout.write(`\n${formatSummary(result)}\n`);
+  if (report !== "") {
+    const path = resolve(report);
+    writeFileSync(path, renderHtml(result));
+    process.stdout.write(`report: ${path}\n`);
+  }
+  if (result.ok) return 0;
+  return result.maxConnected === 0 ? 1 : 2;
+}
+
 /** Runs the command in argv; returns the exit code. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -186,6 +247,7 @@ async function main(argv: string[]): Promise<number> {
       case "pub": await pub(args); return 0;
       case "sub": await sub(args); return 0;
       case "demo": await demo(args); return 0;
+      case "simulate": return await simulate(args);
       case undefined: throw new UsageError("no command given");
       default: throw new UsageError(`unknown command "${command}"`);
     }

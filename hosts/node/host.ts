@@ -1,18 +1,27 @@
 /**
  * The Node host: performance.now() for the clock, setTimeout for the one timer, setImmediate to defer, and
- * links over node:net / node:tls (WebSockets arrive with their own issue).
+ * links over node:net / node:tls, and over the runtime's WebSocket (hosts/node/ws-link.ts: Node 22+, or
+ * Node 20/21 with --experimental-websocket).
  */
 import { promises as dns } from "node:dns";
 import { performance } from "node:perf_hooks";
-import { MQTT_ERR_NOT_SUPPORTED } from "../../src/constants.js";
 import type { Host, Link, LinkEvents, LinkParams } from "../../src/host.js";
 import { openTcpLink } from "./tcp-link.js";
+import { DEFAULT_WS_MAX_MESSAGE_BYTES, openWsLink } from "./ws-link.js";
 
 export interface SrvTarget { name: string; port: number }
 
 export class NodeHost implements Host {
   /** How connectSrv looks names up; replace it in tests (no DNS server needed). */
   resolver: (name: string) => Promise<Array<SrvTarget & { priority: number; weight: number }>> = (name) => dns.resolveSrv(name);
+
+  /**
+   * WebSockets: the largest message accepted. undici, under Node's WebSocket, holds a message whole before
+   * handing it over, so this bounds what a broker can make it buffer; keep it above budget.maxPacketSize.
+   */
+  wsMaxMessageBytes = DEFAULT_WS_MAX_MESSAGE_BYTES;
+  /** WebSockets: how long connecting and the HTTP upgrade may take before the attempt fails. */
+  wsHandshakeTimeoutMs = 30_000;
 
   now(): number {
     return performance.now();
@@ -32,8 +41,7 @@ export class NodeHost implements Host {
 
   open(params: LinkParams, events: LinkEvents): Link {
     if (params.transport === "websockets") {
-      setImmediate(() => events.onClose({ rc: MQTT_ERR_NOT_SUPPORTED, message: "WebSocket transport is not available in this version of the Node host" }));
-      return { socket: null, read: () => null, write: () => 0, close: () => {}, destroy: () => {} };
+      return openWsLink(params, events, { maxMessageBytes: this.wsMaxMessageBytes, handshakeTimeoutMs: this.wsHandshakeTimeoutMs });
     }
     return openTcpLink(params, events);
   }

@@ -12,11 +12,30 @@ import type { Link, LinkError, LinkEvents, LinkParams, TlsOptions } from "../../
 /** Codes of TLS failures, reported as MQTT_ERR_TLS with the reason. */
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH|ERR_OSSL)/;
 
+/** A TCP or TLS handshake that takes longer than this is abandoned. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
 export function openTcpLink(params: LinkParams, events: LinkEvents): Link {
-  const socket = params.tls === undefined ? net.connect(netOptions(params)) : tls.connect(tlsOptions(params, params.tls));
+  let options: tls.ConnectionOptions | undefined;
+  if (params.tls !== undefined) {
+    try {
+      options = tlsOptions(params, params.tls);
+    } catch (e) {
+      // A certificate or key file that cannot be read: a TLS failure of this attempt, reported as one.
+      const message = `cannot read a TLS file: ${(e as Error).message}`;
+      setImmediate(() => events.onClose({ rc: MQTT_ERR_TLS, message }));
+      return { socket: null, read: () => null, write: () => 0, close: () => {}, destroy: () => {} };
+    }
+  }
+  const socket = options === undefined ? net.connect(netOptions(params)) : tls.connect(options);
+  socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
+    failure ??= { rc: MQTT_ERR_NO_CONN, message: `no connection to ${params.host}:${params.port} within ${CONNECT_TIMEOUT_MS / 1000} s` };
+    socket.destroy();
+  });
   let closed = false;
   let failure: LinkError | undefined;
   socket.on(params.tls === undefined ? "connect" : "secureConnect", () => {
+    socket.setTimeout(0);
     socket.setNoDelay(true);
     events.onOpen();
   });
@@ -91,7 +110,10 @@ function describe(error: NodeJS.ErrnoException, params: LinkParams): LinkError {
   const where = `${params.host}:${params.port}`;
   const code = error.code ?? "";
   if (TLS_CODES.test(code) || error.message.includes("certificate") || error.message.includes("SSL")) {
-    return { rc: MQTT_ERR_TLS, message: `TLS failure with ${where}: ${error.message}` };
+    // OpenSSL's own text is a colon-separated dump; its `reason` is the part a person needs.
+    const openssl = (error as NodeJS.ErrnoException & { reason?: string }).reason;
+    const reason = code.startsWith("ERR_SSL_") && openssl !== undefined ? openssl : error.message.trim();
+    return { rc: MQTT_ERR_TLS, message: `TLS failure with ${where}: ${reason}${code === "" ? "" : ` (${code})`}` };
   }
   if (code === "ECONNREFUSED") return { rc: MQTT_ERR_NO_CONN, message: `connection refused by ${where}` };
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return { rc: MQTT_ERR_NO_CONN, message: `cannot resolve ${params.host}` };
