@@ -49,13 +49,16 @@ export class Cursor {
 
   /** A Variable Byte Integer (section 1.5.5): at most 4 bytes, minimal encoding [MQTT-1.5.5-1]. */
   varint(what: string): number {
-    let value = 0;
-    let multiplier = 1;
-    for (let i = 0; i < 4; i++) {
-      const byte = this.u8(what);
+    let byte = this.u8(what);
+    // One byte is the common case: every property identifier, and property blocks under 128 bytes.
+    if (byte < 0x80) return byte;
+    let value = byte & 0x7f;
+    let multiplier = 128;
+    for (let i = 1; i < 4; i++) {
+      byte = this.u8(what);
       value += (byte & 0x7f) * multiplier;
       if ((byte & 0x80) === 0) {
-        if (byte === 0 && i > 0) throw malformed(`${what} is not minimally encoded`);
+        if (byte === 0) throw malformed(`${what} is not minimally encoded`);
         return value;
       }
       multiplier *= 128;

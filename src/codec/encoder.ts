@@ -37,7 +37,8 @@ export class Encoder {
     let remaining: number;
     let payload = 0;
     this.packet = null;
-    // PUBLISH first: it is most of the traffic, and a switch costs a few compares before its case.
+    // PUBLISH ahead of the switch, here and in write(): it is most of the traffic, and V8 compiles the
+    // switch into a chain of compares that costs a few percent of a small PUBLISH's encoding.
     if (p.type === PUBLISH) {
       remaining = measurePublish(p, v, s);
       payload = p.payload.length;

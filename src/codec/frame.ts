@@ -5,9 +5,7 @@
 import { MAX_REMAINING_LENGTH } from "./constants.js";
 import { protocolError } from "./errors.js";
 import { MeasuredProperties } from "./properties.js";
-import { varintLength, writeVarint } from "./write.js";
-
-const EMPTY = new Uint8Array(0);
+import { StringFieldCache, varintLength, writeVarint } from "./write.js";
 
 export class Sizes {
   /** Remaining Length of the measured packet. */
@@ -19,13 +17,8 @@ export class Sizes {
   /** The packet's property block, and CONNECT's will properties (MQTT 5). */
   readonly props = new MeasuredProperties();
   readonly willProps = new MeasuredProperties();
-  /**
-   * The last PUBLISH topic measured, already validated, and its field as it goes on the wire (length
-   * prefix and UTF-8 bytes): a sensor publishes to the same few topics again and again, so measuring
-   * and encoding them once pays on every packet, and one set() writes the field.
-   */
-  topic: string | undefined = undefined;
-  topicField: Uint8Array = EMPTY;
+  /** The last PUBLISH topic measured. */
+  readonly topic = new StringFieldCache();
 }
 
 export function fixedHeaderLength(remaining: number): number {

@@ -11,9 +11,12 @@ export const UTF8_NULL = 2;
 /** From validateTopicName only: a + or # in a topic name [MQTT-3.3.2-2]. */
 export const UTF8_WILDCARD = 3;
 
-/** 1 for the bytes a topic name is mostly made of: ASCII except NUL, + and #. */
-const PLAIN = new Uint8Array(256);
-for (let b = 1; b < 0x80; b++) PLAIN[b] = b === 0x2b || b === 0x23 ? 0 : 1;
+/** 1 for the bytes most MQTT strings are made of: ASCII except NUL. */
+const ASCII = new Uint8Array(256);
+ASCII.fill(1, 1, 0x80);
+/** The same less + and #, for topic names. */
+const PLAIN = ASCII.slice();
+PLAIN[0x2b] = PLAIN[0x23] = 0;
 
 /**
  * validateUtf8 plus the wildcard check, in one pass that takes plain ASCII four bytes at a time: the
@@ -21,8 +24,11 @@ for (let b = 1; b < 0x80; b++) PLAIN[b] = b === 0x2b || b === 0x23 ? 0 : 1;
  */
 export function validateTopicName(bytes: Uint8Array, start: number, end: number): number {
   let i = start;
-  const last4 = end - 3;
-  while (i < last4 && (PLAIN[bytes[i]!]! & PLAIN[bytes[i + 1]!]! & PLAIN[bytes[i + 2]!]! & PLAIN[bytes[i + 3]!]!) === 1) i += 4;
+  const last4 = end - 4;
+  while (i <= last4 && (PLAIN[bytes[i]!]! & PLAIN[bytes[i + 1]!]! & PLAIN[bytes[i + 2]!]! & PLAIN[bytes[i + 3]!]!) === 1) i += 4;
+  // One to three bytes left: the four that end the topic cover them, cheaper than a loop over them.
+  if (i > last4 && i < end && last4 >= start &&
+    (PLAIN[bytes[last4]!]! & PLAIN[bytes[last4 + 1]!]! & PLAIN[bytes[last4 + 2]!]! & PLAIN[bytes[last4 + 3]!]!) === 1) return UTF8_OK;
   while (i < end && PLAIN[bytes[i]!] === 1) i++;
   if (i === end) return UTF8_OK;
   for (let j = i; j < end; j++) {
@@ -32,9 +38,17 @@ export function validateTopicName(bytes: Uint8Array, start: number, end: number)
   return validateUtf8(bytes, i, end);
 }
 
-/** Checks bytes[start, end) in place; returns UTF8_OK, UTF8_INVALID or UTF8_NULL. Allocates nothing. */
+/**
+ * Checks bytes[start, end) in place; returns UTF8_OK, UTF8_INVALID or UTF8_NULL. Allocates nothing.
+ * Plain ASCII goes four bytes at a time through a table (the last one to three bytes as the four that
+ * end the string) up to the first other byte, NUL included; from there every sequence is decoded.
+ */
 export function validateUtf8(bytes: Uint8Array, start: number, end: number): number {
   let i = start;
+  const last4 = end - 4;
+  while (i <= last4 && (ASCII[bytes[i]!]! & ASCII[bytes[i + 1]!]! & ASCII[bytes[i + 2]!]! & ASCII[bytes[i + 3]!]!) === 1) i += 4;
+  if (i > last4 && i < end && last4 >= start &&
+    (ASCII[bytes[last4]!]! & ASCII[bytes[last4 + 1]!]! & ASCII[bytes[last4 + 2]!]! & ASCII[bytes[last4 + 3]!]!) === 1) return UTF8_OK;
   while (i < end) {
     const c = bytes[i]!;
     if (c < 0x80) {

@@ -11,12 +11,10 @@ import type { PublishPacket, QoS } from "../packets.js";
 import { type Properties, type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
 import { topicNameSyntaxProblem } from "../topics.js";
 import { UTF8_NULL, UTF8_OK, UTF8_WILDCARD, decodeUtf8, validateTopicName } from "../utf8.js";
-import { stringFieldLength, writeString, writeU16 } from "../write.js";
+import { copyBytes, stringFieldLength, writeString, writeU16 } from "../write.js";
 
 const EMPTY = new Uint8Array(0);
 const SMALL_PAYLOAD = 8;
-/** Longer topics are measured and encoded on every packet: the cache is for a sensor's few short ones. */
-const CACHED_TOPIC = 128;
 
 /**
  * A decoded PUBLISH as a view into the bytes it arrived in. The decoder reuses one instance: it and every
@@ -115,10 +113,11 @@ export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Si
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`PUBLISH QoS must be 0, 1 or 2, got ${String(qos)}`);
   if (qos === 0 && p.dup) throw new RangeError("PUBLISH at QoS 0 must not set DUP [MQTT-3.3.1-2]");
   const topic = p.topic;
-  if (topic.length === 0 && (version < 5 || p.properties?.topicAlias === undefined)) {
+  // Not topic.length: on XS reading a property of a primitive string allocates a wrapper object.
+  if (topic === "" && (version < 5 || p.properties?.topicAlias === undefined)) {
     throw new RangeError("PUBLISH needs a topic name, or on MQTT 5 a topic alias [MQTT-4.7.3-1]");
   }
-  if (topic === s.topic) s.a = s.topicField.length - 2;
+  if (topic === s.topic.value) s.a = s.topic.field.length - 2;
   else cacheTopic(topic, s);
   let n = 2 + s.a;
   if (qos > 0) {
@@ -130,33 +129,19 @@ export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Si
   return n + p.payload.length;
 }
 
-/**
- * Validates and measures a new topic (s.a = its byte length) and, when it is at most CACHED_TOPIC bytes,
- * makes it the cached one. The field's array is reused when the new one has the same length, so
- * topics that differ in a digit or two do not allocate.
- */
+/** Validates and measures a new topic (s.a = its byte length) and makes it the cached one. */
 function cacheTopic(topic: string, s: Sizes): void {
-  s.topic = undefined;
   const wildcard = topicNameSyntaxProblem(topic);
   if (wildcard !== undefined) throw new RangeError(wildcard);
-  const n = (s.a = stringFieldLength(topic, "topic"));
-  if (n > CACHED_TOPIC) return;
-  if (s.topicField.length !== 2 + n) s.topicField = new Uint8Array(2 + n);
-  writeString(s.topicField, 0, topic, n);
-  s.topic = topic;
+  s.a = stringFieldLength(topic, "topic");
+  s.topic.keep(topic, s.a);
 }
 
 /** Writes everything but the payload, for callers that send the payload from where it already lies. */
 export function writePublishHeader(out: Uint8Array, o: number, p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
   const first = (PUBLISH << 4) | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
   o = writeFixedHeader(out, o, first, s.remaining);
-  if (p.topic === s.topic) {
-    const field = s.topicField;
-    out.set(field, o);
-    o += field.length;
-  } else {
-    o = writeString(out, o, p.topic, s.a);
-  }
+  o = p.topic === s.topic.value ? s.topic.write(out, o) : writeString(out, o, p.topic, s.a);
   if (p.qos > 0) o = writeU16(out, o, p.packetId);
   return version === 5 ? writeProperties(out, o, p.properties, s.props) : o;
 }
@@ -165,8 +150,8 @@ export function writePublish(out: Uint8Array, o: number, p: PublishPacket, versi
   o = writePublishHeader(out, o, p, version, s);
   const payload = p.payload;
   const n = payload.length;
-  // set() is a call into the runtime that costs, on V8, about what a loop over 10 bytes does.
-  if (n <= SMALL_PAYLOAD) for (let i = 0; i < n; i++) out[o + i] = payload[i]!;
-  else out.set(payload, o);
+  // A copy through set() costs, on V8, about what a loop over 10 bytes does.
+  if (n > SMALL_PAYLOAD) return copyBytes(out, o, payload);
+  for (let i = 0; i < n; i++) out[o + i] = payload[i]!;
   return o + n;
 }
