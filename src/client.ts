@@ -13,8 +13,8 @@ import type { Properties } from "./codec/properties.js";
 import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING } from "./constants.js";
 import { type Budget, checkBudget } from "./engine/budget.js";
 import { CLOSING, CONNACK_WAIT, CONNECTED, type ClosedEvent, Engine, type EngineEvent, IDLE } from "./engine/engine.js";
-import { type Host, type Link, type LinkError, type LinkParams, type TlsOptions, getDefaultHost } from "./host.js";
-import { MQTTMessage, MessageInfo } from "./message.js";
+import { type Host, type Link, type LinkError, type LinkEvents, type LinkParams, type TlsOptions, getDefaultHost } from "./host.js";
+import { MQTTMessage, MessageInfo, WrittenCounter } from "./message.js";
 import type { SessionStore } from "./session/store.js";
 import { connackString, errorString } from "./strings.js";
 import { topicFilterProblem, topicMatchesSub, topicNameProblem } from "./topic.js";
@@ -82,7 +82,8 @@ export class MqttConnectionError extends Error {
   readonly rc: number;
   constructor(rc: number, message: string) {
     super(message);
-    this.name = "MqttConnectionError";
+    // Defined, not assigned: Moddable freezes Error.prototype, where assigning `name` throws.
+    Object.defineProperty(this, "name", { value: "MqttConnectionError", configurable: true, writable: true });
     this.rc = rc;
   }
 }
@@ -91,6 +92,8 @@ type SocketCallback = (client: Client, userdata: unknown, socket: unknown) => vo
 export type MessageCallback = (client: Client, userdata: unknown, message: MQTTMessage) => void;
 
 const MODE_MANUAL = 0;
+/** What Client.lastTopic holds before publish() has accepted a topic: equal to nothing a caller passes. */
+const NO_TOPIC = Symbol("no topic yet");
 const MODE_BACKGROUND = 1;
 const MODE_FOREVER = 2;
 const MAX_PAYLOAD = 268435455;
@@ -164,10 +167,23 @@ export class Client {
   private readableWaiter: (() => void) | undefined;
   private openWaiter: { resolve: (rc: number) => void; reject: (e: Error) => void } | undefined;
   private foreverWaiter: { resolve: (rc: number) => void; reject: (e: Error) => void; retryFirst: boolean } | undefined;
-  private readonly pendingInfos = new Map<number, MessageInfo>();
-  private qos0Infos: MessageInfo[] = [];
+  /** What publish() returned for each QoS 1/2 message in flight, by mid: made at the first such publish. */
+  private pendingInfos: Map<number, MessageInfo> | undefined = undefined;
+  /**
+   * QoS 0 publishes not yet written: their mids, for onPublish, and their count, by which their
+   * MessageInfos learn they were written (one store per batch rather than one call per message).
+   */
+  private qos0Mids: number[] = [];
+  private qos0Count = 0;
+  /** The array qos0Written() last emptied, reused (two take turns: onPublish may publish meanwhile). */
+  private spareMids: number[] = [];
+  private qos0Counter = new WrittenCounter();
+  /** The last topic publish() accepted: a publisher's topics repeat, so each is checked once in a row. */
+  private lastTopic: unknown = NO_TOPIC;
   private servicing = false;
   private flushScheduled = false;
+  /** A publish in a callback of service() left bytes for service() to write when its callbacks are done. */
+  private flushOwed = false;
   /** loopStart() ran and loopStop() has not: loopStop() succeeds even if the loop already ended. */
   private backgroundStarted = false;
   /** Whether any connection of this client was accepted: loopForever's first-connection rule. */
@@ -207,14 +223,13 @@ export class Client {
     const transport = options.transport ?? "tcp";
     if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
     this.host = options.host ?? getDefaultHost();
-    this.engine = new Engine(checkBudget(options.budget));
-    this.engine.version = protocol;
+    this.engine = new Engine(checkBudget(options.budget), protocol);
     this.engine.manualAck = options.manualAck ?? false;
     this.engine.log = (level, message) => this.log(level, message);
     this.engine.resendOnSessionLoss = unacked === "resend";
     if (options.store !== undefined) {
       this.engine.store = options.store;
-      this.engine.restore(options.store.open(clientId));
+      this.engine.restore(options.store.open(clientId, protocol));
     }
     this.clientId = clientId;
     this.cleanSession = cleanSession;
@@ -233,8 +248,10 @@ export class Client {
     this.args = undefined;
     this.mode = MODE_MANUAL;
     this.userDisconnect = false;
-    this.pendingInfos.clear();
-    this.qos0Infos = [];
+    this.pendingInfos = undefined;
+    this.qos0Mids = [];
+    this.qos0Count = 0;
+    this.qos0Counter = new WrittenCounter();
   }
 
   // ---- options --------------------------------------------------------------------------------
@@ -522,21 +539,35 @@ export class Client {
   // ---- messages -------------------------------------------------------------------------------
 
   publish(topic: string, payload?: Payload, qos: number = 0, retain = false, properties?: Properties): MessageInfo {
-    const problem = topicNameProblem(topic);
-    if (problem !== undefined) throw new RangeError(`invalid topic: ${problem}`);
-    checkQos(qos);
-    const bytes = toPayload(payload);
-    if (bytes.length > MAX_PAYLOAD) throw new RangeError(`payload is ${bytes.length} bytes; MQTT allows at most ${MAX_PAYLOAD}`);
-    this.engine.now = this.host.now();
-    const result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), this.protocol === MQTTv5 ? properties : undefined);
-    const info = new MessageInfo(result.rc, result.mid, this.host);
-    if (result.rc !== MQTT_ERR_SUCCESS) {
-      this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(result.rc)}`);
-      return info;
+    if (topic !== this.lastTopic) {
+      const problem = topicNameProblem(topic);
+      if (problem !== undefined) throw new RangeError(`invalid topic: ${problem}`);
+      this.lastTopic = topic;
     }
-    if (this.logging) this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${result.mid}), '${topic}', ... (${bytes.length} bytes)`);
-    if (qos === 0) this.qos0Infos.push(info);
-    else this.pendingInfos.set(result.mid, info);
+    checkQos(qos);
+    const bytes = payload instanceof Uint8Array ? payload : toPayload(payload);
+    if (bytes.length > MAX_PAYLOAD) throw new RangeError(`payload is ${bytes.length} bytes; MQTT allows at most ${MAX_PAYLOAD}`);
+    // QoS 0 reads the clock once per burst: the publishes after the first, until the flush the first
+    // scheduled, are in the same turn of the event loop. For QoS 0 the time only says when something was
+    // last sent (for keepalive), and a clock read can cost as much as the rest of a small QoS 0 publish.
+    if (qos !== 0 || !(this.flushScheduled || this.flushOwed)) this.engine.now = this.host.now();
+    const result = this.engine.queuePublish(topic, bytes, qos as QoS, Boolean(retain), this.protocol === MQTTv5 ? properties : undefined);
+    const rc = result >>> 16;
+    const mid = result & 0xffff;
+    if (rc !== MQTT_ERR_SUCCESS) {
+      this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(rc)}`);
+      return new MessageInfo(rc, mid, this.host);
+    }
+    if (this.logging) this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${mid}), '${topic}', ... (${bytes.length} bytes)`);
+    let info: MessageInfo;
+    if (qos === 0) {
+      const counter = this.qos0Counter;
+      info = new MessageInfo(rc, mid, this.host, counter, ++counter.queued);
+      this.qos0Mids[this.qos0Count++] = mid;
+    } else {
+      info = new MessageInfo(rc, mid, this.host);
+      (this.pendingInfos ??= new Map()).set(mid, info);
+    }
     this.scheduleFlush();
     return info;
   }
@@ -688,12 +719,7 @@ export class Client {
       this.closedEvent = undefined;
       this.readable = false;
       let link: Link;
-      const events = {
-        onOpen: () => { if (this.link === link) this.linkOpened(); },
-        onReadable: () => { if (this.link === link) this.linkReadable(); },
-        onWritable: () => { if (this.link === link) this.service(); },
-        onClose: (error: LinkError | undefined) => { if (this.link === link) this.linkClosed(error); },
-      };
+      const events = new Client.LinkEventsOf(this);
       try {
         link = this.host.open(params, events);
       } catch (e) {
@@ -709,9 +735,24 @@ export class Client {
         this.afterLoss(MQTT_ERR_NO_CONN, message, true);
         return;
       }
+      events.link = link;
       this.link = link;
     });
   }
+
+  /**
+   * What a link reports to its client: one small object per link rather than a closure per event, as a
+   * process may hold thousands of connected clients. Events of a link that is no longer the client's are
+   * ignored.
+   */
+  private static readonly LinkEventsOf = class implements LinkEvents {
+    link: Link | undefined = undefined;
+    constructor(private readonly client: Client) {}
+    onOpen(): void { if (this.client.link === this.link) this.client.linkOpened(); }
+    onReadable(): void { if (this.client.link === this.link) this.client.linkReadable(); }
+    onWritable(): void { if (this.client.link === this.link) this.client.service(); }
+    onClose(error: LinkError | undefined): void { if (this.client.link === this.link) this.client.linkClosed(error); }
+  };
 
   private linkOpened(): void {
     this.linkOpen = true;
@@ -755,7 +796,12 @@ export class Client {
       for (;;) {
         this.dispatch();
         this.flush();
-        if (this.link === null || engine.hasInput || engine.state === IDLE || engine.state === CLOSING) break;
+        if (this.link === null || engine.state === IDLE || engine.state === CLOSING) break;
+        // Input left over means the output filled up: read on once flush() made room, wait if it did not.
+        if (engine.hasInput) {
+          if (engine.wantsWrite) break;
+          continue;
+        }
         const chunk = this.link.read();
         if (chunk === null) break;
         engine.receive(chunk, this.host.now());
@@ -763,6 +809,8 @@ export class Client {
     } finally {
       this.servicing = false;
     }
+    // What user code queued after the loop's last flush (a publish from onPublish of QoS 0 written there).
+    if (this.flushOwed) this.flush();
     this.armTimer();
   }
 
@@ -787,8 +835,8 @@ export class Client {
         return;
       }
       case "published": {
-        const info = this.pendingInfos.get(e.mid);
-        this.pendingInfos.delete(e.mid);
+        const info = this.pendingInfos?.get(e.mid);
+        this.pendingInfos?.delete(e.mid);
         info?.markPublished();
         this.call("onPublish", () => this.onPublish?.(this, this.userdata, e.mid, e.reasonCode, props(e.properties)));
         return;
@@ -845,7 +893,14 @@ export class Client {
    * of one system call each. Without a loop, now, as Paho's publish() does.
    */
   private scheduleFlush(): void {
-    if (this.mode === MODE_MANUAL || this.servicing) {
+    // In a callback of service() (onConnect, onMessage, onPublish...): service() writes once its callbacks
+    // are done, everything they queued in one write rather than a system call per publish (as Paho writes
+    // after its callbacks).
+    if (this.servicing) {
+      this.flushOwed = true;
+      return;
+    }
+    if (this.mode === MODE_MANUAL) {
       this.flush();
       return;
     }
@@ -866,6 +921,7 @@ export class Client {
   private flush(): void {
     const link = this.link;
     const engine = this.engine;
+    this.flushOwed = false;
     if (link === null || !this.linkOpen) return;
     // What the broker is about to hear of must be durable first (the store decides how durable).
     if (engine.wantsWrite) engine.store?.flush();
@@ -883,7 +939,7 @@ export class Client {
       else this.call("onSocketUnregisterWrite", () => this.onSocketUnregisterWrite?.(this, this.userdata, socket));
     }
     if (!waiting) {
-      if (this.qos0Infos.length > 0) this.qos0Written();
+      if (this.qos0Count > 0) this.qos0Written();
       if (engine.state === CLOSING && this.link !== null) this.closeWhenFlushed();
     }
     this.armTimer();
@@ -891,12 +947,22 @@ export class Client {
 
   /** QoS 0 messages count as published once the link has taken their bytes (as Paho's on_publish). */
   private qos0Written(): void {
-    const infos = this.qos0Infos;
-    this.qos0Infos = [];
-    for (const info of infos) {
-      info.markPublished();
-      this.call("onPublish", () => this.onPublish?.(this, this.userdata, info.mid, 0, {}));
+    const mids = this.qos0Mids;
+    const n = this.qos0Count;
+    // onPublish may publish again, and without a loop even flush: those fill the other array meanwhile.
+    this.qos0Mids = this.spareMids;
+    this.qos0Count = 0;
+    this.spareMids = [];
+    this.qos0Counter.allWritten();
+    // As call() does, without a closure per message.
+    for (let i = 0; i < n && this.onPublish !== null; i++) {
+      try {
+        this.onPublish?.(this, this.userdata, mids[i]!, 0, {});
+      } catch (e) {
+        this.caught("onPublish", e);
+      }
     }
+    this.spareMids = mids;
   }
 
   /**
@@ -1117,8 +1183,12 @@ export class Client {
     try {
       fn();
     } catch (e) {
-      this.log(MQTT_LOG_ERR, `Caught exception in ${name}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      this.caught(name, e);
     }
+  }
+
+  private caught(name: string, e: unknown): void {
+    this.log(MQTT_LOG_ERR, `Caught exception in ${name}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
   }
 }
 

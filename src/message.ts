@@ -58,22 +58,53 @@ export interface ReceivedMessage {
   properties: Properties | undefined;
 }
 
+/**
+ * @internal How a client tells its QoS 0 MessageInfos they were written: by count rather than one by one.
+ * Each such MessageInfo holds the number of QoS 0 publishes queued up to and including it; it is published
+ * once `written` reaches that number. Only MessageInfos with a waitForPublish() pending are listed.
+ */
+export class WrittenCounter {
+  /** QoS 0 publishes queued, and how many of them the link has taken. */
+  queued = 0;
+  written = 0;
+  waiting: MessageInfo[] | undefined = undefined;
+
+  /** Every QoS 0 publish queued so far has been written: resolves the waitForPublish() of each. */
+  allWritten(): void {
+    this.written = this.queued;
+    const waiting = this.waiting;
+    if (waiting === undefined) return;
+    this.waiting = undefined;
+    for (const info of waiting) info.markPublished();
+  }
+}
+
 /** What publish() returns: Paho's MQTTMessageInfo. */
 export class MessageInfo {
-  rc: number;
-  mid: number;
-  private published = false;
-  private waiters: Array<() => void> = [];
-  private readonly timers: Pick<Host, "setTimer" | "clearTimer">;
+  // Declared, and set in the constructor only: one is made per publish, and field initializers would add
+  // a call to each construction until the optimizing compiler has run.
+  declare rc: number;
+  declare mid: number;
+  private declare published: boolean;
+  /** Made by the first waitForPublish() that has to wait: most messages are never waited for. */
+  private declare waiters: Array<() => void> | undefined;
+  private declare readonly timers: Pick<Host, "setTimer" | "clearTimer">;
+  /** QoS 0: published once counter.written reaches seq (see WrittenCounter). */
+  private declare readonly counter: WrittenCounter | undefined;
+  private declare readonly seq: number;
 
-  constructor(rc: number, mid: number, timers: Pick<Host, "setTimer" | "clearTimer">) {
+  constructor(rc: number, mid: number, timers: Pick<Host, "setTimer" | "clearTimer">, counter?: WrittenCounter, seq = 0) {
     this.rc = rc;
     this.mid = mid;
+    this.published = false;
+    this.waiters = undefined;
     this.timers = timers;
+    this.counter = counter;
+    this.seq = seq;
   }
 
   isPublished(): boolean {
-    return this.published;
+    return this.published || (this.counter !== undefined && this.counter.written >= this.seq);
   }
 
   /**
@@ -81,7 +112,7 @@ export class MessageInfo {
    * PUBCOMP). Rejects at once when publish() failed (rc), and after timeoutMs if given.
    */
   waitForPublish(timeoutMs?: number): Promise<void> {
-    if (this.published) return Promise.resolve();
+    if (this.isPublished()) return Promise.resolve();
     if (this.rc !== MQTT_ERR_SUCCESS) {
       return Promise.reject(new Error(`message ${this.mid} is not queued: ${errorString(this.rc)}`));
     }
@@ -91,10 +122,14 @@ export class MessageInfo {
         if (timer !== undefined) this.timers.clearTimer(timer);
         resolve();
       };
+      if (this.waiters === undefined) {
+        this.waiters = [];
+        if (this.counter !== undefined) (this.counter.waiting ??= []).push(this);
+      }
       this.waiters.push(done);
       if (timeoutMs !== undefined) {
         timer = this.timers.setTimer(() => {
-          this.waiters = this.waiters.filter((w) => w !== done);
+          if (this.waiters !== undefined) this.waiters = this.waiters.filter((w) => w !== done);
           reject(new Error(`message ${this.mid} not published within ${timeoutMs} ms`));
         }, timeoutMs);
       }
@@ -105,7 +140,8 @@ export class MessageInfo {
   markPublished(): void {
     this.published = true;
     const waiters = this.waiters;
-    this.waiters = [];
+    if (waiters === undefined) return;
+    this.waiters = undefined;
     for (const w of waiters) w();
   }
 }

@@ -103,7 +103,8 @@ export class ConnectionRefusedError extends MqttConnectionError {
   constructor(reasonCode: number, message: string) {
     // The same mapping as the client's: bad credentials and "not authorised" are MQTT_ERR_AUTH.
     super(reasonCode === 4 || reasonCode === 5 || reasonCode === 0x86 || reasonCode === 0x87 ? MQTT_ERR_AUTH : MQTT_ERR_CONN_REFUSED, message);
-    this.name = "ConnectionRefusedError";
+    // Defined, not assigned: Moddable freezes Error.prototype, where assigning `name` throws.
+    Object.defineProperty(this, "name", { value: "ConnectionRefusedError", configurable: true, writable: true });
     this.reasonCode = reasonCode;
   }
 }

@@ -31,6 +31,23 @@ export interface Recovery {
   droppedBytes: number;
 }
 
+/**
+ * The log's file name: the client id, URI-encoded; a long id is cut and completed by a hash of the
+ * whole id, as file names are limited (255 bytes on most file systems).
+ */
+function fileName(clientId: string): string {
+  const encoded = encodeURIComponent(clientId);
+  if (encoded.length <= 200) return `${encoded}.session`;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < clientId.length; i++) {
+    const c = clientId.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return `${encoded.slice(0, 160)}-${h1.toString(16).padStart(8, "0")}${h2.toString(16).padStart(8, "0")}.session`;
+}
+
 export class FileStore implements SessionStore {
   readonly dir: string;
   /** What the last open() found damaged, if anything. */
@@ -43,6 +60,9 @@ export class FileStore implements SessionStore {
   private compactedSize = 0;
   private dirty = false;
   private scratch = new Uint8Array(1024);
+  /** What the last load() found damaged; open() reports it as lastRecovery. */
+  private loaded: Recovery | undefined;
+  private version = 0;
 
   constructor(dir: string, options: FileStoreOptions = {}) {
     this.dir = dir;
@@ -51,11 +71,16 @@ export class FileStore implements SessionStore {
     fs.mkdirSync(dir, { recursive: true });
   }
 
-  open(clientId: string): StoredSession {
+  open(clientId: string, version: number): StoredSession {
+    const file = path.join(this.dir, fileName(clientId));
+    if (this.fd >= 0 && file !== this.file) throw new Error(`FileStore ${this.dir}: open for another client; use one store per client`);
     this.close();
-    this.file = path.join(this.dir, `${encodeURIComponent(clientId)}.session`);
+    this.file = file;
     const session = this.load();
-    this.compact(session);
+    this.lastRecovery = this.loaded;
+    // The log from here on holds packets encoded for this client's protocol.
+    this.version = version;
+    this.compact({ ...session, version });
     this.fd = fs.openSync(this.file, "a");
     return session;
   }
@@ -87,7 +112,7 @@ export class FileStore implements SessionStore {
     if (this.size > this.compactAfter && this.size > 2 * this.compactedSize) {
       fs.closeSync(this.fd);
       this.fd = -1;
-      this.compact(this.load());
+      this.compact({ ...this.load(), version: this.version });
       this.fd = fs.openSync(this.file, "a");
     }
   }
@@ -105,7 +130,13 @@ export class FileStore implements SessionStore {
     if (n > this.scratch.length) this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2));
     writeRecord(this.scratch, 0, kind, id, data);
     let written = 0;
-    while (written < n) written += fs.writeSync(this.fd, this.scratch, written, n - written);
+    try {
+      while (written < n) written += fs.writeSync(this.fd, this.scratch, written, n - written);
+    } catch (e) {
+      // A half-written record would hide every record after it: cut it off before reporting.
+      fs.ftruncateSync(this.fd, this.size);
+      throw e;
+    }
     this.size += n;
     this.dirty = true;
     if (this.sync === "always") {
@@ -123,7 +154,7 @@ export class FileStore implements SessionStore {
       log = new Uint8Array(0);
     }
     const r = replay(log);
-    this.lastRecovery = r.droppedBytes > 0 ? { file: this.file, droppedBytes: r.droppedBytes } : undefined;
+    this.loaded = r.droppedBytes > 0 ? { file: this.file, droppedBytes: r.droppedBytes } : undefined;
     return r.session;
   }
 

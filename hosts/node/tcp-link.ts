@@ -28,50 +28,107 @@ export function openTcpLink(params: LinkParams, events: LinkEvents): Link {
     }
   }
   const socket = options === undefined ? net.connect(netOptions(params)) : tls.connect(options);
-  socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
-    failure ??= { rc: MQTT_ERR_NO_CONN, message: `no connection to ${params.host}:${params.port} within ${CONNECT_TIMEOUT_MS / 1000} s` };
-    socket.destroy();
-  });
-  let closed = false;
-  let failure: LinkError | undefined;
-  socket.on(params.tls === undefined ? "connect" : "secureConnect", () => {
-    socket.setTimeout(0);
-    socket.setNoDelay(true);
-    events.onOpen();
-  });
-  socket.on("readable", () => events.onReadable());
-  socket.on("drain", () => events.onWritable());
-  socket.on("error", (error: NodeJS.ErrnoException) => {
-    failure ??= describe(error, params);
-  });
-  socket.on("close", () => {
-    if (closed) return;
-    closed = true;
-    events.onClose(failure);
-  });
-  socket.pause();
-  return {
-    socket,
-    read(): Uint8Array | null {
-      return socket.read() as Buffer | null;
-    },
-    write(bytes: Uint8Array, offset: number, length: number): number {
-      if (socket.destroyed || socket.writableNeedDrain) return 0;
-      // Copied: the client reuses its output ring as soon as write() returns.
-      socket.write(Buffer.from(bytes.subarray(offset, offset + length)));
-      return length;
-    },
-    close(): void {
-      closed = true;
-      // Once our last bytes are out the socket is released, whatever the peer does: a peer that never
-      // closes its side must not hold it half-open.
-      socket.end(() => socket.destroy());
-    },
-    destroy(): void {
-      closed = true;
-      socket.destroy();
-    },
-  };
+  return new TcpLink(socket, params, events);
+}
+
+/**
+ * The link of each socket, for the listeners below: functions shared by every link rather than closures
+ * made for each, since a process may hold thousands of idle connections (bench/client-memory.ts).
+ */
+const links = new WeakMap<net.Socket, TcpLink>();
+
+class TcpLink implements Link {
+  readonly socket: net.Socket;
+  readonly host: string;
+  readonly port: number;
+  readonly events: LinkEvents;
+  closed = false;
+  failure: LinkError | undefined = undefined;
+  /** Until the TCP (or TLS) handshake completes; dropped then. */
+  connectTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(socket: net.Socket, params: LinkParams, events: LinkEvents) {
+    this.socket = socket;
+    this.host = params.host;
+    this.port = params.port;
+    this.events = events;
+    links.set(socket, this);
+    // A timer of the link's own rather than socket.setTimeout(), which leaves its cleared timer and listener
+    // on the socket for the connection's life. Unreferenced, as that one is: the pending socket keeps the
+    // process alive.
+    this.connectTimer = setTimeout(connectTimedOut, CONNECT_TIMEOUT_MS, this).unref();
+    socket.once(params.tls === undefined ? "connect" : "secureConnect", onConnect);
+    socket.on("readable", onReadable);
+    socket.on("drain", onDrain);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+    socket.pause();
+  }
+
+  read(): Uint8Array | null {
+    return this.socket.read() as Buffer | null;
+  }
+
+  write(bytes: Uint8Array, offset: number, length: number): number {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableNeedDrain) return 0;
+    // Copied: the client reuses its output ring as soon as write() returns.
+    socket.write(Buffer.from(bytes.subarray(offset, offset + length)));
+    return length;
+  }
+
+  close(): void {
+    this.closed = true;
+    // Once our last bytes are out the socket is released, whatever the peer does: a peer that never
+    // closes its side must not hold it half-open.
+    const socket = this.socket;
+    socket.end(() => socket.destroy());
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  stopConnectTimer(): void {
+    if (this.connectTimer === undefined) return;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+}
+
+function connectTimedOut(link: TcpLink): void {
+  link.connectTimer = undefined;
+  link.failure ??= { rc: MQTT_ERR_NO_CONN, message: `no connection to ${link.host}:${link.port} within ${CONNECT_TIMEOUT_MS / 1000} s` };
+  link.socket.destroy();
+}
+
+function onConnect(this: net.Socket): void {
+  const link = links.get(this)!;
+  link.stopConnectTimer();
+  this.setNoDelay(true);
+  link.events.onOpen();
+}
+
+function onReadable(this: net.Socket): void {
+  links.get(this)!.events.onReadable();
+}
+
+function onDrain(this: net.Socket): void {
+  links.get(this)!.events.onWritable();
+}
+
+function onError(this: net.Socket, error: NodeJS.ErrnoException): void {
+  const link = links.get(this)!;
+  link.failure ??= describe(error, link);
+}
+
+function onClose(this: net.Socket): void {
+  const link = links.get(this)!;
+  link.stopConnectTimer();
+  if (link.closed) return;
+  link.closed = true;
+  link.events.onClose(link.failure);
 }
 
 function netOptions(params: LinkParams): net.NetConnectOpts {
@@ -106,7 +163,7 @@ function tlsOptions(params: LinkParams, t: TlsOptions): tls.ConnectionOptions {
   return options;
 }
 
-function describe(error: NodeJS.ErrnoException, params: LinkParams): LinkError {
+function describe(error: NodeJS.ErrnoException, params: Pick<LinkParams, "host" | "port">): LinkError {
   const where = `${params.host}:${params.port}`;
   const code = error.code ?? "";
   if (TLS_CODES.test(code) || error.message.includes("certificate") || error.message.includes("SSL")) {

@@ -14,6 +14,8 @@
  * socket write in between); clear() cancels it.
  */
 
+import { Arena } from "./arena.js";
+
 /** reserve(): the bytes asked for do not fit in one contiguous free span right now. */
 export const RING_FULL = -1;
 
@@ -30,11 +32,16 @@ export class ByteRing {
   private resOffset = RING_FULL;
   private resLength = 0;
 
-  constructor(capacity: number) {
+  /** `arena`: carve the storage out of it (ByteRing.bytesFor(capacity) bytes) instead of allocating it. */
+  constructor(capacity: number, arena?: Arena) {
     if (!Number.isInteger(capacity) || capacity <= 0) {
       throw new RangeError(`ByteRing capacity must be a positive integer, not ${capacity}`);
     }
-    this.bytes = new Uint8Array(capacity);
+    this.bytes = arena === undefined ? new Uint8Array(capacity) : arena.u8(capacity);
+  }
+
+  static bytesFor(capacity: number): number {
+    return Arena.span(capacity, 1);
   }
 
   get capacity(): number {

@@ -15,6 +15,7 @@
  * Errors. Anything wrong with the bytes throws MqttProtocolError with its v5 reason code; the decoder
  * then keeps throwing it until reset(), because the stream's framing can no longer be trusted.
  */
+import type { Arena } from "../buffers/arena.js";
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, PACKET_NAMES, type ProtocolVersion } from "./constants.js";
 import { Cursor } from "./cursor.js";
 import { MqttProtocolError, PACKET_TOO_LARGE, malformed } from "./errors.js";
@@ -37,6 +38,8 @@ export interface DecoderOptions {
   maxPacketSize: number;
   /** The protocol the peer speaks. Defaults to 4 (3.1.1); a decoded CONNECT sets it. */
   version?: ProtocolVersion;
+  /** Carve the receive buffer out of this arena (Arena.span(maxPacketSize, 1) bytes) instead of allocating it. */
+  arena?: Arena;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -70,7 +73,7 @@ export class Decoder {
     if (!Number.isInteger(max) || max < 5) throw new RangeError(`maxPacketSize must be an integer >= 5, got ${String(max)}`);
     this.maxPacketSize = max;
     this.version = options.version ?? 4;
-    this.held = new Uint8Array(max);
+    this.held = options.arena === undefined ? new Uint8Array(max) : options.arena.u8(max);
   }
 
   /** Bytes of an unfinished packet kept in the receive buffer. */
@@ -99,7 +102,9 @@ export class Decoder {
       throw this.failure;
     }
     try {
-      return this.heldLength > 0 ? this.completeHeld() : this.nextInChunk();
+      const packet = this.heldLength > 0 ? this.completeHeld() : this.nextInChunk();
+      if (packet === null) this.dropChunk();
+      return packet;
     } catch (e) {
       if (e instanceof MqttProtocolError) {
         this.failure = e;
@@ -107,6 +112,16 @@ export class Decoder {
       }
       throw e;
     }
+  }
+
+  /**
+   * The fed chunk is used up (what is left of a cut packet is in the receive buffer): let it go, so an idle
+   * connection does not hold its last chunk.
+   */
+  private dropChunk(): void {
+    this.chunk = EMPTY;
+    this.chunkPos = 0;
+    this.cursor.reset(EMPTY, 0, 0);
   }
 
   /** Forgets everything buffered and any failure, as for a new connection. */

@@ -17,7 +17,8 @@ export class MqttProtocolError extends Error {
   readonly reasonCode: number;
   constructor(reasonCode: number, message: string) {
     super(message);
-    this.name = "MqttProtocolError";
+    // Defined, not assigned: Moddable freezes Error.prototype, where assigning `name` throws.
+    Object.defineProperty(this, "name", { value: "MqttProtocolError", configurable: true, writable: true });
     this.reasonCode = reasonCode;
   }
 }

@@ -16,9 +16,14 @@ export class Sizes {
   c = 0;
   /** The packet's property block, and CONNECT's will properties (MQTT 5). */
   readonly props = new MeasuredProperties();
-  readonly willProps = new MeasuredProperties();
+  private willPropsMade: MeasuredProperties | undefined = undefined;
   /** The last PUBLISH topic measured. */
   readonly topic = new StringFieldCache();
+
+  /** Made on first use, by an MQTT 5 CONNECT with a will: most encoders never need it. */
+  get willProps(): MeasuredProperties {
+    return (this.willPropsMade ??= new MeasuredProperties());
+  }
 }
 
 export function fixedHeaderLength(remaining: number): number {

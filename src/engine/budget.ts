@@ -52,5 +52,7 @@ export function checkBudget(partial: Partial<Budget> | undefined): Budget {
   check("maxMessages", 1, 65535);
   check("maxIncomingQos2", 1, 65535);
   check("maxTopicAliases", 0, 65535);
-  return b;
+  // A fresh literal: every client keeps its budget, and a spread's result holds its fields out of line.
+  return { maxPacketSize: b.maxPacketSize, outputBytes: b.outputBytes, storeBytes: b.storeBytes, maxMessages: b.maxMessages,
+    maxIncomingQos2: b.maxIncomingQos2, maxTopicAliases: b.maxTopicAliases };
 }

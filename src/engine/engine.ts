@@ -17,15 +17,17 @@
  * "closed" event carrying the v5 reason code.
  */
 import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../constants.js";
+import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, PACKET_NAMES, type ProtocolVersion } from "../codec/constants.js";
 import { Decoder, type DecodedPacket } from "../codec/decoder.js";
 import { Encoder } from "../codec/encoder.js";
+import { copyBytes } from "../codec/write.js";
 import { MqttProtocolError, PROTOCOL_ERROR } from "../codec/errors.js";
 import type { AckView } from "../codec/packets/ack.js";
 import type { PublishView } from "../codec/packets/publish.js";
-import type { ConnackPacket, ConnectPacket, Packet, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packets.js";
+import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packets.js";
 import type { Properties } from "../codec/properties.js";
 import type { SessionStore, StoredSession } from "../session/store.js";
 import type { Budget } from "./budget.js";
@@ -45,6 +47,9 @@ const UNSPECIFIED_ERROR = 0x80;
 const PACKET_TOO_LARGE_REASON = 0x95;
 const CONTINUE_AUTHENTICATION = 0x18;
 const REAUTHENTICATE = 0x19;
+
+/** An empty payload shared by every engine: a typed array costs some 180 bytes of heap, even an empty one. */
+const NO_BYTES = new Uint8Array(0);
 
 /** Room kept free in the output ring before reading another packet, so an acknowledgement always fits. */
 const CONTROL_RESERVE = 16;
@@ -74,6 +79,10 @@ export type EngineEvent = ConnectedEvent | RefusedEvent | MessageEvent | Publish
 export type EngineLog = (level: number, message: string) => void;
 
 export interface PublishResult { rc: number; mid: number }
+
+/** The longest QoS 0 PUBLISH header repeatQos0() keeps (a topic of up to about 128 bytes). */
+const MAX_KEPT_HEADER = 136;
+const NO_HEADER = new Uint8Array(0);
 
 export class Engine {
   state = IDLE;
@@ -119,6 +128,14 @@ export class Engine {
   private readonly queue: EngineEvent[] = [];
   private readonly messageEvent: MessageEvent;
   private readonly publishedEvent: PublishedEvent = { type: "published", mid: 0, reasonCode: 0, properties: undefined };
+  /** The last QoS 0 PUBLISH without properties, by what its header depends on: see repeatQos0(). */
+  private q0Topic: string | undefined = undefined;
+  private q0PayloadLength = -1;
+  private q0Retain = false;
+  private q0Version = 0;
+  private q0Header: Uint8Array = NO_HEADER;
+  /** publish()'s packet, filled in for each publish. */
+  private readonly publishScratch: PublishPacket = { type: PUBLISH, topic: "", payload: NO_BYTES, qos: 0, retain: false, dup: false, packetId: 0, properties: undefined };
   private readonly ackScratch = { type: PUBACK as typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP, packetId: 0, reasonCode: 0 };
 
   /** When disconnect() wrote DISCONNECT (-1: not disconnecting): the link gets closeTimeoutMs to drain. */
@@ -138,23 +155,41 @@ export class Engine {
   private serverMaximumPacketSize = Infinity;
   private serverMaximumQos = 2;
   private serverRetainAvailable = true;
-  private readonly incomingAliases: IncomingAliases;
-  private readonly outgoingAliases: OutgoingAliases;
+  /** MQTT 5 topic aliases, only when budget.maxTopicAliases > 0: see makeTopicAliases(). */
+  private incomingAliases: IncomingAliases | undefined = undefined;
+  private outgoingAliases: OutgoingAliases | undefined = undefined;
   /** The acknowledgement owed for the message last returned by poll(): type and id, 0 when none. */
   private owedAckType = 0;
   private owedAckId = 0;
 
-  constructor(budget: Budget) {
+  /** `version`: the protocol the client speaks; a 3.x engine makes no topic alias tables unless begun with MQTT 5. */
+  constructor(budget: Budget, version: ProtocolVersion = 4) {
     this.budget = budget;
-    this.decoder = new Decoder({ maxPacketSize: budget.maxPacketSize });
-    this.out = new ByteRing(budget.outputBytes);
-    this.outbox = new Outbox(budget.maxMessages, budget.storeBytes);
-    this.incoming = new PacketIdTable(budget.maxIncomingQos2);
-    this.filterCount = new Uint16Array(budget.maxMessages);
+    this.version = version;
+    if (version === 5) this.makeTopicAliases();
+    // Every buffer and table of the budget, carved out of one ArrayBuffer allocated here.
+    const arena = new Arena(Engine.arenaBytes(budget));
+    this.decoder = new Decoder({ maxPacketSize: budget.maxPacketSize, arena });
+    this.out = new ByteRing(budget.outputBytes, arena);
+    this.outbox = new Outbox(budget.maxMessages, budget.storeBytes, arena);
+    this.incoming = new PacketIdTable(budget.maxIncomingQos2, arena);
+    this.filterCount = arena.u16(budget.maxMessages);
     this.messageEvent = { type: "message", message: this.decoder.publish };
-    this.incomingAcked = new Uint8Array(budget.maxIncomingQos2);
-    this.incomingAliases = new IncomingAliases(budget.maxTopicAliases);
-    this.outgoingAliases = new OutgoingAliases(budget.maxTopicAliases);
+    this.incomingAcked = arena.u8(budget.maxIncomingQos2);
+    if (arena.remaining !== 0) throw new Error(`Engine.arenaBytes() is ${arena.remaining} bytes off`);
+  }
+
+  /** The bytes of the one ArrayBuffer the constructor carves every buffer and table of the budget from. */
+  static arenaBytes(b: Budget): number {
+    return Arena.span(b.maxPacketSize, 1) + ByteRing.bytesFor(b.outputBytes) + Outbox.bytesFor(b.maxMessages, b.storeBytes) +
+      PacketIdTable.bytesFor(b.maxIncomingQos2) + Arena.span(b.maxMessages, 2) + Arena.span(b.maxIncomingQos2, 1);
+  }
+
+  /** The topic alias tables, made once, for MQTT 5 and only when the budget allows aliases. */
+  private makeTopicAliases(): void {
+    if (this.incomingAliases !== undefined || this.budget.maxTopicAliases === 0) return;
+    this.incomingAliases = new IncomingAliases(this.budget.maxTopicAliases);
+    this.outgoingAliases = new OutgoingAliases(this.budget.maxTopicAliases);
   }
 
   // ---- the link -------------------------------------------------------------------------------
@@ -172,8 +207,9 @@ export class Engine {
     this.pingSentAt = -1;
     this.connectStartedAt = this.lastReceived = now;
     this.serverReceiveMaximum = 65535;
-    this.incomingAliases.clear();
-    this.outgoingAliases.reset(0);
+    if (this.version === 5) this.makeTopicAliases();
+    this.incomingAliases?.clear();
+    this.outgoingAliases?.reset(0);
     this.effectiveKeepAlive = connect.keepAlive;
     this.cleanStartSent = connect.cleanStart;
     this.closingSince = -1;
@@ -189,6 +225,9 @@ export class Engine {
    * past PUBREC) once connected, and its incoming QoS 2 ids are not delivered again. Call before begin().
    */
   restore(session: StoredSession): void {
+    if (session.outgoing.length > 0 && session.version !== undefined && session.version !== this.version) {
+      throw new RangeError(`the stored session's messages were encoded for protocol level ${session.version}, not ${this.version}: connect with the same protocol to resume it`);
+    }
     for (const p of session.outgoing) {
       if (!this.outbox.restore(p.id, p.packet, p.released)) {
         throw new RangeError(`the stored session does not fit the budget (storeBytes ${this.outbox.store.capacity}, maxMessages ${this.outbox.capacity}) at mid ${p.id}`);
@@ -338,15 +377,36 @@ export class Engine {
    * Arguments were checked by the client; the codec's RangeError remains for what only it can see.
    */
   publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined): PublishResult {
+    const r = this.queuePublish(topic, payload, qos, retain, properties);
+    return { rc: r >>> 16, mid: r & 0xffff };
+  }
+
+  /**
+   * publish() without a result object to allocate, for the client's hot path: returns rc * 0x10000 + mid
+   * (mid 0 when none was taken), as (rc << 16) | mid.
+   */
+  queuePublish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined): number {
+    if (qos === 0 && topic === this.q0Topic && payload.length === this.q0PayloadLength && retain === this.q0Retain &&
+      properties === undefined && this.version === this.q0Version && !this.useTopicAliases) {
+      const r = this.repeatQos0(payload, retain);
+      if (r >= 0) return r;
+    }
     if (qos > this.serverMaximumQos || (retain && !this.serverRetainAvailable)) {
       this.log(MQTT_LOG_WARNING, `the broker takes ${retain && !this.serverRetainAvailable ? "no retained messages" : `QoS ${this.serverMaximumQos} at most`}: publish to ${topic} refused`);
-      return { rc: MQTT_ERR_NOT_SUPPORTED, mid: 0 };
+      return MQTT_ERR_NOT_SUPPORTED << 16;
     }
-    const packet = { type: PUBLISH as typeof PUBLISH, topic, payload, qos, retain, dup: false, packetId: qos > 0 ? 1 : 0, properties };
+    // One packet object reused: nothing runs between filling it and writing it that could publish.
+    const packet = this.publishScratch;
+    packet.topic = topic;
+    packet.payload = payload;
+    packet.qos = qos;
+    packet.retain = retain;
+    packet.packetId = qos > 0 ? 1 : 0;
+    packet.properties = properties;
     // Aliases belong to one connection, so only QoS 0 (never stored, never re-sent) uses them.
     let newAlias = 0;
     if (qos === 0 && this.state === CONNECTED && this.useTopicAliases && properties?.topicAlias === undefined) {
-      const alias = this.outgoingAliases.aliasFor(topic);
+      const alias = this.outgoingAliases?.aliasFor(topic) ?? 0;
       if (alias !== 0) {
         packet.properties = { ...properties, topicAlias: Math.abs(alias) };
         if (alias > 0) packet.topic = "";
@@ -356,26 +416,27 @@ export class Engine {
     const length = this.encoder.measure(packet);
     if (length > this.serverMaximumPacketSize) {
       this.log(MQTT_LOG_WARNING, `a ${length}-byte PUBLISH is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}`);
-      return { rc: MQTT_ERR_PAYLOAD_SIZE, mid: 0 };
+      return MQTT_ERR_PAYLOAD_SIZE << 16;
     }
     if (qos === 0) {
       // From the same sequence as QoS 1/2 ids (taken and given back at once), so mids do not collide.
       const mid = this.outbox.ids.allocate();
       if (mid !== NO_PACKET_ID) this.outbox.ids.release(mid);
-      if (this.state !== CONNECTED) return { rc: MQTT_ERR_NO_CONN, mid };
-      if (length > this.out.capacity) return this.tooLarge(length, mid);
+      if (this.state !== CONNECTED) return (MQTT_ERR_NO_CONN << 16) | mid;
+      if (length > this.out.capacity) return (this.tooLarge(length, mid).rc << 16) | mid;
       const offset = this.out.reserve(length);
-      if (offset === RING_FULL) return { rc: MQTT_ERR_QUEUE_SIZE, mid };
+      if (offset === RING_FULL) return (MQTT_ERR_QUEUE_SIZE << 16) | mid;
       this.encoder.write(this.out.bytes, offset);
+      if (packet.properties === undefined && !this.useTopicAliases) this.keepQos0Header(topic, payload.length, retain, offset);
       this.out.commit(length);
       this.lastSent = this.now;
-      if (newAlias !== 0) this.outgoingAliases.remember(topic, newAlias);
-      return { rc: MQTT_ERR_SUCCESS, mid };
+      if (newAlias !== 0) this.outgoingAliases?.remember(topic, newAlias);
+      return (MQTT_ERR_SUCCESS << 16) | mid;
     }
-    if (length > this.out.capacity || length > this.outbox.store.capacity) return this.tooLarge(length, 0);
-    if (this.maxQueued > 0 && this.outbox.unsent >= this.maxQueued) return { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 };
+    if (length > this.out.capacity || length > this.outbox.store.capacity) return this.tooLarge(length, 0).rc << 16;
+    if (this.maxQueued > 0 && this.outbox.unsent >= this.maxQueued) return MQTT_ERR_QUEUE_SIZE << 16;
     const id = this.outbox.open(length);
-    if (id === NO_PACKET_ID) return { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 };
+    if (id === NO_PACKET_ID) return MQTT_ERR_QUEUE_SIZE << 16;
     packet.packetId = id;
     this.encoder.measure(packet);
     const at = this.outbox.writeOffset;
@@ -383,7 +444,42 @@ export class Engine {
     this.outbox.append(id, length);
     this.store?.saveOutgoing(id, this.outbox.store.bytes.subarray(at, at + length));
     this.pump();
-    return { rc: MQTT_ERR_SUCCESS, mid: id };
+    return (MQTT_ERR_SUCCESS << 16) | id;
+  }
+
+  /**
+   * A QoS 0 PUBLISH has no packet id, so one to the same topic with a payload of the same length, without
+   * properties, has the same header as the last: it is copied rather than measured and encoded again.
+   * Returns what queuePublish() returns, or -1 when the general path must decide (an error to report).
+   */
+  private repeatQos0(payload: Uint8Array, retain: boolean): number {
+    const header = this.q0Header;
+    const length = header.length + payload.length;
+    if (this.state !== CONNECTED || length > this.serverMaximumPacketSize || (retain && !this.serverRetainAvailable)) return -1;
+    const offset = this.out.reserve(length);
+    if (offset === RING_FULL) return -1;
+    const mid = this.outbox.ids.allocate();
+    if (mid !== NO_PACKET_ID) this.outbox.ids.release(mid);
+    const bytes = this.out.bytes;
+    copyBytes(bytes, copyBytes(bytes, offset, header), payload);
+    this.out.commit(length);
+    this.lastSent = this.now;
+    return (MQTT_ERR_SUCCESS << 16) | mid;
+  }
+
+  /** Keeps the header of the QoS 0 PUBLISH just written at out[offset] for repeatQos0(); short ones only. */
+  private keepQos0Header(topic: string, payloadLength: number, retain: boolean, offset: number): void {
+    const n = this.encoder.headerLength;
+    this.q0Topic = undefined;
+    if (n > MAX_KEPT_HEADER) return;
+    if (this.q0Header.length !== n) this.q0Header = new Uint8Array(n);
+    const header = this.q0Header;
+    const bytes = this.out.bytes;
+    for (let i = 0; i < n; i++) header[i] = bytes[offset + i]!;
+    this.q0Topic = topic;
+    this.q0PayloadLength = payloadLength;
+    this.q0Retain = retain;
+    this.q0Version = this.version;
   }
 
   subscribe(subscriptions: Subscription[], properties: Properties | undefined): PublishResult {
@@ -482,7 +578,7 @@ export class Engine {
       this.serverMaximumPacketSize = props?.maximumPacketSize ?? Infinity;
       this.serverMaximumQos = props?.maximumQos ?? 2;
       this.serverRetainAvailable = (props?.retainAvailable ?? 1) === 1;
-      this.outgoingAliases.reset(this.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
+      this.outgoingAliases?.reset(this.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
       if (props?.serverKeepAlive !== undefined) this.effectiveKeepAlive = props.serverKeepAlive;
     }
     // MQTT 3.1's CONNACK has no Session Present flag: the session is there unless we asked it gone.
@@ -542,11 +638,11 @@ export class Engine {
     if (p.topicAlias !== 0) {
       const alias = p.topicAlias;
       if (p.topicEnd > p.topicStart) {
-        if (!this.incomingAliases.set(alias, p.topic)) {
-          return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${alias} is above our Topic Alias Maximum of ${this.incomingAliases.maximum} [MQTT-3.3.2-9]`);
+        if (this.incomingAliases?.set(alias, p.topic) !== true) {
+          return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${alias} is above our Topic Alias Maximum of ${this.budget.maxTopicAliases} [MQTT-3.3.2-9]`);
         }
       } else {
-        const topic = this.incomingAliases.get(alias);
+        const topic = this.incomingAliases?.get(alias);
         if (topic === undefined) return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${alias} was never set on this connection`);
         p.setTopic(topic);
       }

@@ -12,6 +12,7 @@
  * Packet ids come from one PacketIdTable for publishes and (un)subscribes alike, so none is reused while
  * any of them is in use; per-id state lives in typed arrays indexed by the table's dense slot.
  */
+import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
 
@@ -24,6 +25,9 @@ export const WAIT_PUBCOMP = 4;
 export const WAIT_SUBACK = 5;
 export const WAIT_UNSUBACK = 6;
 
+/** slotAt of a completed record: no slot, as a table holds at most 65535 (0..65534). */
+const DONE = 0xffff;
+
 export class Outbox {
   readonly ids: PacketIdTable;
   readonly store: ByteRing;
@@ -33,12 +37,12 @@ export class Outbox {
   private readonly seqOf: Float64Array;
   /**
    * Records are numbered by ever-increasing sequence numbers (record n lives at index n % capacity), so
-   * head <= cursor <= tail compare as plain numbers, full and empty never look alike.
+   * head <= cursor <= tail compare as plain numbers, full and empty never look alike. Record i's bytes are
+   * store.bytes[spans[2i], spans[2i] + spans[2i + 1]).
    */
-  private readonly offsetAt: Uint32Array;
-  private readonly lengthAt: Uint32Array;
+  private readonly spans: Uint32Array;
+  /** Per record: its flow's id slot, or DONE once the flow has completed. */
   private readonly slotAt: Uint16Array;
-  private readonly doneAt: Uint8Array;
   private head = 0;
   private cursor = 0;
   private tail = 0;
@@ -48,16 +52,22 @@ export class Outbox {
   /** Where open() reserved room for the next record. */
   writeOffset = 0;
 
-  constructor(maxMessages: number, storeBytes: number) {
-    this.ids = new PacketIdTable(maxMessages);
-    this.store = new ByteRing(storeBytes);
-    this.state = new Uint8Array(maxMessages);
-    this.sentAt = new Float64Array(maxMessages);
-    this.seqOf = new Float64Array(maxMessages);
-    this.offsetAt = new Uint32Array(maxMessages);
-    this.lengthAt = new Uint32Array(maxMessages);
-    this.slotAt = new Uint16Array(maxMessages);
-    this.doneAt = new Uint8Array(maxMessages);
+  /** `arena`: carve every array out of it (Outbox.bytesFor() bytes) instead of allocating them. */
+  constructor(maxMessages: number, storeBytes: number, arena?: Arena) {
+    const a = arena ?? new Arena(Outbox.bytesFor(maxMessages, storeBytes));
+    this.ids = new PacketIdTable(maxMessages, a);
+    this.store = new ByteRing(storeBytes, a);
+    this.state = a.u8(maxMessages);
+    this.sentAt = a.f64(maxMessages);
+    this.seqOf = a.f64(maxMessages);
+    this.spans = a.u32(2 * maxMessages);
+    this.slotAt = a.u16(maxMessages);
+  }
+
+  static bytesFor(maxMessages: number, storeBytes: number): number {
+    const n = maxMessages;
+    return PacketIdTable.bytesFor(n) + ByteRing.bytesFor(storeBytes) +
+      Arena.span(n, 1) + 2 * Arena.span(n, 8) + Arena.span(2 * n, 4) + Arena.span(n, 2);
   }
 
   get capacity(): number {
@@ -95,10 +105,9 @@ export class Outbox {
     const seq = this.tail++;
     const i = seq % this.capacity;
     this.store.commit(length);
-    this.offsetAt[i] = this.writeOffset;
-    this.lengthAt[i] = length;
+    this.spans[2 * i] = this.writeOffset;
+    this.spans[2 * i + 1] = length;
     this.slotAt[i] = slot;
-    this.doneAt[i] = 0;
     this.seqOf[slot] = seq;
     this.state[slot] = QUEUED;
     this.pending++;
@@ -124,7 +133,8 @@ export class Outbox {
   nextToSend(): number {
     for (; this.cursor < this.tail; this.cursor++) {
       const i = this.cursor % this.capacity;
-      if (this.doneAt[i] === 0) return this.slotAt[i]!;
+      const slot = this.slotAt[i]!;
+      if (slot !== DONE) return slot;
     }
     return -1;
   }
@@ -139,11 +149,11 @@ export class Outbox {
 
   /** The encoded PUBLISH of a flow: store.bytes[recordOffset, recordOffset + recordLength). */
   recordOffset(slot: number): number {
-    return this.offsetAt[this.seqOf[slot]! % this.capacity]!;
+    return this.spans[2 * (this.seqOf[slot]! % this.capacity)]!;
   }
 
   recordLength(slot: number): number {
-    return this.lengthAt[this.seqOf[slot]! % this.capacity]!;
+    return this.spans[2 * (this.seqOf[slot]! % this.capacity) + 1]!;
   }
 
   /** Ends flow `id` (publish or (un)subscribe) and frees its id; false when no such flow is open. */
@@ -157,9 +167,9 @@ export class Outbox {
     const seq = this.seqOf[slot]!;
     if (seq < this.cursor) this.inflight--;
     this.pending--;
-    this.doneAt[seq % this.capacity] = 1;
-    while (this.head < this.tail && this.doneAt[this.head % this.capacity] === 1) {
-      this.store.consume(this.lengthAt[this.head % this.capacity]!);
+    this.slotAt[seq % this.capacity] = DONE;
+    while (this.head < this.tail && this.slotAt[this.head % this.capacity] === DONE) {
+      this.store.consume(this.spans[2 * (this.head % this.capacity) + 1]!);
       this.head++;
     }
     if (this.cursor < this.head) this.cursor = this.head;
@@ -175,8 +185,8 @@ export class Outbox {
   forEachPending(fn: (id: number, slot: number) => void): void {
     for (let seq = this.head; seq < this.tail; seq++) {
       const i = seq % this.capacity;
-      if (this.doneAt[i] === 1) continue;
       const slot = this.slotAt[i]!;
+      if (slot === DONE) continue;
       fn(this.ids.idAt(slot), slot);
     }
   }

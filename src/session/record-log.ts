@@ -14,6 +14,8 @@ export const OUT_RELEASED = 2;
 export const OUT_REMOVED = 3;
 export const IN_SAVED = 4;
 export const IN_REMOVED = 5;
+/** The protocol level the packets were encoded for (the id field holds it). */
+export const PROTOCOL = 6;
 
 const HEADER = 7;
 const TRAILER = 4;
@@ -70,18 +72,19 @@ export interface Replay {
 export function replay(log: Uint8Array): Replay {
   const outgoing = new Map<number, StoredPublish>();
   const incoming = new Set<number>();
+  let version: number | undefined;
   let o = 0;
   while (o + HEADER + TRAILER <= log.length) {
     const kind = log[o]!;
     const id = (log[o + 1]! << 8) | log[o + 2]!;
     const n = log[o + 3]! * 0x1000000 + ((log[o + 4]! << 16) | (log[o + 5]! << 8) | log[o + 6]!);
     const end = o + HEADER + n;
-    if (end + TRAILER > log.length || kind < OUT_SAVED || kind > IN_REMOVED) break;
+    if (end + TRAILER > log.length || kind < OUT_SAVED || kind > PROTOCOL) break;
     const crc = (log[end]! * 0x1000000 + ((log[end + 1]! << 16) | (log[end + 2]! << 8) | log[end + 3]!)) >>> 0;
     if (crc !== crc32(log, o, end)) break;
     switch (kind) {
       case OUT_SAVED:
-        outgoing.delete(id);
+        // Replaced in place: a flow saved again keeps its place in the order [MQTT-4.6.0-1].
         outgoing.set(id, { id, released: false, packet: log.slice(o + HEADER, end) });
         break;
       case OUT_RELEASED: {
@@ -90,21 +93,25 @@ export function replay(log: Uint8Array): Replay {
         break;
       }
       case OUT_REMOVED: outgoing.delete(id); break;
+      case PROTOCOL: version = id; break;
       case IN_SAVED: incoming.add(id); break;
       default: incoming.delete(id);
     }
     o = end + TRAILER;
   }
-  return { session: { outgoing: [...outgoing.values()], incoming: [...incoming] }, validLength: o, droppedBytes: log.length - o };
+  const session: StoredSession = { outgoing: [...outgoing.values()], incoming: [...incoming] };
+  if (version !== undefined && session.outgoing.length > 0) session.version = version;
+  return { session, validLength: o, droppedBytes: log.length - o };
 }
 
 /** The records of a live session: what a compacted log holds. */
 export function snapshot(session: StoredSession): Uint8Array {
-  let n = 0;
+  let n = session.version === undefined ? 0 : recordLength(0);
   for (const p of session.outgoing) n += recordLength(p.packet.length) + (p.released ? recordLength(0) : 0);
   n += session.incoming.length * recordLength(0);
   const out = new Uint8Array(n);
   let o = 0;
+  if (session.version !== undefined) o = writeRecord(out, o, PROTOCOL, session.version);
   for (const p of session.outgoing) {
     o = writeRecord(out, o, OUT_SAVED, p.id, p.packet);
     if (p.released) o = writeRecord(out, o, OUT_RELEASED, p.id);

@@ -23,11 +23,17 @@ export interface StoredPublish {
 export interface StoredSession {
   outgoing: StoredPublish[];
   incoming: number[];
+  /** The protocol level the outgoing packets were encoded for; present when there are any. */
+  version?: number;
 }
 
 export interface SessionStore {
-  /** What was saved for clientId (empty when nothing was), and from now on records for it. */
-  open(clientId: string): StoredSession;
+  /**
+   * What was saved for clientId (empty when nothing was), and from now on records for it, with packets
+   * encoded for protocol `version`. One store serves one client id: open() for another id while one is
+   * open throws (opening the same id again takes over, as a restarted client does).
+   */
+  open(clientId: string, version: number): StoredSession;
   saveOutgoing(id: number, packet: Uint8Array): void;
   releaseOutgoing(id: number): void;
   removeOutgoing(id: number): void;
@@ -43,20 +49,27 @@ export interface SessionStore {
  * keeps its own session across reconnects without any store). Copies every packet it keeps.
  */
 export class MemoryStore implements SessionStore {
-  private readonly sessions = new Map<string, { outgoing: Map<number, StoredPublish>; incoming: Set<number> }>();
-  private current: { outgoing: Map<number, StoredPublish>; incoming: Set<number> } | undefined;
+  private readonly sessions = new Map<string, { outgoing: Map<number, StoredPublish>; incoming: Set<number>; version: number | undefined }>();
+  private current: { outgoing: Map<number, StoredPublish>; incoming: Set<number>; version: number | undefined } | undefined;
+  private currentId: string | undefined;
 
-  open(clientId: string): StoredSession {
+  open(clientId: string, version: number): StoredSession {
+    if (this.current !== undefined && this.currentId !== clientId) {
+      throw new Error(`MemoryStore: open for client ${JSON.stringify(this.currentId)}; use one store per client`);
+    }
+    this.currentId = clientId;
     let s = this.sessions.get(clientId);
-    if (s === undefined) this.sessions.set(clientId, (s = { outgoing: new Map(), incoming: new Set() }));
+    if (s === undefined) this.sessions.set(clientId, (s = { outgoing: new Map(), incoming: new Set(), version: undefined }));
     this.current = s;
-    return { outgoing: [...s.outgoing.values()].map((p) => ({ ...p, packet: p.packet.slice() })), incoming: [...s.incoming] };
+    const saved: StoredSession = { outgoing: [...s.outgoing.values()].map((p) => ({ ...p, packet: p.packet.slice() })), incoming: [...s.incoming] };
+    if (s.version !== undefined && saved.outgoing.length > 0) saved.version = s.version;
+    s.version = version;
+    return saved;
   }
 
   saveOutgoing(id: number, packet: Uint8Array): void {
-    const s = this.session();
-    s.outgoing.delete(id);
-    s.outgoing.set(id, { id, released: false, packet: packet.slice() });
+    // Replaced in place: a flow saved again (restarted from PUBLISH) keeps its place in the order.
+    this.session().outgoing.set(id, { id, released: false, packet: packet.slice() });
   }
 
   releaseOutgoing(id: number): void {
@@ -80,9 +93,10 @@ export class MemoryStore implements SessionStore {
 
   close(): void {
     this.current = undefined;
+    this.currentId = undefined;
   }
 
-  private session(): { outgoing: Map<number, StoredPublish>; incoming: Set<number> } {
+  private session(): { outgoing: Map<number, StoredPublish>; incoming: Set<number>; version: number | undefined } {
     if (this.current === undefined) throw new Error("MemoryStore: open() first");
     return this.current;
   }
