@@ -10,7 +10,7 @@
 import { MQTTv31, MQTTv311, MQTTv5, type ProtocolVersion } from "./codec/constants.js";
 import type { ConnectPacket, QoS, Subscription, Will } from "./codec/packets.js";
 import type { Properties } from "./codec/properties.js";
-import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING } from "./constants.js";
+import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING } from "./constants.js";
 import { type Budget, checkBudget } from "./engine/budget.js";
 import { CLOSING, CONNACK_WAIT, CONNECTED, type ClosedEvent, Engine, type EngineEvent, IDLE } from "./engine/engine.js";
 import { type Host, type Link, type LinkError, type LinkEvents, type LinkParams, type TlsOptions, getDefaultHost } from "./host.js";
@@ -551,7 +551,15 @@ export class Client {
     // scheduled, are in the same turn of the event loop. For QoS 0 the time only says when something was
     // last sent (for keepalive), and a clock read can cost as much as the rest of a small QoS 0 publish.
     if (qos !== 0 || !(this.flushScheduled || this.flushOwed)) this.engine.now = this.host.now();
-    const result = this.engine.queuePublish(topic, bytes, qos as QoS, Boolean(retain), this.protocol === MQTTv5 ? properties : undefined);
+    const props = this.protocol === MQTTv5 ? properties : undefined;
+    let result = this.engine.queuePublish(topic, bytes, qos as QoS, Boolean(retain), props);
+    if (result >>> 16 === MQTT_ERR_QUEUE_SIZE && this.flushOwed) {
+      // In a callback, what earlier publishes queued waits for service() to write it: when that fills the
+      // output, it is written now and this publish tried again, so a callback still publishes as much as
+      // the link takes.
+      this.flush();
+      result = this.engine.queuePublish(topic, bytes, qos as QoS, Boolean(retain), props);
+    }
     const rc = result >>> 16;
     const mid = result & 0xffff;
     if (rc !== MQTT_ERR_SUCCESS) {
