@@ -845,7 +845,8 @@ export class Client {
       case "published": {
         const info = this.pendingInfos?.get(e.mid);
         this.pendingInfos?.delete(e.mid);
-        info?.markPublished();
+        if (e.reasonCode >= 0x80) info?.markFailed(e.reasonCode);
+        else info?.markPublished();
         this.call("onPublish", () => this.onPublish?.(this, this.userdata, e.mid, e.reasonCode, props(e.properties)));
         return;
       }

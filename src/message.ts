@@ -87,7 +87,9 @@ export class MessageInfo {
   declare mid: number;
   private declare published: boolean;
   /** Made by the first waitForPublish() that has to wait: most messages are never waited for. */
-  private declare waiters: Array<() => void> | undefined;
+  private declare waiters: Array<(failure?: Error) => void> | undefined;
+  /** Why the message will never be published (a reason code >= 0x80), once known. */
+  private declare failure: Error | undefined;
   private declare readonly timers: Pick<Host, "setTimer" | "clearTimer">;
   /** QoS 0: published once counter.written reaches seq (see WrittenCounter). */
   private declare readonly counter: WrittenCounter | undefined;
@@ -98,6 +100,7 @@ export class MessageInfo {
     this.mid = mid;
     this.published = false;
     this.waiters = undefined;
+    this.failure = undefined;
     this.timers = timers;
     this.counter = counter;
     this.seq = seq;
@@ -109,18 +112,21 @@ export class MessageInfo {
 
   /**
    * Resolves once the message has been published (QoS 0: written to the network; QoS 1: PUBACK; QoS 2:
-   * PUBCOMP). Rejects at once when publish() failed (rc), and after timeoutMs if given.
+   * PUBCOMP). Rejects at once when publish() failed (rc), when the message ended with a failure reason
+   * code (>= 0x80: refused by a v5 broker, or dropped with a lost session), and after timeoutMs if given.
    */
   waitForPublish(timeoutMs?: number): Promise<void> {
     if (this.isPublished()) return Promise.resolve();
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.rc !== MQTT_ERR_SUCCESS) {
       return Promise.reject(new Error(`message ${this.mid} is not queued: ${errorString(this.rc)}`));
     }
     return new Promise<void>((resolve, reject) => {
       let timer: unknown;
-      const done = (): void => {
+      const done = (failure?: Error): void => {
         if (timer !== undefined) this.timers.clearTimer(timer);
-        resolve();
+        if (failure === undefined) resolve();
+        else reject(failure);
       };
       if (this.waiters === undefined) {
         this.waiters = [];
@@ -134,6 +140,15 @@ export class MessageInfo {
         }, timeoutMs);
       }
     });
+  }
+
+  /** @internal The flow ended with reason code `reasonCode` (>= 0x80): never published. */
+  markFailed(reasonCode: number): void {
+    this.failure = new Error(`message ${this.mid} was not published: reason code 0x${reasonCode.toString(16)}`);
+    const waiters = this.waiters;
+    if (waiters === undefined) return;
+    this.waiters = undefined;
+    for (const w of waiters) w(this.failure);
   }
 
   /** @internal */

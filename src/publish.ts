@@ -190,10 +190,15 @@ async function publishAll(client: Client, list: readonly Outgoing[], topics: Map
       if (info.rc !== MQTT_ERR_QUEUE_SIZE || oldest === undefined) {
         throw new MqttConnectionError(info.rc, `could not publish to "${m.topic}": ${errorString(info.rc)}`);
       }
-      await oldest.waitForPublish();
+      await settled(oldest);
     }
   }
-  await Promise.all(outstanding.map((info) => info.waitForPublish()));
+  await Promise.all(outstanding.map(settled));
+}
+
+/** A message's flow is over, either way: a refusal is reported by the session's onPublish hook. */
+function settled(info: MessageInfo): Promise<void> {
+  return info.waitForPublish().catch(() => {});
 }
 
 // ---- the connection, shared with tinymqtt/subscribe ------------------------------------------------
