@@ -6,7 +6,7 @@
  *   import SecureSocket from "securesocket";      // only for TLS; include $(MODDABLE)/modules/crypt/tls.json
  *   moddableHost.SecureSocket = SecureSocket;
  *
- * Session stores (a flash or preference store) are not here yet: they arrive with the session-store issue.
+ * The session store on flash is hosts/moddable/flash-store.ts (FlashStore), given the app's Flash partition.
  */
 import { Socket } from "socket";
 import Time from "time";

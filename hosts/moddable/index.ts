@@ -26,4 +26,5 @@ export class Client extends CoreClient {
 }
 
 export { ModdableHost, TickClock, moddableHost } from "./host.js";
+export { FlashStore, type FlashLike, type FlashRecovery, type FlashStoreOptions } from "./flash-store.js";
 export * from "../../src/index.js";
