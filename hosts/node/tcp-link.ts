@@ -3,11 +3,11 @@
  * waiting and the client pulls them with read() when it is ready to, so a slow consumer pushes back on the
  * broker through TCP instead of buffering without bound.
  */
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { MQTT_ERR_NO_CONN, MQTT_ERR_TLS } from "../../src/constants.js";
-import type { Link, LinkError, LinkEvents, LinkParams, TlsOptions } from "../../src/host.js";
+import type { Link, LinkError, LinkEvents, LinkParams } from "../../src/host.js";
+import { tlsConnectOptions } from "./tls-options.js";
 
 /** Codes of TLS failures, reported as MQTT_ERR_TLS with the reason. */
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH|ERR_OSSL)/;
@@ -19,7 +19,7 @@ export function openTcpLink(params: LinkParams, events: LinkEvents): Link {
   let options: tls.ConnectionOptions | undefined;
   if (params.tls !== undefined) {
     try {
-      options = tlsOptions(params, params.tls);
+      options = tlsConnectOptions(params, params.tls);
     } catch (e) {
       // A certificate or key file that cannot be read: a TLS failure of this attempt, reported as one.
       const message = `cannot read a TLS file: ${(e as Error).message}`;
@@ -137,31 +137,7 @@ function netOptions(params: LinkParams): net.NetConnectOpts {
   return options;
 }
 
-/** A PEM value may be given as the PEM text itself or as a file path, as Paho's tls_set takes paths. */
-function pem(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  return value.includes("-----BEGIN") ? value : readFileSync(value, "utf8");
-}
 
-function tlsOptions(params: LinkParams, t: TlsOptions): tls.ConnectionOptions {
-  // tls.connect passes socket options such as localAddress through to net.connect.
-  const options: tls.ConnectionOptions & { localAddress?: string } = { host: params.host, port: params.port };
-  if (params.bindAddress !== "") options.localAddress = params.bindAddress;
-  if (net.isIP(params.host) === 0) options.servername = params.host;
-  if (t.context !== undefined) options.secureContext = t.context as tls.SecureContext;
-  const ca = pem(t.caCerts);
-  if (ca !== undefined) options.ca = ca;
-  const cert = pem(t.certfile);
-  if (cert !== undefined) options.cert = cert;
-  const key = pem(t.keyfile);
-  if (key !== undefined) options.key = key;
-  options.rejectUnauthorized = t.certReqs !== false;
-  if (t.tlsVersion !== undefined) options.minVersion = t.tlsVersion as tls.SecureVersion;
-  if (t.ciphers !== undefined) options.ciphers = t.ciphers;
-  if (t.alpnProtocols !== undefined) options.ALPNProtocols = t.alpnProtocols;
-  if (t.insecure === true) options.checkServerIdentity = () => undefined;
-  return options;
-}
 
 function describe(error: NodeJS.ErrnoException, params: Pick<LinkParams, "host" | "port">): LinkError {
   const where = `${params.host}:${params.port}`;

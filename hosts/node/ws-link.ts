@@ -29,11 +29,11 @@
  * Client.socket() (Link.socket) is the WebSocket object, as Paho's is its WebSocket wrapper; the TCP/TLS
  * socket under it belongs to undici and is not handed out.
  */
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { MQTT_ERR_CONN_LOST, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PROTOCOL, MQTT_ERR_TLS } from "../../src/constants.js";
-import type { Link, LinkError, LinkEvents, LinkParams, TlsOptions } from "../../src/host.js";
+import type { Link, LinkError, LinkEvents, LinkParams } from "../../src/host.js";
+import { tlsConnectOptions } from "./tls-options.js";
 
 export interface WsLinkOptions {
   /** The largest WebSocket message (MQTT data undici buffers whole) accepted; default 4 MiB. */
@@ -406,32 +406,7 @@ export function openWsLink(params: LinkParams, events: LinkEvents, options: WsLi
 
 const EMPTY = new Uint8Array(0);
 
-/** A PEM value may be the PEM text itself or a file path, as Paho's tls_set takes paths. */
-function pem(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  return value.includes("-----BEGIN") ? value : readFileSync(value, "utf8");
-}
 
-/** The same options the TCP link gives tls.connect (hosts/node/tcp-link.ts). */
-function tlsConnectOptions(params: LinkParams, t: TlsOptions): tls.ConnectionOptions {
-  const options: tls.ConnectionOptions & { localAddress?: string } = { host: params.host, port: params.port };
-  if (params.bindAddress !== "") options.localAddress = params.bindAddress;
-  if (net.isIP(params.host) === 0) options.servername = params.host;
-  if (t.context !== undefined) options.secureContext = t.context as tls.SecureContext;
-  const ca = pem(t.caCerts);
-  if (ca !== undefined) options.ca = ca;
-  const cert = pem(t.certfile);
-  if (cert !== undefined) options.cert = cert;
-  const key = pem(t.keyfile);
-  if (key !== undefined) options.key = key;
-  options.rejectUnauthorized = t.certReqs !== false;
-  if (t.tlsVersion !== undefined) options.minVersion = t.tlsVersion as tls.SecureVersion;
-  if (t.ciphers !== undefined) options.ciphers = t.ciphers;
-  // HTTP/1.1 is what the upgrade speaks; an ALPN list given for MQTT brokers is passed as it is.
-  if (t.alpnProtocols !== undefined) options.ALPNProtocols = t.alpnProtocols;
-  if (t.insecure === true) options.checkServerIdentity = () => undefined;
-  return options;
-}
 
 function describe(error: NodeJS.ErrnoException, params: LinkParams, url: string): LinkError {
   const where = `${params.host}:${params.port}`;
