@@ -10,27 +10,10 @@ import {
   Client, type ClientOptions, type MessageInfo, MQTTv31, MQTTv311, MQTTv5, MQTT_ERR_SUCCESS, type ProtocolVersion,
   type ReceivedMessage,
 } from "../hosts/node/index.js";
+import { sleep, until, within } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
 const PROTOCOLS: ReadonlyArray<readonly [ProtocolVersion, string]> = [[MQTTv31, "3.1"], [MQTTv311, "3.1.1"]];
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(5);
-  }
-}
 
 interface Rec {
   connects: Array<{ sessionPresent: boolean; rc: number }>;

@@ -12,20 +12,11 @@ import {
 } from "../hosts/node/index.js";
 import { type Broker, startMosquitto } from "./support/mosquitto.js";
 import { type Proxy, startProxy } from "./support/proxy.js";
+import { sleep, within } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
 const PROTOCOLS: ReadonlyArray<readonly [ProtocolVersion, string]> = [[MQTTv31, "3.1"], [MQTTv311, "3.1.1"], [MQTTv5, "5"]];
 const TICK_MS = 100;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 interface Rec {
   connects: Array<{ sessionPresent: boolean; rc: number }>;

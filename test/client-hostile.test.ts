@@ -17,28 +17,11 @@ import {
 import { CONNACK, CONNECT, DISCONNECT, Encoder, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK,
   SUBSCRIBE, type Packet } from "../src/codec/index.js";
 import { type ReceivedPacket, type ScriptedBroker, type ScriptedConnection, startScriptedBroker } from "./support/scripted-broker.js";
+import { sleep, until, within } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
 
 // ---- bounded waiting ---------------------------------------------------------------------------
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(5);
-  }
-}
 
 // ---- nothing may escape the client -------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import {
 } from "../hosts/node/index.js";
 import { type Broker, startMosquitto } from "./support/mosquitto.js";
 import { type Proxy, startProxy } from "./support/proxy.js";
+import { sleep, until, within } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
 const PROTOCOLS: ReadonlyArray<readonly [ProtocolVersion, string]> = [[MQTTv31, "3.1"], [MQTTv311, "3.1.1"], [MQTTv5, "5"]];
@@ -24,25 +25,9 @@ const LOG_LEVELS = new Set([MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING, MQ
 
 // ---- bounded waiting ---------------------------------------------------------------------------
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** p, or a rejection naming `what` after ms. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Polls cond every 5 ms; rejects naming `what` (evaluated late, so it can show the state) after ms. */
-async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(5);
-  }
-}
 
 // ---- recording callbacks -----------------------------------------------------------------------
 

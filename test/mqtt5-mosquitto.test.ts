@@ -22,28 +22,11 @@ import {
   MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_SUCCESS, type Properties, codec, topicMatchesSub,
 } from "../hosts/node/index.js";
 import { type Broker, startMosquitto } from "./support/mosquitto.js";
+import { sleep, until, within } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
 
 // ---- bounded waiting ---------------------------------------------------------------------------
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(5);
-  }
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString("utf8");
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "utf8"));

@@ -18,6 +18,7 @@ import {
   MQTT_ERR_INVAL, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_SUCCESS, type Properties, codec, topicMatchesSub,
 } from "../hosts/node/index.js";
 import { type ReceivedPacket, type ScriptedBroker, type ScriptedConnection, startScriptedBroker } from "./support/scripted-broker.js";
+import { sleep, until } from "./support/wait.js";
 
 const { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } = codec;
 type Packet = codec.Packet;
@@ -26,16 +27,6 @@ type Authenticator = NonNullable<Parameters<Client["authenticatorSet"]>[0]>;
 const HOST = "127.0.0.1";
 
 // ---- bounded waiting ---------------------------------------------------------------------------
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(5);
-  }
-}
 
 const text = (b: Uint8Array | undefined): string => (b === undefined ? "<none>" : Buffer.from(b).toString("utf8"));
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "utf8"));

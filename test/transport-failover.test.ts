@@ -15,26 +15,9 @@ import {
 import { CONNACK } from "../src/codec/index.js";
 import { type Broker, freePort, startMosquitto } from "./support/mosquitto.js";
 import { startScriptedBroker } from "./support/scripted-broker.js";
+import { sleep, until, within } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(5);
-  }
-}
 
 const live: Client[] = [];
 
@@ -207,7 +190,6 @@ describe("failover, SRV and bindAddress", { timeout: 120_000 }, () => {
     ]);
     assert.deepEqual(asked, ["_mqtt._tcp.example.test"]);
   });
-
 
   test("connectSrv: looks up _mqtt._tcp.<domain> through NodeHost.resolver and connects to the targets in priority/weight order", async () => {
     const dead1 = await freePort();

@@ -17,18 +17,9 @@ import {
 } from "../hosts/node/index.js";
 import { type Broker, freePort, startMosquitto } from "./support/mosquitto.js";
 import { type TestPki, makeTestPki, tlsListener } from "./support/tls.js";
+import { sleep, within } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;

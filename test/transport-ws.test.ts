@@ -21,29 +21,12 @@ import {
 import { CONNACK, CONNECT, DISCONNECT, Decoder, Encoder, PUBLISH, SUBACK, SUBSCRIBE, type DecodedPacket, type Packet } from "../src/codec/index.js";
 import { type Broker, freePort, startMosquitto } from "./support/mosquitto.js";
 import { type TestPki, makeTestPki, wsListener } from "./support/tls.js";
+import { sleep, until, within } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
 const BIG = 200 * 1024;
 /** Room for a 200 KB PUBLISH each way, and two of them stored. */
 const BIG_BUDGET = { maxPacketSize: 512 * 1024, outputBytes: 512 * 1024, storeBytes: 1024 * 1024 };
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(5);
-  }
-}
 
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;

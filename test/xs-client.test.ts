@@ -15,6 +15,7 @@ import { type Broker, freePort, startMosquitto } from "./support/mosquitto.js";
 import { type Proxy, startProxy } from "./support/proxy.js";
 import { PINGREQ, PINGRESP, XsDriver, type XsEvent } from "./xs-client/driver.js";
 import { profileMemory } from "./xs-client/memory.js";
+import { sleep, until } from "./support/wait.js";
 
 const HOST = "127.0.0.1";
 const PROTOCOLS: ReadonlyArray<readonly [ProtocolVersion, string]> = [[MQTTv31, "3.1"], [MQTTv311, "3.1.1"], [MQTTv5, "5"]];
@@ -25,16 +26,6 @@ const PROTOCOLS: ReadonlyArray<readonly [ProtocolVersion, string]> = [[MQTTv31, 
 const HOSTS: ReadonlyArray<readonly [boolean, string]> = [[false, "bridge host"], [true, "Moddable host"]];
 /** Live slots steady-state traffic may add between the two checkpoints (none are expected). */
 const SLOT_SLACK = 16;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(5);
-  }
-}
 
 const text = (bytes: unknown): string => Buffer.from(bytes as Uint8Array).toString("utf8");
 
