@@ -5,37 +5,16 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type Broker, freePort, startMosquitto } from "./support/mosquitto.js";
+import { type Run, runNode } from "./support/run.js";
 
 const CLI = fileURLToPath(new URL("../hosts/node/cli.js", import.meta.url));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI; killed (and the test failed) after timeoutMs. `started` sees the process once spawned. */
 function cli(args: string[], timeoutMs = 10_000, started?: (child: ChildProcess) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`tinymqtt ${args.join(" ")} did not exit within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    started?.(child);
-  });
+  return runNode(CLI, args, started === undefined ? { timeoutMs, what: `tinymqtt ${args.join(" ")}` } : { timeoutMs, what: `tinymqtt ${args.join(" ")}`, started });
 }
 
 describe("tinymqtt pub and sub against mosquitto", { timeout: 60_000 }, () => {

@@ -5,39 +5,18 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Client } from "../hosts/node/index.js";
 import { single } from "../hosts/node/publish.js";
 import { type Broker, startMosquitto } from "./support/mosquitto.js";
+import { type Run, runNode } from "./support/run.js";
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs dist/examples/<name>.js; killed (and the test failed) after timeoutMs. */
 function runExample(name: string, args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<Run> {
   const file = fileURLToPath(new URL(`../examples/${name}.js`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`example ${name} did not exit within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNode(file, args, { env, timeoutMs, what: `example ${name}` });
 }
 
 /** A client of our own, subscribed (SUBACK received) before it returns; collects payloads. */

@@ -5,35 +5,18 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LatencyHistogram, SequenceTracker } from "../hosts/node/simulate/stats.js";
 import { type Broker, startMosquitto } from "./support/mosquitto.js";
+import { type Run, runNode } from "./support/run.js";
 
 const CLI = fileURLToPath(new URL("../hosts/node/cli.js", import.meta.url));
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
 function cli(args: string[], timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`tinymqtt ${args.join(" ")} did not exit within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNode(CLI, args, { timeoutMs, what: `tinymqtt ${args.join(" ")}` });
 }
 
 /** The value column of a summary row, e.g. row(out, "lost") -> "0 (0.00 %)". */

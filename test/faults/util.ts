@@ -8,28 +8,11 @@
  */
 import fs from "node:fs";
 import { Client, MQTT_ERR_SUCCESS, type MQTTMessage, type SessionStore, type StoredSession } from "../../hosts/node/index.js";
+import { sleep, until, within } from "../support/wait.js";
 
 export const HOST = "127.0.0.1";
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** p, or a rejection naming `what` after ms. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Polls cond every 5 ms; rejects naming `what` (evaluated late, so it can show the state) after ms. */
-export async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(5);
-  }
-}
+export { sleep, until, within };
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be repeated from its printed seed. */
 export function rng(seed: number): () => number {
