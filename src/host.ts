@@ -71,14 +71,20 @@ export interface Host {
   open(params: LinkParams, events: LinkEvents): Link;
 }
 
-let defaultHost: Host | undefined;
+/**
+ * The default host lives on the global object, registered at run time, rather than in a module variable:
+ * Moddable's linker preloads this module into flash, where a mutable binding would be copied to RAM.
+ */
+const DEFAULT_HOST = Symbol.for("tinymqtt.defaultHost");
+type HostRegistry = { [DEFAULT_HOST]?: Host };
 
 /** Hosts register themselves so `new Client()` works without naming one (tinymqtt on Node does this). */
 export function setDefaultHost(host: Host): void {
-  defaultHost = host;
+  (globalThis as HostRegistry)[DEFAULT_HOST] = host;
 }
 
 export function getDefaultHost(): Host {
+  const defaultHost = (globalThis as HostRegistry)[DEFAULT_HOST];
   if (defaultHost === undefined) {
     throw new Error("no host: pass { host } to new Client(), or import tinymqtt through a host entry (tinymqtt/node, tinymqtt/moddable)");
   }

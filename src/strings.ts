@@ -3,14 +3,15 @@
  * for every MQTT 5 reason code (spec table 2.6). Platform-neutral: no host APIs.
  */
 
-const CONNACK_STRINGS: readonly string[] = [
+// Frozen, so that a Moddable build keeps them in flash (see PACKET_NAMES).
+const CONNACK_STRINGS: readonly string[] = Object.freeze([
   "Connection Accepted.",
   "Connection Refused: unacceptable protocol version.",
   "Connection Refused: identifier rejected.",
   "Connection Refused: broker unavailable.",
   "Connection Refused: bad user name or password.",
   "Connection Refused: not authorised.",
-];
+]);
 
 /** Paho's text for an MQTT 3.1/3.1.1 CONNACK return code (0-5). */
 export function connackString(code: number): string {
@@ -18,7 +19,7 @@ export function connackString(code: number): string {
 }
 
 /** Indexed by MQTT_ERR_* (src/constants.ts): MQTT_ERR_SUCCESS = 0 through MQTT_ERR_KEEPALIVE = 16. */
-const ERROR_STRINGS: readonly string[] = [
+const ERROR_STRINGS: readonly string[] = Object.freeze([
   "No error.",
   "Out of memory.",
   "A network protocol error occurred when communicating with the broker.",
@@ -36,7 +37,7 @@ const ERROR_STRINGS: readonly string[] = [
   "Error defined by errno.",
   "Message queue full.",
   "Client or broker did not communicate in the keepalive interval.",
-];
+]);
 
 /** Paho's text for an MQTT_ERR_* result code. */
 export function errorString(err: number): string {

@@ -5,10 +5,10 @@
  * accepted and not used: the host makes its sockets, and they resolve names themselves.
  */
 import { Ecma419Client, type Ecma419Options } from "../../src/ecma419.js";
-import { moddableHost } from "./host.js";
+import { ModdableHost } from "./host.js";
 
 export default class MQTTClient extends Ecma419Client {
   constructor(options: Ecma419Options) {
-    super({ platform: moddableHost, ...options });
+    super({ ...options, platform: options.platform ?? new ModdableHost() });
   }
 }

@@ -2,9 +2,14 @@
  * The Moddable host: the clock from `time` (Time.ticks, made monotonic and wrap-safe), the one timer from
  * `timer`, links over `socket` and, when the application provides it, `securesocket`.
  *
- *   import { moddableHost } from "tinymqtt/moddable";
+ *   import { Client, ModdableHost } from "tinymqtt/moddable";
  *   import SecureSocket from "securesocket";      // only for TLS; include $(MODDABLE)/modules/crypt/tls.json
- *   moddableHost.SecureSocket = SecureSocket;
+ *   const host = new ModdableHost();
+ *   host.SecureSocket = SecureSocket;
+ *   const client = new Client({ host });
+ *
+ * Each client makes its own host unless given one: a host made when the module loads would be preloaded
+ * by Moddable's linker, and its mutable state (the clock) copied from flash to RAM.
  *
  * The session store on flash is hosts/moddable/flash-store.ts (FlashStore), given the app's Flash partition.
  */
@@ -65,5 +70,3 @@ export class ModdableHost implements Host {
     return new SocketLink(params, events, { Socket, SecureSocket: this.SecureSocket, Resource: this.Resource });
   }
 }
-
-export const moddableHost = new ModdableHost();

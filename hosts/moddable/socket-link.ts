@@ -58,7 +58,7 @@ export class SocketLink implements Link {
     const dictionary: Record<string, unknown> = { host: params.host, port: params.port, noDelay: true };
     if (params.tls !== undefined) {
       if (sockets.SecureSocket === undefined) {
-        throw new Error('TLS needs SecureSocket: include "$(MODDABLE)/modules/crypt/tls.json" and set moddableHost.SecureSocket = SecureSocket');
+        throw new Error('TLS needs SecureSocket: include "$(MODDABLE)/modules/crypt/tls.json" and give the client a ModdableHost whose SecureSocket is set');
       }
       dictionary.secure = secureDictionary(params, sockets.Resource);
       this.socket = new sockets.SecureSocket(dictionary) as unknown as MessageSocket;
@@ -145,7 +145,7 @@ function secureDictionary(params: LinkParams, Resource: ResourceConstructor | un
   }
   const secure: Record<string, unknown> = {};
   const resource = (name: string): object => {
-    if (Resource === undefined) throw new Error(`TLS files are resources on Moddable: set moddableHost.Resource = Resource to load "${name}"`);
+    if (Resource === undefined) throw new Error(`TLS files are resources on Moddable: set the ModdableHost's Resource = Resource to load "${name}"`);
     return new Resource(name);
   };
   if (t.caCerts !== undefined) secure.certificate = resource(t.caCerts);

@@ -25,10 +25,11 @@ export const MQTTv311 = 4;
 export const MQTTv5 = 5;
 export type ProtocolVersion = 3 | 4 | 5;
 
-export const PACKET_NAMES: readonly string[] = [
+// Tables are frozen so that, preloaded by Moddable's linker, they stay in flash instead of being copied to RAM.
+export const PACKET_NAMES: readonly string[] = Object.freeze([
   "reserved", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP",
   "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "AUTH",
-];
+]);
 
 /** The largest Remaining Length a four-byte Variable Byte Integer can carry (section 1.5.5). */
 export const MAX_REMAINING_LENGTH = 268435455;

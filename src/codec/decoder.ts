@@ -248,7 +248,7 @@ export class Decoder {
 }
 
 /** The flag bits of each packet type's first byte (section 2.1.3); PUBLISH's are DUP, QoS and RETAIN. */
-const FIXED_FLAGS = [0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
+const FIXED_FLAGS: readonly number[] = Object.freeze([0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0]);
 
 /** Why frameLength refused a first byte, checked in the order the rules are listed in section 2.1. */
 function firstByteError(first: number, version: ProtocolVersion): MqttProtocolError {

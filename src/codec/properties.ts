@@ -64,11 +64,12 @@ interface PropertySpec {
   max: number;
 }
 
+// The specs and both indexes are frozen, so that a Moddable build keeps them in flash rather than RAM.
 const spec = (id: number, name: PropertyName, type: number, kinds: number, min = 0, max = 0xffffffff): PropertySpec =>
-  ({ id, name, type, kinds, min, max: type === BYTE ? 1 : type === U16 ? 0xffff : type === VARINT ? 268435455 : max });
+  Object.freeze({ id, name, type, kinds, min, max: type === BYTE ? 1 : type === U16 ? 0xffff : type === VARINT ? 268435455 : max });
 
 /** In identifier order, which is also the order the encoder writes them. */
-export const PROPERTY_SPECS: readonly PropertySpec[] = [
+export const PROPERTY_SPECS: readonly PropertySpec[] = Object.freeze([
   spec(0x01, "payloadFormatIndicator", BYTE, k(PUBLISH, WILL_PROPERTIES)),
   spec(0x02, "messageExpiryInterval", U32, k(PUBLISH, WILL_PROPERTIES)),
   spec(0x03, "contentType", STRING, k(PUBLISH, WILL_PROPERTIES)),
@@ -96,7 +97,7 @@ export const PROPERTY_SPECS: readonly PropertySpec[] = [
   spec(0x28, "wildcardSubscriptionAvailable", BYTE, k(CONNACK)),
   spec(0x29, "subscriptionIdentifiersAvailable", BYTE, k(CONNACK)),
   spec(0x2a, "sharedSubscriptionAvailable", BYTE, k(CONNACK)),
-];
+]);
 
 const MAX_ID = 0x2a;
 const BY_ID: Array<PropertySpec | undefined> = [];
@@ -105,6 +106,8 @@ for (const s of PROPERTY_SPECS) {
   BY_ID[s.id] = s;
   BY_NAME[s.name] = s;
 }
+Object.freeze(BY_ID);
+Object.freeze(BY_NAME);
 const USER_PROPERTY = 0x26;
 const SUBSCRIPTION_IDENTIFIER = 0x0b;
 const TOPIC_ALIAS = 0x23;
