@@ -16,7 +16,7 @@
  * own misuse (RangeError/TypeError from publish arguments); protocol violations by the peer become a
  * "closed" event carrying the v5 reason code.
  */
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../constants.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../paho/constants.js";
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
@@ -27,7 +27,7 @@ import { copyBytes } from "../codec/write.js";
 import { MqttProtocolError, PROTOCOL_ERROR } from "../codec/errors.js";
 import type { AckView } from "../codec/packets/ack.js";
 import type { PublishView } from "../codec/packets/publish.js";
-import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packets.js";
+import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
 import type { SessionStore, StoredSession } from "../session/store.js";
 import type { Budget } from "./budget.js";
