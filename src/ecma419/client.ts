@@ -162,9 +162,7 @@ export class Ecma419Client {
     this.target = options.target;
     this.#host = options.platform ?? getDefaultHost();
     const budget = checkBudget({ ...ESP32_BUDGET, ...options.budget });
-    this.#engine = new Engine(budget);
-    this.#engine.version = 4;
-    this.#engine.keepAlive = Math.ceil((options.keepAlive ?? 0) / 1000);
+    this.#engine = new Engine(budget, 4);
     this.#qos2 = new Qos2Ids(budget.maxMessages);
     const connect = this.#connectPacket(options);
     const port = options.port ?? (options.tls === undefined ? 1883 : 8883);
@@ -238,7 +236,7 @@ export class Ecma419Client {
     }
     if (engine.state !== CONNECTED) throw new Error("not connected");
     if (options === undefined) throw new TypeError("write() needs options (topic, or an operation)");
-    engine.now = this.#host.now();
+    const now = this.#host.now();
     const operation = options.operation ?? Ecma419Client.PUBLISH;
     switch (operation) {
       case Ecma419Client.PUBLISH: {
@@ -269,8 +267,8 @@ export class Ecma419Client {
           if (problem !== undefined) throw new RangeError(`invalid topic filter: ${problem}`);
         }
         const r = operation === Ecma419Client.SUBSCRIBE
-          ? engine.subscribe(items.map((i): Subscription => ({ topicFilter: i.topic, qos: (i.QoS ?? 0) as QoS })), undefined)
-          : engine.unsubscribe(items.map((i) => i.topic), undefined);
+          ? engine.subscribe(items.map((i): Subscription => ({ topicFilter: i.topic, qos: (i.QoS ?? 0) as QoS })), undefined, now)
+          : engine.unsubscribe(items.map((i) => i.topic), undefined, now);
         this.#check(r.rc);
         break;
       }
@@ -278,7 +276,7 @@ export class Ecma419Client {
         break;
       case Ecma419Client.DISCONNECT:
         this.#closing = true;
-        engine.disconnect(0, undefined);
+        engine.disconnect(0, undefined, now);
         break;
       default:
         throw new RangeError(`operation ${operation} is not written by the application (the engine acknowledges and pings itself)`);
@@ -303,7 +301,7 @@ export class Ecma419Client {
     const will = o.will;
     if (will !== undefined && topicNameProblem(will.topic) !== undefined) throw new RangeError(`invalid will topic: ${topicNameProblem(will.topic)}`);
     return {
-      type: 1, protocolVersion: 4, clientId: o.id ?? "", cleanStart: o.clean ?? true, keepAlive: this.#engine.keepAlive,
+      type: 1, protocolVersion: 4, clientId: o.id ?? "", cleanStart: o.clean ?? true, keepAlive: Math.ceil((o.keepAlive ?? 0) / 1000),
       username: o.user, password: o.password === undefined ? undefined : bytesOf(o.password),
       will: will === undefined ? undefined : { topic: will.topic, payload: will.message === undefined ? EMPTY : bytesOf(will.message),
         qos: (will.QoS ?? 0) as QoS, retain: will.retain === true },
@@ -317,13 +315,12 @@ export class Ecma419Client {
     f.filled += bytes.length;
     if (f.filled < f.bytes.length) return;
     this.#fragment = null;
-    this.#engine.now = this.#host.now();
     this.#publish(f.topic, f.bytes, f.qos, f.retain);
     this.#flush();
   }
 
   #publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): void {
-    const r = this.#engine.publish(topic, payload, qos, retain, undefined);
+    const r = this.#engine.publish(topic, payload, qos, retain, undefined, this.#host.now());
     this.#check(r.rc);
     if (qos === 2) this.#qos2.add(r.mid);
   }
@@ -421,7 +418,7 @@ export class Ecma419Client {
     let length: number;
     while ((length = engine.outputLength()) > 0) {
       const taken = link.write(engine.outputBuffer, engine.outputOffset(), length);
-      if (taken > 0) engine.consumed(taken);
+      if (taken > 0) engine.consumed(taken, this.#host.now());
       if (taken < length) break;
     }
     if (engine.wantsWrite) return;

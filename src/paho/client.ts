@@ -12,7 +12,7 @@ import type { ConnectPacket, QoS, Subscription, Will } from "../codec/packet-typ
 import type { Properties } from "../codec/properties.js";
 import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING } from "./constants.js";
 import { type Budget, checkBudget } from "../engine/budget.js";
-import { CLOSING, CONNACK_WAIT, CONNECTED, type ClosedEvent, Engine, type EngineEvent, IDLE } from "../engine/engine.js";
+import { CLOSING, CONNECTED, type ClosedEvent, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../engine/engine.js";
 import { type Host, type Link, type LinkError, type LinkEvents, type LinkParams, type TlsOptions, getDefaultHost } from "../connection/host.js";
 import { MQTTMessage, MessageInfo, WrittenCounter } from "./message.js";
 import type { SessionStore } from "../session/store.js";
@@ -129,6 +129,8 @@ export class Client {
   userdata: unknown;
   private host!: Host;
   private engine!: Engine;
+  /** The host's clock as last read, passed to the engine (a burst of QoS 0 publishes reads it once). */
+  private now = 0;
   private clientId!: string;
   private cleanSession!: boolean;
   private protocol!: ProtocolVersion;
@@ -223,14 +225,11 @@ export class Client {
     const transport = options.transport ?? "tcp";
     if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
     this.host = options.host ?? getDefaultHost();
-    this.engine = new Engine(checkBudget(options.budget), protocol);
-    this.engine.manualAck = options.manualAck ?? false;
-    this.engine.log = (level, message) => this.log(level, message);
-    this.engine.resendOnSessionLoss = unacked === "resend";
-    if (options.store !== undefined) {
-      this.engine.store = options.store;
-      this.engine.restore(options.store.open(clientId, protocol));
-    }
+    this.engine = new Engine(checkBudget(options.budget), protocol, {
+      ...ENGINE_DEFAULTS, manualAck: options.manualAck ?? false, log: (level, message) => this.log(level, message),
+      resendOnSessionLoss: unacked === "resend", store: options.store,
+    });
+    if (options.store !== undefined) this.engine.restore(options.store.open(clientId, protocol));
     this.clientId = clientId;
     this.cleanSession = cleanSession;
     this.protocol = protocol;
@@ -258,18 +257,23 @@ export class Client {
 
   /** At most n QoS 1/2 messages in flight at once (default 20; 0 = no limit but the broker's). */
   maxInflightMessagesSet(n: number): void {
-    this.engine.maxInflight = nonNegativeInteger(n, "maxInflightMessages");
+    this.configureEngine({ maxInflight: nonNegativeInteger(n, "maxInflightMessages") });
   }
 
   /** At most n QoS 1/2 messages waiting to be sent (0 = as many as the budget holds). */
   maxQueuedMessagesSet(n: number): void {
-    this.engine.maxQueued = nonNegativeInteger(n, "maxQueuedMessages");
+    this.configureEngine({ maxQueued: nonNegativeInteger(n, "maxQueuedMessages") });
   }
 
   /** Re-send an unacknowledged QoS 1/2 message after this many seconds (MQTT 3.x only; v5 forbids it). */
   messageRetrySet(seconds: number): void {
     if (typeof seconds !== "number" || !(seconds >= 0)) throw new RangeError("messageRetry must be a number of seconds >= 0");
-    this.engine.retryMs = seconds * 1000;
+    this.configureEngine({ retryMs: seconds * 1000 });
+  }
+
+  /** The engine's settings with `changes`, from now on. */
+  private configureEngine(changes: Partial<EngineOptions>): void {
+    this.engine.configure({ ...this.engine.options, ...changes });
   }
 
   wsSetOptions(path = "/mqtt", headers?: Record<string, string>): void {
@@ -332,7 +336,7 @@ export class Client {
    */
   outgoingTopicAliasesSet(enabled: boolean): void {
     if (enabled && this.protocol !== MQTTv5) throw new RangeError("topic aliases need MQTT 5");
-    this.engine.useTopicAliases = enabled;
+    this.configureEngine({ useTopicAliases: enabled });
   }
 
   /** MQTT 5 enhanced authentication; null turns it off. */
@@ -348,8 +352,7 @@ export class Client {
   /** MQTT 5: starts a re-authentication (AUTH 0x19) with the authenticator's initial data. */
   reauthenticate(): number {
     if (this.authenticator === undefined) return MQTT_ERR_INVAL;
-    this.engine.now = this.host.now();
-    const rc = this.engine.sendAuth(0x19, this.authenticator.initialData?.());
+    const rc = this.engine.sendAuth(0x19, this.authenticator.initialData?.(), this.now = this.host.now());
     this.flush();
     return rc;
   }
@@ -433,7 +436,7 @@ export class Client {
       return MQTT_ERR_NO_CONN;
     }
     this.log(MQTT_LOG_DEBUG, "Sending DISCONNECT");
-    const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined);
+    const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
     if (rc !== MQTT_ERR_SUCCESS) {
       this.link.destroy();
       this.linkClosed(undefined);
@@ -522,7 +525,7 @@ export class Client {
   /** Keepalive and retries: call at least once a second in an external loop. */
   loopMisc(): number {
     if (this.link === null) return MQTT_ERR_NO_CONN;
-    this.engine.tick(this.host.now());
+    this.engine.tick(this.now = this.host.now());
     this.service();
     return this.link === null ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
   }
@@ -550,18 +553,18 @@ export class Client {
     // QoS 0 reads the clock once per burst: the publishes after the first, until the flush the first
     // scheduled, are in the same turn of the event loop. For QoS 0 the time only says when something was
     // last sent (for keepalive), and a clock read can cost as much as the rest of a small QoS 0 publish.
-    if (qos !== 0 || !(this.flushScheduled || this.flushOwed)) this.engine.now = this.host.now();
+    if (qos !== 0 || !(this.flushScheduled || this.flushOwed)) this.now = this.host.now();
     const props = this.protocol === MQTTv5 ? properties : undefined;
-    let result = this.engine.queuePublish(topic, bytes, qos as QoS, Boolean(retain), props);
-    if (result >>> 16 === MQTT_ERR_QUEUE_SIZE && this.flushOwed) {
+    let result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.now);
+    if (result.rc === MQTT_ERR_QUEUE_SIZE && this.flushOwed) {
       // In a callback, what earlier publishes queued waits for service() to write it: when that fills the
       // output, it is written now and this publish tried again, so a callback still publishes as much as
       // the link takes.
       this.flush();
-      result = this.engine.queuePublish(topic, bytes, qos as QoS, Boolean(retain), props);
+      result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.now);
     }
-    const rc = result >>> 16;
-    const mid = result & 0xffff;
+    const rc = result.rc;
+    const mid = result.mid;
     if (rc !== MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(rc)}`);
       return new MessageInfo(rc, mid, this.host);
@@ -613,8 +616,7 @@ export class Client {
         add(pair[0], pair[1] as number | SubscribeOptions);
       }
     } else throw new TypeError("subscribe() takes a topic, a [topic, qos] pair or a non-empty list of pairs");
-    this.engine.now = this.host.now();
-    const r = this.engine.subscribe(subs, this.protocol === MQTTv5 ? properties : undefined);
+    const r = this.engine.subscribe(subs, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
     if (r.rc === MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_DEBUG, `Sending SUBSCRIBE (d0, m${r.mid}) [${subs.map((s) => `('${s.topicFilter}', ${s.qos})`).join(", ")}]`);
       this.scheduleFlush();
@@ -629,8 +631,7 @@ export class Client {
       const problem = topicFilterProblem(f, this.protocol);
       if (problem !== undefined) throw new RangeError(`invalid topic filter: ${problem}`);
     }
-    this.engine.now = this.host.now();
-    const r = this.engine.unsubscribe(filters, this.protocol === MQTTv5 ? properties : undefined);
+    const r = this.engine.unsubscribe(filters, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
     if (r.rc === MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_DEBUG, `Sending UNSUBSCRIBE (d0, m${r.mid}) [${filters.map((f) => `'${f}'`).join(", ")}]`);
       this.scheduleFlush();
@@ -641,8 +642,7 @@ export class Client {
   /** With manualAck on: acknowledges message mid (PUBACK for QoS 1, PUBREC for QoS 2). */
   ack(mid: number, qos: number): number {
     checkQos(qos);
-    this.engine.now = this.host.now();
-    const rc = this.engine.ack(mid, qos);
+    const rc = this.engine.ack(mid, qos, this.now = this.host.now());
     this.scheduleFlush();
     return rc;
   }
@@ -671,7 +671,6 @@ export class Client {
     if (properties !== undefined && this.protocol !== MQTTv5) throw new RangeError("connect properties need MQTT 5");
     this.args = { host, port, keepalive, bindAddress, cleanStart, properties };
     this.serverIndex = 0;
-    this.engine.keepAlive = keepalive;
   }
 
   private connectPacket(): ConnectPacket {
@@ -768,7 +767,7 @@ export class Client {
     let packet: ConnectPacket;
     try {
       packet = this.connectPacket();
-      this.engine.begin(packet, this.host.now());
+      this.engine.begin(packet, this.now = this.host.now());
     } catch (e) {
       this.openWaiter?.reject(e as Error);
       this.openWaiter = undefined;
@@ -812,7 +811,7 @@ export class Client {
         }
         const chunk = this.link.read();
         if (chunk === null) break;
-        engine.receive(chunk, this.host.now());
+        engine.receive(chunk, this.now = this.host.now());
       }
     } finally {
       this.servicing = false;
@@ -886,7 +885,7 @@ export class Client {
         this.call("authenticator.challenge", () => {
           response = auth.challenge(e.properties?.authenticationData?.slice(), props(e.properties));
         });
-        this.engine.sendAuth(0x18, response);
+        this.engine.sendAuth(0x18, response, this.now);
         return;
       }
       case "closed":
@@ -933,11 +932,11 @@ export class Client {
     this.flushOwed = false;
     if (link === null || !this.linkOpen) return;
     // What the broker is about to hear of must be durable first (the store decides how durable).
-    if (engine.wantsWrite) engine.store?.flush();
+    if (engine.wantsWrite) engine.options.store?.flush();
     let length: number;
     while ((length = engine.outputLength()) > 0) {
       const taken = link.write(engine.outputBuffer, engine.outputOffset(), length);
-      if (taken > 0) engine.consumed(taken);
+      if (taken > 0) engine.consumed(taken, this.now);
       if (taken < length) break;
     }
     const waiting = engine.wantsWrite;
@@ -1144,7 +1143,7 @@ export class Client {
       this.timer = undefined;
       this.timerAt = Infinity;
       if (this.link === null) return;
-      this.engine.tick(this.host.now());
+      this.engine.tick(this.now = this.host.now());
       this.service();
     }, Math.max(0, deadline - now));
   }

@@ -12,7 +12,7 @@ import type { Properties } from "../../src/codec/properties.js";
 import { MQTT_ERR_CONN_LOST, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL,
   MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS } from "../../src/paho/constants.js";
 import type { Budget } from "../../src/engine/budget.js";
-import { CLOSING, CONNACK_WAIT, CONNECTED, Engine, type EngineEvent, IDLE } from "../../src/engine/engine.js";
+import { CLOSING, CONNACK_WAIT, CONNECTED, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../../src/engine/engine.js";
 import { type Seen, Wire, encode } from "../support/fake-host.js";
 
 const SMALL: Budget = { maxPacketSize: 4096, outputBytes: 4096, storeBytes: 16384, maxMessages: 64, maxIncomingQos2: 8, maxTopicAliases: 0 };
@@ -71,15 +71,20 @@ class Rig {
   readonly history: Ev[] = [];
 
   constructor(o: RigOptions = {}) {
-    this.engine = new Engine({ ...SMALL, ...o.budget });
+    this.engine = new Engine({ ...SMALL, ...o.budget }, 4, {
+      ...ENGINE_DEFAULTS, manualAck: o.manualAck ?? false, log: (level, message) => this.logs.push([level, message]),
+      ...(o.maxInflight === undefined ? {} : { maxInflight: o.maxInflight }),
+      ...(o.maxQueued === undefined ? {} : { maxQueued: o.maxQueued }),
+      ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
+    });
     this.version = o.version ?? 4;
     this.keepAlive = o.keepAlive ?? 60;
     this.cleanStart = o.cleanStart ?? true;
-    this.engine.manualAck = o.manualAck ?? false;
-    if (o.maxInflight !== undefined) this.engine.maxInflight = o.maxInflight;
-    if (o.maxQueued !== undefined) this.engine.maxQueued = o.maxQueued;
-    if (o.retryMs !== undefined) this.engine.retryMs = o.retryMs;
-    this.engine.log = (level, message) => this.logs.push([level, message]);
+  }
+
+  /** The engine's settings with `changes`, from now on. */
+  configure(changes: Partial<EngineOptions>): void {
+    this.engine.configure({ ...this.engine.options, ...changes });
   }
 
   /** The link opens: begin() and what it wrote. */
@@ -101,7 +106,7 @@ class Rig {
     const e = this.engine;
     for (let n = e.outputLength(); n > 0; n = e.outputLength()) {
       const bytes = e.outputBuffer.slice(e.outputOffset(), e.outputOffset() + n);
-      e.consumed(n);
+      e.consumed(n, this.now);
       seen.push(...this.wire.feed(bytes));
     }
     return seen;
@@ -112,7 +117,7 @@ class Rig {
     const e = this.engine;
     const len = Math.min(n, e.outputLength());
     const bytes = e.outputBuffer.slice(e.outputOffset(), e.outputOffset() + len);
-    e.consumed(len);
+    e.consumed(len, this.now);
     return this.wire.feed(bytes);
   }
 
@@ -135,8 +140,8 @@ class Rig {
   }
 
   publish(topic: string, payload: string, qos: QoS, retain = false, properties?: Properties): { rc: number; mid: number } {
-    this.engine.now = this.now;
-    return this.engine.publish(topic, text(payload), qos, retain, properties);
+    const { rc, mid } = this.engine.publish(topic, text(payload), qos, retain, properties, this.now);
+    return { rc, mid };
   }
 
   tick(at: number): Ev[] {
@@ -363,7 +368,7 @@ describe("QoS 1 and 2 in", () => {
     assert.deepEqual(r.recv(incoming("t", "x", 1, 5)), [{ type: "message", topic: "t", payload: "x", qos: 1, dup: false, retain: false, mid: 5 }]);
     assert.equal(r.engine.poll(), null);
     assert.deepEqual(r.out(), []);
-    assert.equal(r.engine.ack(5, 1), MQTT_ERR_SUCCESS);
+    assert.equal(r.engine.ack(5, 1, r.now), MQTT_ERR_SUCCESS);
     assert.deepEqual(r.out().map((p) => p.bytes), [[0x40, 0x02, 0x00, 0x05]]);
   });
 
@@ -421,7 +426,7 @@ describe("QoS 1 and 2 in", () => {
     const r = new Rig({ manualAck: true, cleanStart: false });
     r.connect();
     assert.equal(r.recv(incoming("t", "x", 2, 6)).length, 1);
-    assert.equal(r.engine.ack(6, 2), MQTT_ERR_SUCCESS);
+    assert.equal(r.engine.ack(6, 2, r.now), MQTT_ERR_SUCCESS);
     r.engine.lost(); // the PUBREC was lost with the link
     r.begin();
     r.recv(connack(true));
@@ -494,7 +499,7 @@ describe("flow control and the budget", () => {
     r.connect();
     for (let i = 0; i < 3; i++) assert.equal(r.publish("t", "x", 1).rc, MQTT_ERR_SUCCESS);
     assert.deepEqual(r.publish("t", "x", 1), { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 });
-    assert.equal(r.engine.subscribe([{ topicFilter: "s", qos: 0 }], undefined).rc, MQTT_ERR_QUEUE_SIZE);
+    assert.equal(r.engine.subscribe([{ topicFilter: "s", qos: 0 }], undefined, r.now).rc, MQTT_ERR_QUEUE_SIZE);
     assert.deepEqual(ids(r.out()), ["PUBLISH 1", "PUBLISH 2", "PUBLISH 3"]);
   });
 
@@ -529,7 +534,7 @@ describe("flow control and the budget", () => {
       const flying = [...onWire];
       for (let n = rand(flying.length + 1); n > 0; n--) {
         const id = flying.splice(rand(flying.length), 1)[0]!;
-        const qos2 = r.engine.outbox.state[r.engine.outbox.ids.slotOf(id)] === 3;
+        const qos2 = r.engine.outbox.stateOf(r.engine.outbox.ids.slotOf(id)) === 3;
         const events = qos2 ? [...r.recv(pubrec(id)), ...(r.out(), r.recv(pubcomp(id)))] : r.recv(puback(id));
         assert.deepEqual(events, [{ type: "published", mid: id, reasonCode: 0 }]);
         onWire.delete(id);
@@ -590,7 +595,7 @@ describe("resuming a session", () => {
 
     test(`with resendOnSessionLoss off (protocol level ${version}), a lost session drops the sent flows: 0x80 for those not PUBREC'd`, () => {
       const r = interrupted(version);
-      r.engine.resendOnSessionLoss = false;
+      r.configure({ resendOnSessionLoss: false });
       const events = r.recv(connack(false));
       assert.deepEqual(events[0], { type: "connected", sessionPresent: false, reasonCode: 0 });
       assert.deepEqual(events.slice(1).map((e) => e.type === "published" ? [e.mid, e.reasonCode] : e.type).sort(),
@@ -741,7 +746,7 @@ describe("MQTT 5 receive maximum", () => {
 
 describe("3.x retry", () => {
   test("an unacknowledged PUBLISH is re-sent with DUP after retryMs, and PUBREL after retryMs waiting for PUBCOMP", () => {
-    assert.equal(new Rig({}).engine.retryMs, 0, "retry is off unless asked for: 3.1.1 re-sends on reconnect only");
+    assert.equal(new Rig({}).engine.options.retryMs, 0, "retry is off unless asked for: 3.1.1 re-sends on reconnect only");
     const r = new Rig({ keepAlive: 0, retryMs: 20_000 });
     r.connect();
     r.now = 1_000;
@@ -800,7 +805,7 @@ describe("3.x retry", () => {
     r.publish("t", "b", 1);
     assert.deepEqual(ids(r.out()), ["PUBLISH 1", "PUBLISH 2"]);
     r.engine.lost();
-    r.engine.maxInflight = 1;
+    r.configure({ maxInflight: 1 });
     r.now = 1_000;
     r.connect(true);
     assert.deepEqual(ids(r.out()), ["PUBLISH 1 dup"]);
@@ -854,12 +859,12 @@ describe("protocol errors", () => {
     const r = new Rig({ version: 5 });
     r.connect();
     const subs = [{ topicFilter: "a/#", qos: 0 as QoS }, { topicFilter: "b", qos: 1 as QoS }];
-    const { rc, mid } = r.engine.subscribe(subs, undefined);
+    const { rc, mid } = r.engine.subscribe(subs, undefined, r.now);
     assert.equal(rc, MQTT_ERR_SUCCESS);
     const seen = r.out();
     assert.deepEqual(seen.map((p) => p.subscriptions), [[{ topicFilter: "a/#", qos: 0 }, { topicFilter: "b", qos: 1 }]]);
     assert.deepEqual(r.recv({ type: SUBACK, packetId: mid, reasonCodes: [0, 1] }), [{ type: "subscribed", mid, reasonCodes: [0, 1] }]);
-    const second = r.engine.subscribe(subs, undefined).mid;
+    const second = r.engine.subscribe(subs, undefined, r.now).mid;
     r.out();
     assert.deepEqual(r.recv({ type: SUBACK, packetId: second, reasonCodes: [0] }), [{ type: "closed", rc: MQTT_ERR_PROTOCOL, reasonCode: 0x82 }]);
     assert.deepEqual(r.out().map((p) => p.bytes), [[0xe0, 0x01, 0x82]]);
@@ -868,7 +873,7 @@ describe("protocol errors", () => {
   test("a 3.1.1 UNSUBACK carries no reason codes and gives an unsubscribed event", () => {
     const r = new Rig();
     r.connect();
-    const { mid } = r.engine.unsubscribe(["a", "b"], undefined);
+    const { mid } = r.engine.unsubscribe(["a", "b"], undefined, r.now);
     assert.deepEqual(r.out().map((p) => p.topicFilters), [["a", "b"]]);
     assert.deepEqual(r.recv({ type: UNSUBACK, packetId: mid, reasonCodes: [] }), [{ type: "unsubscribed", mid, reasonCodes: [] }]);
   });
