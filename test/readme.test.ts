@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import { transformSync } from "esbuild";
 import { Client } from "../hosts/node/index.js";
 import { type Broker, startMosquitto } from "./support/mosquitto.js";
 import { startProxy } from "./support/proxy.js";
@@ -33,7 +33,7 @@ async function runExample(index: number, broker: Broker | undefined, cwd: string
     assert.ok(source.includes(`connect("localhost", 1883`), "the example connects to localhost:1883");
     source = source.replace(`connect("localhost", 1883`, to);
   }
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const js = transformSync(source, { loader: "ts", format: "esm", target: "es2022" }).code;
   const dir = path.join(packageRoot, "dist", "readme-examples");
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `example-${index}-${process.pid}.mjs`);
