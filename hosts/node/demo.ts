@@ -114,7 +114,7 @@ async function connectClient(client: Client, name: string, broker: BrokerHandle,
 }
 
 function refusal(reasonCode: number): string {
-  return reasonCode < 0x80 ? `${connackString(reasonCode)} (CONNACK code ${reasonCode})` : `${reasonCodeString(reasonCode, CONNACK)} (0x${reasonCode.toString(16)})`;
+  return `${connackString(reasonCode)} (CONNACK code ${reasonCode < 0x80 ? reasonCode : `0x${reasonCode.toString(16)}`})`;
 }
 
 async function disconnectClient(client: Client, timeout: number): Promise<void> {

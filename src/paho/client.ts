@@ -859,7 +859,7 @@ export class Client {
         return;
       case "refused":
         this.linkRefused = true;
-        this.log(MQTT_LOG_ERR, `Connection refused: ${this.protocol === MQTTv5 ? `reason code 0x${e.reasonCode.toString(16)}` : connackString(e.reasonCode)}`);
+        this.log(MQTT_LOG_ERR, `Connection refused: ${this.protocol === MQTTv5 ? `reason code 0x${e.reasonCode.toString(16)}: ` : ""}${connackString(e.reasonCode)}`);
         this.closedEvent = { type: "closed", rc: e.reasonCode === 4 || e.reasonCode === 5 || e.reasonCode === 0x86 || e.reasonCode === 0x87 ? MQTT_ERR_AUTH : MQTT_ERR_CONN_REFUSED,
           reasonCode: e.reasonCode, properties: e.properties, reason: "connection refused", fromServer: false };
         this.call("onConnect", () => this.onConnect?.(this, this.userdata, { sessionPresent: false }, e.reasonCode, props(e.properties)));

@@ -11,7 +11,7 @@
  * The connection plumbing (runSession) is shared with tinymqtt/subscribe.
  */
 import { Client, MqttConnectionError, type Logger, type Payload, toPayload } from "./client.js";
-import { CONNACK, MQTTv5, type ProtocolVersion } from "../codec/constants.js";
+import { MQTTv5, type ProtocolVersion } from "../codec/constants.js";
 import type { QoS } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
 import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS } from "./constants.js";
@@ -263,7 +263,7 @@ export async function runSession(options: ConnectionOptions, settings: SessionSe
       hooks.connected(c, session);
       return;
     }
-    const text = protocol === MQTTv5 ? reasonCodeString(reasonCode, CONNACK) : connackString(reasonCode);
+    const text = connackString(reasonCode);
     const code = protocol === MQTTv5 ? `CONNACK reason code 0x${reasonCode.toString(16).padStart(2, "0")}` : `CONNACK code ${reasonCode}`;
     session.fail(new ConnectionRefusedError(reasonCode, `${hostname}:${port} refused the connection: ${text} (${code})`));
   };

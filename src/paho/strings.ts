@@ -12,9 +12,15 @@ const CONNACK_STRINGS: readonly string[] = [
   "Connection Refused: not authorised.",
 ];
 
-/** Paho's text for an MQTT 3.1/3.1.1 CONNACK return code (0-5). */
+/**
+ * The text for what onConnect reports, whatever the protocol: Paho's text for an MQTT 3.1/3.1.1 CONNACK
+ * return code (0-5), and for an MQTT 5 CONNACK reason code (0x80 and up) its name after "Connection Refused:".
+ */
 export function connackString(code: number): string {
-  return (Number.isInteger(code) ? CONNACK_STRINGS[code] : undefined) ?? "Connection Refused: unknown reason.";
+  const v3 = Number.isInteger(code) ? CONNACK_STRINGS[code] : undefined;
+  if (v3 !== undefined) return v3;
+  const v5 = code >= 0x80 ? REASON_CODE_NAMES.get(code) : undefined;
+  return v5 !== undefined ? `Connection Refused: ${v5}.` : "Connection Refused: unknown reason.";
 }
 
 /** Indexed by MQTT_ERR_* (src/paho/constants.ts): MQTT_ERR_SUCCESS = 0 through MQTT_ERR_KEEPALIVE = 16. */
@@ -99,18 +105,25 @@ const SUBACK_TYPE = 9;
 const DISCONNECT_TYPE = 14;
 
 /**
- * Names a reason code. Give the packet type (CONNACK = 2 ... AUTH = 15, as in src/codec) where the name
- * depends on it: 0x00 is "Normal disconnection" in a DISCONNECT and "Granted QoS 0" in a SUBACK, and a
- * CONNACK carrying 1-5 (which no MQTT 5 CONNACK may) is a 3.x return code, named as connackString does.
- * Codes the spec does not define come back as "Unknown reason code 0x..".
+ * Names any reason code a callback reports, whatever the protocol, so that one call serves them all.
+ * Callbacks pass plain numbers, and 1-5 is also what onConnect reports for a refusing MQTT 3.x CONNACK:
+ * 3 and 5 mean nothing else and are named as connackString names them, while 1, 2 and 4 (also Granted
+ * QoS 1 and 2, and Disconnect with will message) are given both meanings. The packet type (CONNACK = 2
+ * ... AUTH = 15, as in src/codec) picks one where it matters: 0x00 is "Normal disconnection" in a
+ * DISCONNECT and "Granted QoS 0" in a SUBACK, and 1-5 in a CONNACK (which no MQTT 5 CONNACK may carry)
+ * is a 3.x return code. Codes neither protocol defines come back as "Unknown reason code 0x..".
  */
 export function reasonCodeString(code: number, packetType?: number): string {
   if (code === 0x00) {
     if (packetType === DISCONNECT_TYPE) return "Normal disconnection";
     if (packetType === SUBACK_TYPE) return "Granted QoS 0";
   }
-  if (packetType === CONNACK_TYPE && code >= 1 && code <= 5 && Number.isInteger(code)) return connackString(code);
+  const connackV3 = code >= 1 && code <= 5 && Number.isInteger(code);
+  if (connackV3 && packetType === CONNACK_TYPE) return connackString(code);
   const name = REASON_CODE_NAMES.get(code);
+  if (connackV3 && packetType === undefined) {
+    return name === undefined ? connackString(code) : `${name}; in an MQTT 3.x CONNACK: ${connackString(code)}`;
+  }
   if (name !== undefined) return name;
   const hex = Number.isInteger(code) && code >= 0 ? `0x${code.toString(16).padStart(2, "0")}` : String(code);
   return `Unknown reason code ${hex}`;

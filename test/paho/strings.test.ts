@@ -2,12 +2,15 @@
  * src/paho/strings: Paho's texts for CONNACK return codes and MQTT_ERR_* results, and the MQTT 5 reason code
  * names. Every code the spec defines (table 2.6), and every code the codec accepts in any packet, is named.
  */
-import { test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as C from "../../src/paho/constants.js";
 import { AUTH_CODES, CONNACK_CODES, DISCONNECT_CODES, PUBACK_CODES, PUBREL_CODES, SUBACK_CODES, UNSUBACK_CODES } from "../../src/codec/reason-codes.js";
 import { CONNACK, DISCONNECT, PUBACK, SUBACK } from "../../src/codec/constants.js";
 import { connackString, errorString, reasonCodeString } from "../../src/paho/strings.js";
+import { Client, MQTTv311, MQTTv5, type ProtocolVersion } from "../../hosts/node/index.js";
+import { type Broker, startMosquitto } from "../support/mosquitto.js";
+import { within } from "../support/wait.js";
 
 /** MQTT 5.0 table 2.6. */
 const SPEC_CODES = [0x00, 0x01, 0x02, 0x04, 0x10, 0x11, 0x18, 0x19, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
@@ -21,7 +24,7 @@ test("connackString: Paho's texts for 3.x return codes", () => {
   assert.equal(connackString(3), "Connection Refused: broker unavailable.");
   assert.equal(connackString(4), "Connection Refused: bad user name or password.");
   assert.equal(connackString(5), "Connection Refused: not authorised.");
-  for (const code of [6, 0x80, 255, -1, 1.5, NaN]) assert.equal(connackString(code), "Connection Refused: unknown reason.");
+  for (const code of [6, 0x7f, 0xa3, 255, -1, 1.5, NaN]) assert.equal(connackString(code), "Connection Refused: unknown reason.");
 });
 
 test("errorString: Paho's texts for every MQTT_ERR_*", () => {
@@ -49,9 +52,9 @@ test("reasonCodeString: exact names", () => {
   assert.equal(reasonCodeString(0x00, PUBACK), "Success");
   assert.equal(reasonCodeString(0x00, DISCONNECT), "Normal disconnection");
   assert.equal(reasonCodeString(0x00, SUBACK), "Granted QoS 0");
-  assert.equal(reasonCodeString(0x01), "Granted QoS 1");
+  assert.equal(reasonCodeString(0x01, SUBACK), "Granted QoS 1");
   assert.equal(reasonCodeString(0x02, SUBACK), "Granted QoS 2");
-  assert.equal(reasonCodeString(0x04), "Disconnect with will message");
+  assert.equal(reasonCodeString(0x04, DISCONNECT), "Disconnect with will message");
   assert.equal(reasonCodeString(0x10), "No matching subscribers");
   assert.equal(reasonCodeString(0x11), "No subscription existed");
   assert.equal(reasonCodeString(0x18), "Continue authentication");
@@ -69,8 +72,23 @@ test("reasonCodeString: a 3.x CONNACK return code is named as connackString name
   assert.equal(reasonCodeString(0x86, CONNACK), "Bad user name or password");
 });
 
+test("one call names what any callback reports, whatever the protocol (3.x CONNACK 1-5, MQTT 5 codes)", () => {
+  // onConnect on 3.1.1 reports 5 for "not authorised", on MQTT 5 it reports 0x87: both texts say so.
+  assert.equal(reasonCodeString(5), "Connection Refused: not authorised.");
+  assert.equal(reasonCodeString(3), "Connection Refused: broker unavailable.");
+  assert.equal(connackString(0x87), "Connection Refused: Not authorized.");
+  assert.equal(connackString(135), "Connection Refused: Not authorized.");
+  assert.equal(connackString(0x80), "Connection Refused: Unspecified error.");
+  // 1, 2 and 4 mean one thing in a 3.x CONNACK and another in MQTT 5 packets: without the packet, both.
+  assert.equal(reasonCodeString(1), "Granted QoS 1; in an MQTT 3.x CONNACK: Connection Refused: unacceptable protocol version.");
+  assert.equal(reasonCodeString(2), "Granted QoS 2; in an MQTT 3.x CONNACK: Connection Refused: identifier rejected.");
+  assert.equal(reasonCodeString(4), "Disconnect with will message; in an MQTT 3.x CONNACK: Connection Refused: bad user name or password.");
+  for (const code of [0x80, 0x84, 0x85, 0x86, 0x87, 0x88]) assert.equal(connackString(code), `Connection Refused: ${reasonCodeString(code)}.`);
+});
+
 test("reasonCodeString: unknown codes", () => {
-  assert.equal(reasonCodeString(0x03), "Unknown reason code 0x03");
+  assert.equal(reasonCodeString(0x03, SUBACK), "Unknown reason code 0x03");
+  assert.equal(reasonCodeString(0x06), "Unknown reason code 0x06");
   assert.equal(reasonCodeString(0xa3), "Unknown reason code 0xa3");
   assert.equal(reasonCodeString(0xff), "Unknown reason code 0xff");
   assert.equal(reasonCodeString(0x100), "Unknown reason code 0x100");
@@ -80,7 +98,7 @@ test("reasonCodeString: unknown codes", () => {
 test("reasonCodeString: every defined code has a name of its own", () => {
   const names = new Set<string>();
   for (const code of SPEC_CODES) {
-    const name = reasonCodeString(code);
+    const name = reasonCodeString(code, code === 0 ? undefined : PUBACK);
     assert.doesNotMatch(name, /unknown/i, `0x${code.toString(16)}`);
     names.add(name);
   }
@@ -93,6 +111,32 @@ test("reasonCodeString: every defined code has a name of its own", () => {
   }
   // And nothing outside the table is named.
   for (let code = 0; code < 256; code++) {
-    if (!SPEC_CODES.includes(code)) assert.match(reasonCodeString(code), /^Unknown reason code 0x[0-9a-f]{2}$/);
+    if (!SPEC_CODES.includes(code)) assert.match(reasonCodeString(code, PUBACK), /^Unknown reason code 0x[0-9a-f]{2}$/);
+  }
+});
+
+describe("against mosquitto: the code onConnect reports for a refusal is named right by either call, on any protocol", () => {
+  let broker: Broker;
+  before(async () => {
+    broker = await startMosquitto({ config: "allow_anonymous false" });
+  });
+  after(() => broker?.stop());
+
+  for (const [protocol, expected] of [[MQTTv311, 5], [MQTTv5, 0x87]] as Array<[ProtocolVersion, number]>) {
+    test(`MQTT ${protocol === MQTTv5 ? "5" : "3.1.1"}: refused as anonymous, code ${expected}`, async () => {
+      const client = new Client({ protocol });
+      const refused = new Promise<number>((resolve) => (client.onConnect = (_c, _u, _f, reasonCode) => resolve(reasonCode)));
+      await client.connect(broker.host, broker.port);
+      client.loopStart();
+      try {
+        const code = await within(refused, 5000, "CONNACK");
+        assert.equal(code, expected);
+        assert.match(reasonCodeString(code), /not authori[sz]ed/i);
+        assert.match(connackString(code), /^Connection Refused: not authori[sz]ed\.$/i);
+      } finally {
+        client.disconnect();
+        client.loopStop();
+      }
+    });
   }
 });

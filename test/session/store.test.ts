@@ -313,6 +313,59 @@ describe("FileStore: the file", () => {
   });
 });
 
+describe("FileStore: privacy (the log holds unacknowledged messages' topics and payloads)", () => {
+  const mode = (p: string): number => fs.statSync(p).mode & 0o777;
+
+  test("a folder it creates is 0700 and its log 0600, whatever the umask", () => {
+    const dir = path.join(freshDir(), "nested");
+    const umask = process.umask(0o000);
+    try {
+      const store = new FileStore(dir);
+      store.open("private", 4);
+      store.saveOutgoing(1, packet(1));
+      store.flush();
+      assert.equal(mode(dir).toString(8), "700");
+      assert.equal(mode(path.dirname(dir)).toString(8), "700", "a parent it creates too");
+      assert.equal(mode(path.join(dir, "private.session")).toString(8), "600");
+      store.close();
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  test("a log written before the rule (folder 0755, file 0644) still loads, and becomes 0600", () => {
+    const dir = freshDir();
+    fs.mkdirSync(dir, { mode: 0o755 });
+    fs.chmodSync(dir, 0o755);
+    const file = path.join(dir, "old.session");
+    fs.writeFileSync(file, snapshot({ version: 4, outgoing: [{ id: 7, packet: packet(7, 20), released: false }], incoming: [9] }));
+    fs.chmodSync(file, 0o644);
+    const store = new FileStore(dir);
+    const loaded = store.open("old", 4);
+    assert.deepEqual(loaded.outgoing.map((o) => o.id), [7]);
+    assert.deepEqual(loaded.incoming, [9]);
+    assert.equal(mode(file).toString(8), "600");
+    store.close();
+  });
+
+  for (const shared of [0o775, 0o777, 0o1777]) {
+    test(`a folder other users can write (mode ${shared.toString(8)}) is refused with a clear error, and nothing is written`, () => {
+      const dir = freshDir();
+      fs.mkdirSync(dir);
+      fs.chmodSync(dir, shared);
+      assert.throws(() => new FileStore(dir), (e: Error) => /writable by other users/.test(e.message) && e.message.includes(dir));
+      assert.deepEqual(fs.readdirSync(dir), []);
+    });
+  }
+
+  test("a folder owned by another user is refused", { skip: process.getuid?.() !== 0 && "needs root to make one" }, () => {
+    const dir = freshDir();
+    fs.mkdirSync(dir, { mode: 0o700 });
+    fs.chownSync(dir, 12345, 12345);
+    assert.throws(() => new FileStore(dir), /belongs to user 12345/);
+  });
+});
+
 describe("FileStore: failures and sharing", () => {
   test("an append cut short by a write error (disk full) does not hide the records written after it",
     () => {
