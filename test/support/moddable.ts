@@ -5,7 +5,7 @@
  * mcsim under xvfb-run. Each run is its own process group, stopped by its PID alone.
  *
  *   const sdk = moddableSdk();                 // undefined when the SDK is not beside the repository
- *   const app = await buildApp(sdk, "test/moddable-app", out, { port: "1883" });
+ *   const app = await buildApp(sdk, "test/hosts/moddable/app", out, { port: "1883" });
  *   const run = startApp(sdk, app.binary);     // run.lines: its traces; run.kill(): SIGKILL, as a power cut
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
