@@ -22,6 +22,8 @@ export interface ModdableSdk {
    * and the project's TypeScript (>= 6, which mcconfig needs) first. */
   env: NodeJS.ProcessEnv;
   mcsim: string;
+  /** The SDK's version, from the folder setup.sh names after it (moddable-sdk-<version>). */
+  version: string;
 }
 
 /** The SDK, set up (instant once built); undefined when setup.sh is not beside the repository. */
@@ -33,11 +35,14 @@ export function moddableSdk(): ModdableSdk | undefined {
   const bin = join(env["MODDABLE"]!, "build/bin/lin/release");
   env["PATH"] = `${join(ROOT, "node_modules/.bin")}:${bin}:${process.env["PATH"] ?? ""}`;
   env["MAKEFLAGS"] = "-j2";
-  return { env, mcsim: join(bin, "mcsim") };
+  const version = /moddable-sdk-([\w.]+)/.exec(env["MODDABLE"]!)?.[1] ?? "unknown";
+  return { env, mcsim: join(bin, "mcsim"), version };
 }
 
 export interface BuiltApp {
   binary: string;
+  /** The folder of the compiled modules (.xsb, XS bytecode), by module name. */
+  modules: string;
   /** mcconfig's output: compiler, xsl and linker lines, warnings included. */
   log: string;
   /** xsl's "### warning" lines. */
@@ -46,9 +51,12 @@ export interface BuiltApp {
 
 const BUILD_TIMEOUT_MS = 300_000;
 
-/** Builds the app in appDir (a debug build: instrumentation, traces) into out, with config key=value pairs. */
-export async function buildApp(sdk: ModdableSdk, appDir: string, out: string, config: Record<string, string>): Promise<BuiltApp> {
-  const args = ["-d", "-m", "-p", "lin", "-t", "build", "-o", out, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
+/**
+ * Builds the app in appDir into out, with config key=value pairs: a debug build (-d: instrumentation, traces),
+ * or with mode "-i" release code with instrumentation.
+ */
+export async function buildApp(sdk: ModdableSdk, appDir: string, out: string, config: Record<string, string>, mode: "-d" | "-i" = "-d"): Promise<BuiltApp> {
+  const args = [mode, "-m", "-p", "lin", "-t", "build", "-o", out, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
   const log = await new Promise<string>((resolvePromise, reject) => {
     execFile("mcconfig", args, { cwd: resolve(ROOT, appDir), env: sdk.env, timeout: BUILD_TIMEOUT_MS, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`mcconfig failed for ${appDir}: ${error.message}\n${(stdout + stderr).slice(-4000)}`));
@@ -56,9 +64,10 @@ export async function buildApp(sdk: ModdableSdk, appDir: string, out: string, co
     });
   });
   const name = resolve(ROOT, appDir).split("/").pop()!;
-  const binary = join(out, "bin/lin/mc/debug", name, "mc.so");
+  const kind = mode === "-d" ? "debug" : "instrument";
+  const binary = join(out, "bin/lin/mc", kind, name, "mc.so");
   if (!existsSync(binary)) throw new Error(`mcconfig made no ${binary}:\n${log.slice(-4000)}`);
-  return { binary, log, warnings: log.split("\n").filter((l) => l.startsWith("### warning")) };
+  return { binary, modules: join(out, "tmp/lin/mc", kind, name, "modules"), log, warnings: log.split("\n").filter((l) => l.startsWith("### warning")) };
 }
 
 export interface AppRun {
