@@ -110,7 +110,7 @@ export function initialState(connectTimeoutMs = 5_000, minDelayMs = 1_000, maxDe
   };
 }
 
-const NONE: readonly Callback[] = [];
+const NONE: readonly Callback[] = Object.freeze([]);  // frozen: Moddable keeps a preloaded table in flash
 
 export function transition(s: SupervisorState, e: SupervisorEvent, now: number): Transition {
   switch (e.type) {
