@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { dirname, join } from "node:path";
+import type { QoS } from "../src/index.js";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -238,7 +239,7 @@ function floorPub(port: number, qos: number, topic: string, count: number, bulk:
   });
 }
 
-async function tinymqttPub(port: number, qos: number, topic: string, count: number): Promise<PubResult> {
+async function tinymqttPub(port: number, qos: QoS, topic: string, count: number): Promise<PubResult> {
   const { Client, MQTT_ERR_SUCCESS } = await import("../hosts/node/index.js");
   const size = publishPacketSize(topic, qos);
   // A budget that holds the window: WINDOW flows, their bytes, and a ring as large for QoS 0.
@@ -404,7 +405,7 @@ function floorSub(port: number, qos: number, topic: string, count: number): Prom
   }).finally(() => socket.destroy());
 }
 
-async function tinymqttSub(port: number, qos: number, topic: string, count: number): Promise<SubResult> {
+async function tinymqttSub(port: number, qos: QoS, topic: string, count: number): Promise<SubResult> {
   const { Client, MQTT_LOG_ERR, MQTT_LOG_WARNING } = await import("../hosts/node/index.js");
   const client = new Client({ clientId: `e2e-tiny-sub-${process.pid}`, budget: { maxIncomingQos2: 8 * WINDOW } });
   // Warnings (a full table, a dropped message) go to stderr, which the parent shows when a run falls short.

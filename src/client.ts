@@ -313,7 +313,7 @@ export class Client {
     this.userdata = userdata;
   }
 
-  willSet(topic: string, payload?: Payload, qos: number = 0, retain = false, properties?: Properties): void {
+  willSet(topic: string, payload?: Payload, qos: QoS = 0, retain = false, properties?: Properties): void {
     const problem = topicNameProblem(topic);
     if (problem !== undefined) throw new RangeError(`invalid will topic: ${problem}`);
     checkQos(qos);
@@ -532,13 +532,23 @@ export class Client {
     return this.link?.socket ?? null;
   }
 
+  /**
+   * Messages larger than budget.maxPacketSize that an MQTT 3.1/3.1.1 broker sent (it cannot be told the
+   * limit): each was read past without being stored, acknowledged as its QoS requires, logged at
+   * MQTT_LOG_ERR, and not delivered. On MQTT 5 the limit is advertised and a larger packet is a protocol
+   * error (DISCONNECT 0x95).
+   */
+  get oversizedMessages(): number {
+    return this.engine.oversizedMessages;
+  }
+
   wantWrite(): boolean {
     return this.engine.wantsWrite;
   }
 
   // ---- messages -------------------------------------------------------------------------------
 
-  publish(topic: string, payload?: Payload, qos: number = 0, retain = false, properties?: Properties): MessageInfo {
+  publish(topic: string, payload?: Payload, qos: QoS = 0, retain = false, properties?: Properties): MessageInfo {
     if (topic !== this.lastTopic) {
       const problem = topicNameProblem(topic);
       if (problem !== undefined) throw new RangeError(`invalid topic: ${problem}`);
@@ -560,12 +570,15 @@ export class Client {
       this.flush();
       result = this.engine.queuePublish(topic, bytes, qos as QoS, Boolean(retain), props);
     }
-    const rc = result >>> 16;
+    let rc = result >>> 16;
     const mid = result & 0xffff;
     if (rc !== MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(rc)}`);
       return new MessageInfo(rc, mid, this.host);
     }
+    // As Paho: without a connection every QoS says MQTT_ERR_NO_CONN, though QoS 1/2 is queued and goes
+    // out after CONNACK (its waitForPublish() still resolves then).
+    if (this.engine.state !== CONNECTED) rc = MQTT_ERR_NO_CONN;
     if (this.logging) this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${mid}), '${topic}', ... (${bytes.length} bytes)`);
     let info: MessageInfo;
     if (qos === 0) {
@@ -573,7 +586,7 @@ export class Client {
       info = new MessageInfo(rc, mid, this.host, counter, ++counter.queued);
       this.qos0Mids[this.qos0Count++] = mid;
     } else {
-      info = new MessageInfo(rc, mid, this.host);
+      info = new MessageInfo(rc, mid, this.host, undefined, 0, true);
       (this.pendingInfos ??= new Map()).set(mid, info);
     }
     this.scheduleFlush();
@@ -584,7 +597,7 @@ export class Client {
    * subscribe("a/b", 1), subscribe(["a/b", 1]), subscribe([["a/b", 1], ["c", { qos: 2, noLocal: true }]]).
    * Returns [rc, mid].
    */
-  subscribe(topic: string | [string, number | SubscribeOptions] | Array<[string, number | SubscribeOptions]>, qos: number = 0, options?: SubscribeOptions, properties?: Properties): [number, number] {
+  subscribe(topic: string | [string, QoS | SubscribeOptions] | Array<[string, QoS | SubscribeOptions]>, qos: QoS = 0, options?: SubscribeOptions, properties?: Properties): [number, number] {
     const subs: Subscription[] = [];
     const add = (filter: unknown, o: number | SubscribeOptions | undefined): void => {
       const problem = topicFilterProblem(filter, this.protocol);
@@ -639,7 +652,7 @@ export class Client {
   }
 
   /** With manualAck on: acknowledges message mid (PUBACK for QoS 1, PUBREC for QoS 2). */
-  ack(mid: number, qos: number): number {
+  ack(mid: number, qos: QoS): number {
     checkQos(qos);
     this.engine.now = this.host.now();
     const rc = this.engine.ack(mid, qos);

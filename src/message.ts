@@ -79,7 +79,10 @@ export class WrittenCounter {
   }
 }
 
-/** What publish() returns: Paho's MQTTMessageInfo. */
+/**
+ * What publish() returns: Paho's MQTTMessageInfo. It unpacks as Paho's tuple does:
+ * `const [rc, mid] = client.publish(...)`.
+ */
 export class MessageInfo {
   // Declared, and set in the constructor only: one is made per publish, and field initializers would add
   // a call to each construction until the optimizing compiler has run.
@@ -94,8 +97,11 @@ export class MessageInfo {
   /** QoS 0: published once counter.written reaches seq (see WrittenCounter). */
   private declare readonly counter: WrittenCounter | undefined;
   private declare readonly seq: number;
+  /** QoS 1/2 published while not connected: rc says MQTT_ERR_NO_CONN, yet the message is queued. */
+  private declare readonly queued: boolean;
 
-  constructor(rc: number, mid: number, timers: Pick<Host, "setTimer" | "clearTimer">, counter?: WrittenCounter, seq = 0) {
+  /** @internal Made by Client.publish(). */
+  constructor(rc: number, mid: number, timers: Pick<Host, "setTimer" | "clearTimer">, counter?: WrittenCounter, seq = 0, queued = rc === MQTT_ERR_SUCCESS) {
     this.rc = rc;
     this.mid = mid;
     this.published = false;
@@ -104,6 +110,13 @@ export class MessageInfo {
     this.timers = timers;
     this.counter = counter;
     this.seq = seq;
+    this.queued = queued;
+  }
+
+  /** `const [rc, mid] = info`, as Paho's `rc, mid = info`. */
+  *[Symbol.iterator](): Iterator<number> {
+    yield this.rc;
+    yield this.mid;
   }
 
   isPublished(): boolean {
@@ -112,13 +125,14 @@ export class MessageInfo {
 
   /**
    * Resolves once the message has been published (QoS 0: written to the network; QoS 1: PUBACK; QoS 2:
-   * PUBCOMP). Rejects at once when publish() failed (rc), when the message ended with a failure reason
+   * PUBCOMP; a QoS 1/2 message published while not connected goes out after CONNACK). Rejects at once
+   * when publish() did not queue the message (rc), when the message ended with a failure reason
    * code (>= 0x80: refused by a v5 broker, or dropped with a lost session), and after timeoutMs if given.
    */
   waitForPublish(timeoutMs?: number): Promise<void> {
     if (this.isPublished()) return Promise.resolve();
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.rc !== MQTT_ERR_SUCCESS) {
+    if (!this.queued) {
       return Promise.reject(new Error(`message ${this.mid} is not queued: ${errorString(this.rc)}`));
     }
     return new Promise<void>((resolve, reject) => {

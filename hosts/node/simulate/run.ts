@@ -345,7 +345,8 @@ export async function runSimulation(opts: SimulateOptions): Promise<SimulationRe
       f64[0] = performance.now();
       for (let k = 0; k < 8; k++) payload[bigEndian ? 8 + k : 15 - k] = f64Bytes[k]!;
       const info = device.client.publish(device.topic, payload, qos);
-      if (info.rc === MQTT_ERR_SUCCESS) {
+      // QoS 1/2 published while the link is down says MQTT_ERR_NO_CONN, as in Paho, but is queued.
+      if (info.rc === MQTT_ERR_SUCCESS || (qos > 0 && info.rc === MQTT_ERR_NO_CONN)) {
         device.seq++;
         sent++;
         if (qos > 0) device.pending++;
