@@ -9,7 +9,7 @@ import { type AddressInfo, type Server, type Socket, createServer } from "node:n
 import { performance } from "node:perf_hooks";
 import { Client, type ConnectFlags, connackString, reasonCodeString } from "./index.js";
 import { CONNACK } from "../../src/codec/constants.js";
-import type { QoS } from "../../src/codec/packets.js";
+import type { QoS } from "../../src/codec/packet-types.js";
 
 export interface DemoOptions {
   /** The broker: mqtt://host:port (mqtts:// for TLS). Default: an in-process aedes broker. */
