@@ -33,6 +33,12 @@ export interface ClientOptions {
   protocol?: ProtocolVersion;
   transport?: "tcp" | "websockets";
   manualAck?: boolean;
+  /**
+   * Hand callbacks zero-copy views into the receive buffer instead of messages that own their data: no
+   * allocation per message, but a message is valid during its callback only (reading it later throws an
+   * error naming message.copy()). Default false; true on Moddable, where allocation matters most.
+   */
+  zeroCopyMessages?: boolean;
   budget?: Partial<Budget>;
   /**
    * Where the session is persisted so it survives a restart (MemoryStore, the Node FileStore, the
@@ -151,6 +157,7 @@ export class Client {
   private messageCallbacks: Array<[string, MessageCallback]> = [];
   private authenticator: Authenticator | undefined;
   private followRedirects = false;
+  private zeroCopyMessages = false;
   /** Brokers to fail over to (failoverSet), after the one connect() named. */
   private failover: Server[] = [];
   /** The connection's lifecycle (src/connection/supervisor.ts): backoff, failover, redirects, timeouts. */
@@ -228,6 +235,7 @@ export class Client {
     const transport = options.transport ?? "tcp";
     if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
     this.host = options.host ?? getDefaultHost();
+    this.zeroCopyMessages = options.zeroCopyMessages ?? false;
     this.engine = new Engine(checkBudget(options.budget), protocol, {
       ...ENGINE_DEFAULTS, manualAck: options.manualAck ?? false, log: (level, message) => this.log(level, message),
       resendOnSessionLoss: unacked === "resend", store: options.store,
@@ -863,7 +871,7 @@ export class Client {
     const props = (p: Properties | undefined): Properties => p ?? {};
     switch (e.type) {
       case "message": {
-        const message = new MQTTMessage(e.message);
+        const message = new MQTTMessage(e.message, this.zeroCopyMessages);
         if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${e.message.payloadLength} bytes)`);
         let matched = false;
         for (const [sub, callback] of this.messageCallbacks) {
@@ -872,6 +880,7 @@ export class Client {
           this.call("message callback", () => callback(this, this.userdata, message));
         }
         if (!matched) this.call("onMessage", () => this.onMessage?.(this, this.userdata, message));
+        message.expire();
         return;
       }
       case "published": {
