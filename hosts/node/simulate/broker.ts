@@ -10,6 +10,8 @@ export interface BrokerHandle {
   /** For the report: "mqtt://host:port" or "in-process aedes on 127.0.0.1:port". */
   describe: string;
   inProcess: boolean;
+  /** The in-process broker's own V8 heap in use (its worker thread's), bytes; undefined for a broker elsewhere. */
+  heapUsed(): Promise<number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -25,7 +27,7 @@ export function parseBrokerUrl(spec: string): BrokerHandle {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   if (host === "") throw new RangeError(`--broker: no host in "${spec}"`);
   const port = url.port === "" ? 1883 : Number(url.port);
-  return { host, port, describe: `mqtt://${url.host}`, inProcess: false, stop: async () => {} };
+  return { host, port, describe: `mqtt://${url.host}`, inProcess: false, heapUsed: async () => undefined, stop: async () => {} };
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -47,6 +49,11 @@ export async function startAedesWorker(): Promise<BrokerHandle> {
     port,
     describe: `in-process aedes on 127.0.0.1:${port}`,
     inProcess: true,
+    heapUsed: () => new Promise<number | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 2000);
+      worker.once("message", (m: { heapUsed?: number }) => { clearTimeout(timer); resolve(m.heapUsed); });
+      worker.postMessage("heap");
+    }),
     stop: async () => {
       const stopped = new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 3000);
