@@ -32,11 +32,18 @@ export function parseBrokerUrl(spec: string): BrokerHandle {
 
 const START_TIMEOUT_MS = 10_000;
 
+/**
+ * The in-process broker is aedes, an optional peer dependency (the library itself ships no runtime
+ * dependency): one line says how to get it, or how to do without it.
+ */
+export const AEDES_HINT = (command: string): string =>
+  `the in-process broker needs aedes, an optional peer dependency: run "npm install aedes" beside tinymqtt, or give a broker: ${command} --broker mqtt://host:port`;
+
 export async function startAedesWorker(): Promise<BrokerHandle> {
   try {
     await import("aedes");
   } catch {
-    throw new Error("the in-process broker needs the aedes package (npm install aedes), or give one: --broker mqtt://host:port");
+    throw new Error(AEDES_HINT("tinymqtt simulate"));
   }
   const worker = new Worker(new URL("./aedes-worker.js", import.meta.url));
   const port = await new Promise<number>((resolve, reject) => {
