@@ -166,10 +166,12 @@ export class MessageInfo {
     this.queued = queued;
   }
 
-  /** `const [rc, mid] = info`, as Paho's `rc, mid = info`. */
-  *[Symbol.iterator](): Iterator<number> {
-    yield this.rc;
-    yield this.mid;
+  /**
+   * `const [rc, mid] = info`, as Paho's `rc, mid = info`. An array's iterator rather than a generator method:
+   * a generator's prototype object is mutable, which Moddable's linker would copy from flash to RAM.
+   */
+  [Symbol.iterator](): Iterator<number> {
+    return [this.rc, this.mid][Symbol.iterator]();
   }
 
   isPublished(): boolean {
