@@ -13,7 +13,7 @@
 // starts from an empty young generation, a decoder that allocates a few bytes per packet may show 0
 // here: read it together with the heap column. Heap bytes per packet come from a separate pass that
 // samples heapUsed every few chunks (see allocPass); resolution about +-1 byte per packet.
-// Then, if test/xs/xsnap.js is built, the decode loop runs inside Moddable's XS (xsnap-worker) and the
+// Then, if test/support/xs/xsnap.js is built, the decode loop runs inside Moddable's XS (xsnap-worker) and the
 // deterministic meter gives compute per decoded packet: (compute(N=20k) - compute(N=10k)) / 10k.
 import mqttPacket from "mqtt-packet";
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
@@ -375,7 +375,7 @@ async function benchVariant(v: Variant): Promise<VariantReport> {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// XS: bundle bench/xs-decode.ts and meter it in xsnap-worker through test/xs/xsnap.ts.
+// XS: bundle bench/xs-decode.ts and meter it in xsnap-worker through test/support/xs/xsnap.ts.
 interface XsRow { variant: string; decoder: string; n: number[]; packets: number[]; compute: number[]; computePerPacket: number; heapSlots: number[]; slotsGrown: number[]; slotsPerPacket: number }
 interface XsReport { available: boolean; note: string; rows: XsRow[] }
 
@@ -389,11 +389,11 @@ function repoRoot(): string {
 }
 
 async function benchXs(): Promise<XsReport> {
-  let XsnapClass: typeof import("../test/xs/xsnap.js").Xsnap;
+  let XsnapClass: typeof import("../test/support/xs/xsnap.js").Xsnap;
   try {
-    ({ Xsnap: XsnapClass } = await import("../test/xs/xsnap.js"));
+    ({ Xsnap: XsnapClass } = await import("../test/support/xs/xsnap.js"));
   } catch (e) {
-    return { available: false, note: `test/xs/xsnap.js not available (${(e as Error).message})`, rows: [] };
+    return { available: false, note: `test/support/xs/xsnap.js not available (${(e as Error).message})`, rows: [] };
   }
   const { build } = await import("esbuild");
   const entry = join(repoRoot(), "bench/xs-decode.ts");

@@ -9,7 +9,7 @@ import { build, transform } from "esbuild";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { repoRoot } from "../test/xs/xsnap.js";
+import { repoRoot } from "../test/support/xs/xsnap.js";
 
 /** Modules Moddable provides (native or SDK JavaScript): not part of what we ship. */
 const MODDABLE_MODULES = ["socket", "securesocket", "time", "timer", "Resource", "websocket", "mc/config", "net"];

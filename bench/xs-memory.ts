@@ -8,7 +8,7 @@
 //   node dist/bench/xs-memory.js [--messages 2000,10000] [--payload 32]
 import { ESP32_BUDGET } from "../src/engine/budget.js";
 import { startMosquitto } from "../test/support/mosquitto.js";
-import { type MemoryProfile, profileMemory } from "../test/xs-client/memory.js";
+import { type MemoryProfile, profileMemory } from "../test/hosts/moddable/xs-client/memory.js";
 
 /** sizeof(txSlot) in XS on a 32-bit microcontroller such as the ESP32. */
 const SLOT_BYTES_ESP32 = 16;

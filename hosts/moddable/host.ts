@@ -11,8 +11,8 @@
 import { Socket } from "socket";
 import Time from "time";
 import Timer from "timer";
-import { MQTT_ERR_NOT_SUPPORTED } from "../../src/constants.js";
-import type { Host, Link, LinkEvents, LinkParams } from "../../src/host.js";
+import { MQTT_ERR_NOT_SUPPORTED } from "../../src/paho/constants.js";
+import type { Host, Link, LinkEvents, LinkParams } from "../../src/connection/host.js";
 import { type ResourceConstructor, type SecureSocketConstructor, SocketLink } from "./socket-link.js";
 
 /**

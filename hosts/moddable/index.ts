@@ -4,9 +4,9 @@
  * DEFAULT_BUDGET; a partial `budget` is completed from ESP32_BUDGET too. The ECMA-419 client class is
  * its own module, "embedded:network/mqtt/client" (ecma419-client.ts), so neither API carries the other.
  */
-import { Client as CoreClient, type ClientOptions } from "../../src/client.js";
+import { Client as CoreClient, type ClientOptions } from "../../src/paho/client.js";
 import { ESP32_BUDGET } from "../../src/engine/budget.js";
-import { setDefaultHost } from "../../src/host.js";
+import { setDefaultHost } from "../../src/connection/host.js";
 import { moddableHost } from "./host.js";
 
 setDefaultHost(moddableHost);

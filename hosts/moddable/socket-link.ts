@@ -10,8 +10,8 @@
  */
 import type { Socket } from "socket";
 import type SecureSocket from "securesocket";
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_NO_CONN, MQTT_ERR_TLS } from "../../src/constants.js";
-import type { Link, LinkError, LinkEvents, LinkParams } from "../../src/host.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_NO_CONN, MQTT_ERR_TLS } from "../../src/paho/constants.js";
+import type { Link, LinkError, LinkEvents, LinkParams } from "../../src/connection/host.js";
 
 const CONNECTED = 1;
 const READABLE = 2;

@@ -8,9 +8,9 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Logger } from "../../src/client.js";
+import type { Logger } from "../../src/paho/client.js";
 import type { ProtocolVersion } from "../../src/codec/constants.js";
-import type { QoS } from "../../src/codec/packets.js";
+import type { QoS } from "../../src/codec/packet-types.js";
 import { runDemo } from "./demo.js";
 import { type ConnectionOptions, single } from "./publish.js";
 import { callback } from "./subscribe.js";

@@ -9,7 +9,7 @@ import { type AddressInfo, type Server, type Socket, createServer } from "node:n
 import { performance } from "node:perf_hooks";
 import { Client, type ConnectFlags, connackString, reasonCodeString } from "./index.js";
 import { CONNACK } from "../../src/codec/constants.js";
-import type { QoS } from "../../src/codec/packets.js";
+import type { QoS } from "../../src/codec/packet-types.js";
 
 export interface DemoOptions {
   /** The broker: mqtt://host:port (mqtts:// for TLS). Default: an in-process aedes broker. */
@@ -114,7 +114,7 @@ async function connectClient(client: Client, name: string, broker: BrokerHandle,
 }
 
 function refusal(reasonCode: number): string {
-  return reasonCode < 0x80 ? `${connackString(reasonCode)} (CONNACK code ${reasonCode})` : `${reasonCodeString(reasonCode, CONNACK)} (0x${reasonCode.toString(16)})`;
+  return `${connackString(reasonCode)} (CONNACK code ${reasonCode < 0x80 ? reasonCode : `0x${reasonCode.toString(16)}`})`;
 }
 
 async function disconnectClient(client: Client, timeout: number): Promise<void> {

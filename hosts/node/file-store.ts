@@ -12,6 +12,12 @@
  *   means messages published in them are lost, and acknowledged ones may be re-sent.
  * A torn write (the file cut at any byte) is found by the records' lengths and CRCs: loading keeps the
  * complete records before it, drops the rest, and reports how many bytes it dropped.
+ *
+ * Privacy. The log holds every unacknowledged message's topic and payload, so it is kept from other
+ * local users as mosquitto keeps its persistence file: a folder the store creates is 0700, its files
+ * are 0600 (a log written before this rule becomes 0600 when it is next opened, as opening rewrites
+ * it), and a folder that another user could write to (group or world writable, or owned by someone
+ * else) is refused, as a writer there could replace the log with messages of its choosing.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -48,6 +54,25 @@ function fileName(clientId: string): string {
   return `${encoded.slice(0, 160)}-${h1.toString(16).padStart(8, "0")}${h2.toString(16).padStart(8, "0")}.session`;
 }
 
+/** Read and written by the owner only. */
+const PRIVATE_FILE = 0o600;
+
+/** Throws when a user other than this process's could write to `dir` (see "Privacy" above). */
+function refuseSharedFolder(dir: string): void {
+  const st = fs.statSync(dir);
+  if (!st.isDirectory()) throw new Error(`FileStore ${dir}: not a folder`);
+  const uid = process.getuid?.();
+  const mode = (st.mode & 0o777).toString(8).padStart(4, "0");
+  if ((st.mode & 0o022) !== 0) {
+    throw new Error(`FileStore ${dir}: the folder is writable by other users (mode ${mode}); the session log holds ` +
+      `unacknowledged messages, so give it a folder only this user can write (chmod go-w, or a new folder)`);
+  }
+  if (uid !== undefined && st.uid !== uid) {
+    throw new Error(`FileStore ${dir}: the folder belongs to user ${st.uid}, not to this process's user ${uid}; ` +
+      `the session log holds unacknowledged messages, so give it a folder this user owns`);
+  }
+}
+
 export class FileStore implements SessionStore {
   readonly dir: string;
   /** What the last open() found damaged, if anything. */
@@ -68,7 +93,8 @@ export class FileStore implements SessionStore {
     this.dir = dir;
     this.sync = options.sync ?? "flush";
     this.compactAfter = options.compactAfterBytes ?? 1 << 20;
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    refuseSharedFolder(dir);
   }
 
   open(clientId: string, version: number): StoredSession {
@@ -81,7 +107,7 @@ export class FileStore implements SessionStore {
     // The log from here on holds packets encoded for this client's protocol.
     this.version = version;
     this.compact({ ...session, version });
-    this.fd = fs.openSync(this.file, "a");
+    this.fd = fs.openSync(this.file, "a", PRIVATE_FILE);
     return session;
   }
 
@@ -113,7 +139,7 @@ export class FileStore implements SessionStore {
       fs.closeSync(this.fd);
       this.fd = -1;
       this.compact({ ...this.load(), version: this.version });
-      this.fd = fs.openSync(this.file, "a");
+      this.fd = fs.openSync(this.file, "a", PRIVATE_FILE);
     }
   }
 
@@ -162,8 +188,10 @@ export class FileStore implements SessionStore {
   private compact(session: StoredSession): void {
     const bytes = snapshot(session);
     const tmp = `${this.file}.tmp`;
-    const fd = fs.openSync(tmp, "w");
+    const fd = fs.openSync(tmp, "w", PRIVATE_FILE);
     try {
+      // A temporary file left over from a crash keeps its old mode: "w" only sets the mode it creates.
+      fs.fchmodSync(fd, PRIVATE_FILE);
       fs.writeSync(fd, bytes);
       fs.fsyncSync(fd);
     } finally {

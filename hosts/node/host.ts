@@ -5,7 +5,7 @@
  */
 import { promises as dns } from "node:dns";
 import { performance } from "node:perf_hooks";
-import type { Host, Link, LinkEvents, LinkParams } from "../../src/host.js";
+import type { Host, Link, LinkEvents, LinkParams } from "../../src/connection/host.js";
 import { openTcpLink } from "./tcp-link.js";
 import { DEFAULT_WS_MAX_MESSAGE_BYTES, openWsLink } from "./ws-link.js";
 

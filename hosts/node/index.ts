@@ -1,7 +1,7 @@
 /**
  * tinymqtt/node: the Node host, registered as the default host, and the whole client API with it.
  */
-import { setDefaultHost } from "../../src/host.js";
+import { setDefaultHost } from "../../src/connection/host.js";
 import { nodeHost } from "./host.js";
 
 setDefaultHost(nodeHost);

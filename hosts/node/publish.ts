@@ -3,4 +3,4 @@
  */
 import "./index.js";
 
-export * from "../../src/publish.js";
+export * from "../../src/paho/publish-helpers.js";

@@ -3,4 +3,4 @@
  */
 import "./index.js";
 
-export * from "../../src/subscribe.js";
+export * from "../../src/paho/subscribe-helpers.js";

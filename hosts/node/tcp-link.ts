@@ -5,8 +5,8 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import { MQTT_ERR_NO_CONN, MQTT_ERR_TLS } from "../../src/constants.js";
-import type { Link, LinkError, LinkEvents, LinkParams } from "../../src/host.js";
+import { MQTT_ERR_NO_CONN, MQTT_ERR_TLS } from "../../src/paho/constants.js";
+import type { Link, LinkError, LinkEvents, LinkParams } from "../../src/connection/host.js";
 import { tlsConnectOptions } from "./tls-options.js";
 
 /** Codes of TLS failures, reported as MQTT_ERR_TLS with the reason. */

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import type tls from "node:tls";
-import type { LinkParams, TlsOptions } from "../../src/host.js";
+import type { LinkParams, TlsOptions } from "../../src/connection/host.js";
 
 /** A PEM value may be given as the PEM text itself or as a file path, as Paho's tls_set takes paths. */
 function pem(value: string | undefined): string | undefined {

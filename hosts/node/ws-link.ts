@@ -31,8 +31,8 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PROTOCOL, MQTT_ERR_TLS } from "../../src/constants.js";
-import type { Link, LinkError, LinkEvents, LinkParams } from "../../src/host.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PROTOCOL, MQTT_ERR_TLS } from "../../src/paho/constants.js";
+import type { Link, LinkError, LinkEvents, LinkParams } from "../../src/connection/host.js";
 import { tlsConnectOptions } from "./tls-options.js";
 
 export interface WsLinkOptions {

@@ -27,7 +27,7 @@ import { PublishView } from "./packets/publish.js";
 import { decodeSuback } from "./packets/suback.js";
 import { decodeSubscribe } from "./packets/subscribe.js";
 import { decodeUnsubscribe } from "./packets/unsubscribe.js";
-import type { AuthPacket, ConnackPacket, ConnectPacket, DisconnectPacket, PingreqPacket, PingrespPacket, SubackPacket, SubscribePacket, UnsubackPacket, UnsubscribePacket } from "./packets.js";
+import type { AuthPacket, ConnackPacket, ConnectPacket, DisconnectPacket, PingreqPacket, PingrespPacket, SubackPacket, SubscribePacket, UnsubackPacket, UnsubscribePacket } from "./packet-types.js";
 import { PropertyScan } from "./properties.js";
 
 export type DecodedPacket = ConnectPacket | ConnackPacket | PublishView | AckView | SubscribePacket | SubackPacket |

@@ -15,7 +15,7 @@ import { measurePublish, writePublish, writePublishHeader } from "./packets/publ
 import { measureSuback, writeSuback } from "./packets/suback.js";
 import { measureSubscribe, writeSubscribe } from "./packets/subscribe.js";
 import { measureUnsubscribe, writeUnsubscribe } from "./packets/unsubscribe.js";
-import type { Packet, PublishPacket } from "./packets.js";
+import type { Packet, PublishPacket } from "./packet-types.js";
 
 export class Encoder {
   /** The protocol of everything but CONNECT, which names its own. */

@@ -10,10 +10,13 @@ import { StringFieldCache, varintLength, writeVarint } from "./write.js";
 export class Sizes {
   /** Remaining Length of the measured packet. */
   remaining = 0;
-  /** Per-packet cached lengths; each packet module documents what it keeps where. */
-  a = 0;
-  b = 0;
-  c = 0;
+  /**
+   * UTF-8 byte lengths of the measured strings, so writing does not measure them again: topicLength is
+   * the PUBLISH topic's, or CONNECT's will topic's.
+   */
+  topicLength = 0;
+  clientIdLength = 0;
+  usernameLength = 0;
   /** The packet's property block, and CONNECT's will properties (MQTT 5). */
   readonly props = new MeasuredProperties();
   private willPropsMade: MeasuredProperties | undefined = undefined;

@@ -1,6 +1,6 @@
 export * from "./constants.js";
 export * from "./errors.js";
-export type * from "./packets.js";
+export type * from "./packet-types.js";
 export { type Properties, type PropertyName, PROPERTY_SPECS } from "./properties.js";
 export { Decoder, type DecodedPacket, type DecoderOptions } from "./decoder.js";
 export { Encoder } from "./encoder.js";

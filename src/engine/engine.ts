@@ -1,11 +1,17 @@
 /**
  * The protocol engine: MQTT's client side as a state machine with no sockets, timers or clock.
  *
- * Theory of operation. The host opens a link and calls begin(connect, now); from then on it feeds
- * received bytes to receive(), calls poll() until it returns null and hands each event to the user,
- * writes whatever output() holds to the link (consumed() says how much it took), and calls tick(now) at
- * nextDeadline(). When the link goes away it calls lost(); a later begin() resumes every unfinished
- * QoS 1/2 flow in its original order.
+ * Theory of operation. The connection driver (src/connection/driver.ts) is its only caller. It opens a
+ * link and calls begin(connect, now); from then on it feeds received bytes to receive(), calls poll()
+ * until it returns null and hands each event to the facade, writes whatever the output holds to the link
+ * (consumed() says how much it took), and calls tick(now) at nextDeadline(). When the link goes away it
+ * calls lost(); a later begin() resumes every unfinished QoS 1/2 flow in its original order.
+ *
+ * The contract: the engine has no clock. Every call that can send or time something takes `now`, the
+ * host's milliseconds (poll() works in the time of the receive() that fed its bytes). Its settings are
+ * one readonly EngineOptions object, given at construction and replaced whole by configure() (at a
+ * reconnect, or when the application changes a setting). publish(), subscribe() and unsubscribe() return
+ * a RequestResult. Flow states change only through the Outbox's own methods.
  *
  * States: IDLE (no link) -> CONNACK_WAIT (CONNECT written) -> CONNECTED -> CLOSING (DISCONNECT written, or
  * the link is to be dropped) -> IDLE via lost(). This file owns every transition.
@@ -16,7 +22,7 @@
  * own misuse (RangeError/TypeError from publish arguments); protocol violations by the peer become a
  * "closed" event carrying the v5 reason code.
  */
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../constants.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../paho/constants.js";
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
@@ -27,12 +33,13 @@ import { copyBytes } from "../codec/write.js";
 import { MqttProtocolError, PROTOCOL_ERROR } from "../codec/errors.js";
 import type { AckView } from "../codec/packets/ack.js";
 import type { PublishView } from "../codec/packets/publish.js";
-import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packets.js";
+import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
 import type { SessionStore, StoredSession } from "../session/store.js";
 import type { Budget } from "./budget.js";
 import { IncomingAliases, OutgoingAliases } from "./topic-aliases.js";
 import { FREE, Outbox, QUEUED, WAIT_PUBACK, WAIT_PUBCOMP, WAIT_PUBREC, WAIT_SUBACK, WAIT_UNSUBACK } from "./outbox.js";
+import { Qos0Repeat } from "./qos0-repeat.js";
 
 export const IDLE = 0;
 export const CONNACK_WAIT = 1;
@@ -78,43 +85,54 @@ export type EngineEvent = ConnectedEvent | RefusedEvent | MessageEvent | Publish
 
 export type EngineLog = (level: number, message: string) => void;
 
-export interface PublishResult { rc: number; mid: number }
+/**
+ * What publish(), subscribe() and unsubscribe() return: an MQTT_ERR_* code, and the message id (mid)
+ * the request took (0 when none). publish() returns one object it reuses: read it before publishing again.
+ */
+export interface RequestResult { rc: number; mid: number }
 
-/** The longest QoS 0 PUBLISH header repeatQos0() keeps (a topic of up to about 128 bytes). */
-const MAX_KEPT_HEADER = 136;
-const NO_HEADER = new Uint8Array(0);
-
-export class Engine {
-  state = IDLE;
-  /** The host's clock in milliseconds, set before every call that may send. */
-  now = 0;
-  version: ProtocolVersion = 4;
-  /** Seconds; 0 = off. A v5 broker's Server Keep Alive replaces it for the connection. */
-  keepAlive = 60;
-  maxInflight = 20;
-  /** 0 = as many as the budget holds. */
-  maxQueued = 0;
+/** The engine's settings, given whole at construction and to configure(). */
+export interface EngineOptions {
+  /** At most this many QoS 1/2 publishes in flight; 0 = no limit but the broker's Receive Maximum. */
+  readonly maxInflight: number;
+  /** At most this many QoS 1/2 publishes waiting to be sent; 0 = as many as the budget holds. */
+  readonly maxQueued: number;
   /**
    * Re-send an unacknowledged flow after this many ms on 3.x; 0 = never, the default, since 3.1.1
    * requires re-sending only on reconnect and v5 forbids anything else [MQTT-4.4.0-1].
    */
-  retryMs = 0;
+  readonly retryMs: number;
   /** How long a DISCONNECT may take to drain before the link is dropped anyway. */
-  closeTimeoutMs = 10_000;
-  manualAck = false;
+  readonly closeTimeoutMs: number;
   /** How long to wait for CONNACK. */
-  connectTimeoutMs = 30_000;
+  readonly connectTimeoutMs: number;
+  /** Incoming QoS 1/2 messages are acknowledged by ack(), not once delivered. */
+  readonly manualAck: boolean;
   /** Where the session is persisted; undefined keeps it in the engine's memory only. */
-  store: SessionStore | undefined = undefined;
+  readonly store: SessionStore | undefined;
   /**
    * When the broker has lost our session (CONNACK session present 0), re-send the QoS 1/2 publishes it
-   * never acknowledged (true, the default: nothing lost, a duplicate possible, as Paho does) or drop
-   * them, reporting each to onPublish with 0x80 (false: what the standard intends for a new session).
+   * never acknowledged (true: nothing lost, a duplicate possible, as Paho does) or drop them, reporting
+   * each as published with 0x80 (false: what the standard intends for a new session).
    */
-  resendOnSessionLoss = true;
+  readonly resendOnSessionLoss: boolean;
   /** MQTT 5: give repeated QoS 0 topics an alias when the broker takes them (section 3.3.2.3.4). */
-  useTopicAliases = false;
-  log: EngineLog = () => {};
+  readonly useTopicAliases: boolean;
+  readonly log: EngineLog;
+}
+
+export const ENGINE_DEFAULTS: EngineOptions = Object.freeze({
+  maxInflight: 20, maxQueued: 0, retryMs: 0, closeTimeoutMs: 10_000, connectTimeoutMs: 30_000, manualAck: false, store: undefined,
+  resendOnSessionLoss: true, useTopicAliases: false, log: () => {},
+});
+
+export class Engine {
+  state = IDLE;
+  /** The protocol of the connection begin() started (the constructor's until then). */
+  version: ProtocolVersion = 4;
+  options: EngineOptions;
+  /** The host's clock in milliseconds, as the caller last passed it. */
+  private now = 0;
 
   readonly budget: Budget;
   private readonly decoder: Decoder;
@@ -128,12 +146,9 @@ export class Engine {
   private readonly queue: EngineEvent[] = [];
   private readonly messageEvent: MessageEvent;
   private readonly publishedEvent: PublishedEvent = { type: "published", mid: 0, reasonCode: 0, properties: undefined };
-  /** The last QoS 0 PUBLISH without properties, by what its header depends on: see repeatQos0(). */
-  private q0Topic: string | undefined = undefined;
-  private q0PayloadLength = -1;
-  private q0Retain = false;
-  private q0Version = 0;
-  private q0Header: Uint8Array = NO_HEADER;
+  private readonly publishResult: RequestResult = { rc: 0, mid: 0 };
+  /** The last QoS 0 PUBLISH's header, made at the first QoS 0 publish: see repeatQos0(). */
+  private qos0Repeat: Qos0Repeat | undefined = undefined;
   /** publish()'s packet, filled in for each publish. */
   private readonly publishScratch: PublishPacket = { type: PUBLISH, topic: "", payload: NO_BYTES, qos: 0, retain: false, dup: false, packetId: 0, properties: undefined };
   private readonly ackScratch = { type: PUBACK as typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP, packetId: 0, reasonCode: 0 };
@@ -147,8 +162,8 @@ export class Engine {
   private readonly incomingAcked: Uint8Array;
   private lastSent = 0;
   private lastReceived = 0;
-  private pingSentAt = -1;
   private connectStartedAt = 0;
+  private pingSentAt = -1;
   private effectiveKeepAlive = 0;
   private serverReceiveMaximum = 65535;
   /** What the broker's last CONNACK said it takes (MQTT 5); kept while offline for queued publishes. */
@@ -163,9 +178,10 @@ export class Engine {
   private owedAckId = 0;
 
   /** `version`: the protocol the client speaks; a 3.x engine makes no topic alias tables unless begun with MQTT 5. */
-  constructor(budget: Budget, version: ProtocolVersion = 4) {
+  constructor(budget: Budget, version: ProtocolVersion = 4, options: EngineOptions = ENGINE_DEFAULTS) {
     this.budget = budget;
     this.version = version;
+    this.options = options;
     if (version === 5) this.makeTopicAliases();
     // Every buffer and table of the budget, carved out of one ArrayBuffer allocated here.
     const arena = new Arena(Engine.arenaBytes(budget));
@@ -183,6 +199,11 @@ export class Engine {
   static arenaBytes(b: Budget): number {
     return Arena.span(b.maxPacketSize, 1) + ByteRing.bytesFor(b.outputBytes) + Outbox.bytesFor(b.maxMessages, b.storeBytes) +
       PacketIdTable.bytesFor(b.maxIncomingQos2) + Arena.span(b.maxMessages, 2) + Arena.span(b.maxIncomingQos2, 1);
+  }
+
+  /** New settings, from now on (the facades pass them at a reconnect and when a setting changes). */
+  configure(options: EngineOptions): void {
+    this.options = options;
   }
 
   /** The topic alias tables, made once, for MQTT 5 and only when the budget allows aliases. */
@@ -248,7 +269,7 @@ export class Engine {
     this.queue.length = 0;
     this.owedAckType = 0;
     this.pingSentAt = -1;
-    this.outbox.dropControlIds((id) => this.log(MQTT_LOG_WARNING, `the acknowledgement of (un)subscribe mid ${id} was lost with the connection`));
+    this.outbox.dropControlIds((id) => this.options.log(MQTT_LOG_WARNING, `the acknowledgement of (un)subscribe mid ${id} was lost with the connection`));
   }
 
   /** Feeds received bytes; ignored once the connection is closing, as nothing more will be processed. */
@@ -270,7 +291,7 @@ export class Engine {
 
   // ---- output ---------------------------------------------------------------------------------
 
-  /** Offset and length of the next contiguous bytes to write, in outputBytes(). Length 0 when none. */
+  /** The length of the next contiguous bytes to write, at outputOffset() in outputBuffer; 0 when none. */
   outputLength(): number {
     return this.out.readable();
   }
@@ -283,8 +304,9 @@ export class Engine {
     return this.out.bytes;
   }
 
-  /** The transport took n bytes from the front of the output. */
-  consumed(n: number): void {
+  /** The transport took n bytes from the front of the output at `now` (room for more flows to go out). */
+  consumed(n: number, now: number): void {
+    this.now = now;
     this.out.consume(n);
     this.pump();
   }
@@ -322,11 +344,11 @@ export class Engine {
   /** Timers: keepalive, CONNACK timeout, 3.x retry. Then read nextDeadline() for the next call. */
   tick(now: number): void {
     this.now = now;
-    if (this.state === CONNACK_WAIT && now - this.connectStartedAt >= this.connectTimeoutMs) {
+    if (this.state === CONNACK_WAIT && now - this.connectStartedAt >= this.options.connectTimeoutMs) {
       this.close(MQTT_ERR_NO_CONN, 0, "no CONNACK within the connect timeout");
       return;
     }
-    if (this.state === CLOSING && this.closingSince >= 0 && now - this.closingSince >= this.closeTimeoutMs) {
+    if (this.state === CLOSING && this.closingSince >= 0 && now - this.closingSince >= this.options.closeTimeoutMs) {
       this.closingSince = -1;
       // Our DISCONNECT could not drain: the link is stuck, drop it; the disconnection itself succeeded.
       this.queue.push({ type: "closed", rc: MQTT_ERR_SUCCESS, reasonCode: 0, properties: undefined, reason: "DISCONNECT did not drain; link dropped", fromServer: false });
@@ -346,13 +368,13 @@ export class Engine {
         this.pingSentAt = now;
       }
     }
-    if (this.retryMs > 0 && this.version < 5) this.retryStale(now);
+    if (this.options.retryMs > 0 && this.version < 5) this.retryStale(now);
   }
 
   /** When tick() must next run, in the host's milliseconds; Infinity when nothing is timed. */
   nextDeadline(): number {
-    if (this.state === CONNACK_WAIT) return this.connectStartedAt + this.connectTimeoutMs;
-    if (this.state === CLOSING) return this.closingSince >= 0 ? this.closingSince + this.closeTimeoutMs : Infinity;
+    if (this.state === CONNACK_WAIT) return this.connectStartedAt + this.options.connectTimeoutMs;
+    if (this.state === CLOSING) return this.closingSince >= 0 ? this.closingSince + this.options.closeTimeoutMs : Infinity;
     if (this.state !== CONNECTED) return Infinity;
     let next = Infinity;
     const ka = this.effectiveKeepAlive * 1000;
@@ -360,10 +382,9 @@ export class Engine {
       next = this.lastReceived + ka * 1.5;
       if (this.pingSentAt < 0) next = Math.min(next, this.lastSent + ka, this.lastReceived + ka);
     }
-    if (this.retryMs > 0 && this.version < 5 && this.outbox.inflight > 0) {
-      const { state, sentAt } = this.outbox;
+    if (this.options.retryMs > 0 && this.version < 5 && this.outbox.inflight > 0) {
       this.outbox.forEachPending((_id, slot) => {
-        if (this.outbox.isSent(slot)) next = Math.min(next, sentAt[slot]! + this.retryMs);
+        if (this.outbox.isSent(slot)) next = Math.min(next, this.outbox.sentAtOf(slot) + this.options.retryMs);
       });
     }
     return next;
@@ -372,28 +393,29 @@ export class Engine {
   // ---- commands -------------------------------------------------------------------------------
 
   /**
-   * Queues a PUBLISH. QoS 0 goes straight to the output (MQTT_ERR_NO_CONN without a connection, as in
-   * Paho); QoS 1/2 is kept in the outbox and sent as the in-flight window allows, across reconnects.
-   * Arguments were checked by the client; the codec's RangeError remains for what only it can see.
+   * Queues a PUBLISH at `now`. QoS 0 goes straight to the output (MQTT_ERR_NO_CONN without a connection,
+   * as in Paho); QoS 1/2 is kept in the outbox and sent as the in-flight window allows, across reconnects.
+   * Arguments were checked by the caller; the codec's RangeError remains for what only it can see. The
+   * result is the engine's one RequestResult, reused by the next publish (no object per message).
    */
-  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined): PublishResult {
-    const r = this.queuePublish(topic, payload, qos, retain, properties);
-    return { rc: r >>> 16, mid: r & 0xffff };
+  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, now: number): RequestResult {
+    this.now = now;
+    const result = this.publishResult;
+    result.mid = 0;
+    result.rc = this.queuePublish(topic, payload, qos, retain, properties, result);
+    return result;
   }
 
-  /**
-   * publish() without a result object to allocate, for the client's hot path: returns rc * 0x10000 + mid
-   * (mid 0 when none was taken), as (rc << 16) | mid.
-   */
-  queuePublish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined): number {
-    if (qos === 0 && topic === this.q0Topic && payload.length === this.q0PayloadLength && retain === this.q0Retain &&
-      properties === undefined && this.version === this.q0Version && !this.useTopicAliases) {
-      const r = this.repeatQos0(payload, retain);
-      if (r >= 0) return r;
+  /** publish()'s work: returns the MQTT_ERR_* code, the mid taken in result.mid. */
+  private queuePublish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, result: RequestResult): number {
+    const useAliases = this.options.useTopicAliases;
+    if (qos === 0 && properties === undefined && !useAliases && this.qos0Repeat?.matches(topic, payload.length, retain, this.version) === true) {
+      const rc = this.repeatQos0(payload, retain, result);
+      if (rc >= 0) return rc;
     }
     if (qos > this.serverMaximumQos || (retain && !this.serverRetainAvailable)) {
-      this.log(MQTT_LOG_WARNING, `the broker takes ${retain && !this.serverRetainAvailable ? "no retained messages" : `QoS ${this.serverMaximumQos} at most`}: publish to ${topic} refused`);
-      return MQTT_ERR_NOT_SUPPORTED << 16;
+      this.options.log(MQTT_LOG_WARNING, `the broker takes ${retain && !this.serverRetainAvailable ? "no retained messages" : `QoS ${this.serverMaximumQos} at most`}: publish to ${topic} refused`);
+      return MQTT_ERR_NOT_SUPPORTED;
     }
     // One packet object reused: nothing runs between filling it and writing it that could publish.
     const packet = this.publishScratch;
@@ -405,7 +427,7 @@ export class Engine {
     packet.properties = properties;
     // Aliases belong to one connection, so only QoS 0 (never stored, never re-sent) uses them.
     let newAlias = 0;
-    if (qos === 0 && this.state === CONNECTED && this.useTopicAliases && properties?.topicAlias === undefined) {
+    if (qos === 0 && this.state === CONNECTED && useAliases && properties?.topicAlias === undefined) {
       const alias = this.outgoingAliases?.aliasFor(topic) ?? 0;
       if (alias !== 0) {
         packet.properties = { ...properties, topicAlias: Math.abs(alias) };
@@ -415,83 +437,80 @@ export class Engine {
     }
     const length = this.encoder.measure(packet);
     if (length > this.serverMaximumPacketSize) {
-      this.log(MQTT_LOG_WARNING, `a ${length}-byte PUBLISH is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}`);
-      return MQTT_ERR_PAYLOAD_SIZE << 16;
+      this.options.log(MQTT_LOG_WARNING, `a ${length}-byte PUBLISH is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}`);
+      return MQTT_ERR_PAYLOAD_SIZE;
     }
     if (qos === 0) {
       // From the same sequence as QoS 1/2 ids (taken and given back at once), so mids do not collide.
-      const mid = this.outbox.ids.allocate();
-      if (mid !== NO_PACKET_ID) this.outbox.ids.release(mid);
-      if (this.state !== CONNECTED) return (MQTT_ERR_NO_CONN << 16) | mid;
-      if (length > this.out.capacity) return (this.tooLarge(length, mid).rc << 16) | mid;
+      result.mid = this.qos0Mid();
+      if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
+      if (length > this.out.capacity) return this.tooLarge(length);
       const offset = this.out.reserve(length);
-      if (offset === RING_FULL) return (MQTT_ERR_QUEUE_SIZE << 16) | mid;
+      if (offset === RING_FULL) return MQTT_ERR_QUEUE_SIZE;
       this.encoder.write(this.out.bytes, offset);
-      if (packet.properties === undefined && !this.useTopicAliases) this.keepQos0Header(topic, payload.length, retain, offset);
+      if (packet.properties === undefined && !useAliases) {
+        (this.qos0Repeat ??= new Qos0Repeat()).keep(topic, payload.length, retain, this.version, this.out.bytes, offset, this.encoder.headerLength);
+      }
       this.out.commit(length);
       this.lastSent = this.now;
       if (newAlias !== 0) this.outgoingAliases?.remember(topic, newAlias);
-      return (MQTT_ERR_SUCCESS << 16) | mid;
+      return MQTT_ERR_SUCCESS;
     }
-    if (length > this.out.capacity || length > this.outbox.store.capacity) return this.tooLarge(length, 0).rc << 16;
-    if (this.maxQueued > 0 && this.outbox.unsent >= this.maxQueued) return MQTT_ERR_QUEUE_SIZE << 16;
+    if (length > this.out.capacity || length > this.outbox.store.capacity) return this.tooLarge(length);
+    const maxQueued = this.options.maxQueued;
+    if (maxQueued > 0 && this.outbox.unsent >= maxQueued) return MQTT_ERR_QUEUE_SIZE;
     const id = this.outbox.open(length);
-    if (id === NO_PACKET_ID) return MQTT_ERR_QUEUE_SIZE << 16;
+    if (id === NO_PACKET_ID) return MQTT_ERR_QUEUE_SIZE;
     packet.packetId = id;
     this.encoder.measure(packet);
     const at = this.outbox.writeOffset;
     this.encoder.write(this.outbox.store.bytes, at);
     this.outbox.append(id, length);
-    this.store?.saveOutgoing(id, this.outbox.store.bytes.subarray(at, at + length));
+    this.options.store?.saveOutgoing(id, this.outbox.store.bytes.subarray(at, at + length));
     this.pump();
-    return (MQTT_ERR_SUCCESS << 16) | id;
+    result.mid = id;
+    return MQTT_ERR_SUCCESS;
+  }
+
+  /** A mid for a QoS 0 message: taken from the packet id table and given back at once. */
+  private qos0Mid(): number {
+    const mid = this.outbox.ids.allocate();
+    if (mid !== NO_PACKET_ID) this.outbox.ids.release(mid);
+    return mid;
   }
 
   /**
-   * A QoS 0 PUBLISH has no packet id, so one to the same topic with a payload of the same length, without
-   * properties, has the same header as the last: it is copied rather than measured and encoded again.
-   * Returns what queuePublish() returns, or -1 when the general path must decide (an error to report).
+   * A QoS 0 PUBLISH whose header the last one kept (see Qos0Repeat): the header is copied rather than the
+   * packet measured and encoded again. Returns the MQTT_ERR_* code, or -1 when the general path must
+   * decide (an error to report).
    */
-  private repeatQos0(payload: Uint8Array, retain: boolean): number {
-    const header = this.q0Header;
+  private repeatQos0(payload: Uint8Array, retain: boolean, result: RequestResult): number {
+    const header = this.qos0Repeat!.header;
     const length = header.length + payload.length;
     if (this.state !== CONNECTED || length > this.serverMaximumPacketSize || (retain && !this.serverRetainAvailable)) return -1;
     const offset = this.out.reserve(length);
     if (offset === RING_FULL) return -1;
-    const mid = this.outbox.ids.allocate();
-    if (mid !== NO_PACKET_ID) this.outbox.ids.release(mid);
+    result.mid = this.qos0Mid();
     const bytes = this.out.bytes;
     copyBytes(bytes, copyBytes(bytes, offset, header), payload);
     this.out.commit(length);
     this.lastSent = this.now;
-    return (MQTT_ERR_SUCCESS << 16) | mid;
+    return MQTT_ERR_SUCCESS;
   }
 
-  /** Keeps the header of the QoS 0 PUBLISH just written at out[offset] for repeatQos0(); short ones only. */
-  private keepQos0Header(topic: string, payloadLength: number, retain: boolean, offset: number): void {
-    const n = this.encoder.headerLength;
-    this.q0Topic = undefined;
-    if (n > MAX_KEPT_HEADER) return;
-    if (this.q0Header.length !== n) this.q0Header = new Uint8Array(n);
-    const header = this.q0Header;
-    const bytes = this.out.bytes;
-    for (let i = 0; i < n; i++) header[i] = bytes[offset + i]!;
-    this.q0Topic = topic;
-    this.q0PayloadLength = payloadLength;
-    this.q0Retain = retain;
-    this.q0Version = this.version;
-  }
-
-  subscribe(subscriptions: Subscription[], properties: Properties | undefined): PublishResult {
+  subscribe(subscriptions: Subscription[], properties: Properties | undefined, now: number): RequestResult {
+    this.now = now;
     return this.sendControl(SUBSCRIBE, subscriptions.length, (packetId) => ({ type: SUBSCRIBE, packetId, subscriptions, properties }));
   }
 
-  unsubscribe(topicFilters: string[], properties: Properties | undefined): PublishResult {
+  unsubscribe(topicFilters: string[], properties: Properties | undefined, now: number): RequestResult {
+    this.now = now;
     return this.sendControl(UNSUBSCRIBE, topicFilters.length, (packetId) => ({ type: UNSUBSCRIBE, packetId, topicFilters, properties }));
   }
 
   /** Writes DISCONNECT; the host closes the link once the output has drained. */
-  disconnect(reasonCode: number, properties: Properties | undefined): number {
+  disconnect(reasonCode: number, properties: Properties | undefined, now: number): number {
+    this.now = now;
     if (this.state !== CONNECTED && this.state !== CONNACK_WAIT) return MQTT_ERR_NO_CONN;
     const packet = this.version === 5 ? { type: DISCONNECT as typeof DISCONNECT, reasonCode, properties } : { type: DISCONNECT as typeof DISCONNECT };
     this.writePacket(packet);
@@ -501,13 +520,14 @@ export class Engine {
   }
 
   /** Manual acknowledgement (manualAck): PUBACK for QoS 1, PUBREC for QoS 2. */
-  ack(mid: number, qos: number): number {
+  ack(mid: number, qos: number, now: number): number {
+    this.now = now;
     if (qos === 0) return MQTT_ERR_SUCCESS;
     if (qos === 2) {
       const slot = this.incoming.slotOf(mid);
       if (slot >= 0) {
         this.incomingAcked[slot] = 1;
-        this.store?.saveIncoming(mid);
+        this.options.store?.saveIncoming(mid);
       }
     }
     if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
@@ -551,7 +571,8 @@ export class Engine {
   }
 
   /** Answers the broker's challenge (0x18), or starts a re-authentication (0x19) when connected. */
-  sendAuth(reasonCode: typeof CONTINUE_AUTHENTICATION | typeof REAUTHENTICATE, data: Uint8Array | undefined): number {
+  sendAuth(reasonCode: typeof CONTINUE_AUTHENTICATION | typeof REAUTHENTICATE, data: Uint8Array | undefined, now: number): number {
+    this.now = now;
     if (this.authMethod === undefined) return MQTT_ERR_INVAL;
     if (reasonCode === REAUTHENTICATE ? this.state !== CONNECTED : this.state !== CONNECTED && this.state !== CONNACK_WAIT) {
       return MQTT_ERR_NO_CONN;
@@ -578,7 +599,7 @@ export class Engine {
       this.serverMaximumPacketSize = props?.maximumPacketSize ?? Infinity;
       this.serverMaximumQos = props?.maximumQos ?? 2;
       this.serverRetainAvailable = (props?.retainAvailable ?? 1) === 1;
-      this.outgoingAliases?.reset(this.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
+      this.outgoingAliases?.reset(this.options.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
       if (props?.serverKeepAlive !== undefined) this.effectiveKeepAlive = props.serverKeepAlive;
     }
     // MQTT 3.1's CONNACK has no Session Present flag: the session is there unless we asked it gone.
@@ -594,27 +615,28 @@ export class Engine {
    * acknowledged are sent again as Paho does (shared/API.md; the session-store issue makes it a choice).
    */
   private sessionLost(): void {
-    if (this.store !== undefined) {
+    if (this.options.store !== undefined) {
       for (let slot = 0; slot < this.incoming.capacity; slot++) {
         const id = this.incoming.idAt(slot);
-        if (id !== NO_PACKET_ID) this.store.removeIncoming(id);
+        if (id !== NO_PACKET_ID) this.options.store.removeIncoming(id);
       }
     }
     this.incoming.clear();
-    const { state } = this.outbox;
+    const outbox = this.outbox;
     const finished: number[] = [];
     const discarded: number[] = [];
-    this.outbox.forEachPending((id, slot) => {
-      if (state[slot] === QUEUED) return;
-      if (!this.resendOnSessionLoss) {
+    outbox.forEachPending((id, slot) => {
+      const state = outbox.stateOf(slot);
+      if (state === QUEUED) return;
+      if (!this.options.resendOnSessionLoss) {
         // The broker took a message it PUBREC'd; the rest are dropped with the session, as asked.
-        (state[slot] === WAIT_PUBCOMP ? finished : discarded).push(id);
-      } else if (state[slot] === WAIT_PUBCOMP) {
+        (state === WAIT_PUBCOMP ? finished : discarded).push(id);
+      } else if (state === WAIT_PUBCOMP) {
         // A broker that forwards QoS 2 on PUBREL (as mosquitto does) lost this message with the
         // session: the whole flow starts again from PUBLISH.
-        state[slot] = WAIT_PUBREC;
+        outbox.restartFromPublish(slot);
         const at = this.outbox.recordOffset(slot);
-        this.store?.saveOutgoing(id, this.outbox.store.bytes.subarray(at, at + this.outbox.recordLength(slot)));
+        this.options.store?.saveOutgoing(id, this.outbox.store.bytes.subarray(at, at + this.outbox.recordLength(slot)));
       }
     });
     for (const id of finished) {
@@ -623,7 +645,7 @@ export class Engine {
     }
     for (const id of discarded) {
       this.completePublish(id);
-      this.log(MQTT_LOG_WARNING, `mid ${id} was sent to a session the broker no longer has: discarded, not re-sent`);
+      this.options.log(MQTT_LOG_WARNING, `mid ${id} was sent to a session the broker no longer has: discarded, not re-sent`);
       this.queue.push({ type: "published", mid: id, reasonCode: UNSPECIFIED_ERROR, properties: undefined });
     }
   }
@@ -631,7 +653,7 @@ export class Engine {
   /** Ends a publish flow, in the outbox and in the session store. */
   private completePublish(id: number): void {
     this.outbox.complete(id);
-    this.store?.removeOutgoing(id);
+    this.options.store?.removeOutgoing(id);
   }
 
   private onPublish(p: PublishView): EngineEvent | null {
@@ -652,7 +674,7 @@ export class Engine {
       if (known >= 0) {
         // A re-sent PUBLISH of a message we already delivered: acknowledge again (once the application
         // has, with manualAck), deliver nothing.
-        if (!this.manualAck || this.incomingAcked[known] === 1) this.writeAck(PUBREC, p.packetId, 0);
+        if (!this.options.manualAck || this.incomingAcked[known] === 1) this.writeAck(PUBREC, p.packetId, 0);
         return null;
       }
       if (this.incoming.claim(p.packetId)) {
@@ -663,10 +685,10 @@ export class Engine {
         // A 3.x broker has no Receive Maximum to respect. Delivered without tracking rather than left
         // unacknowledged (the broker would hold it until a reconnect): a duplicate is then possible
         // only if this PUBLISH is re-sent before its PUBREL.
-        this.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} delivered untracked`);
+        this.options.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} delivered untracked`);
       }
     }
-    if (p.qos > 0 && !this.manualAck) {
+    if (p.qos > 0 && !this.options.manualAck) {
       this.owedAckType = p.qos === 1 ? PUBACK : PUBREC;
       this.owedAckId = p.packetId;
     }
@@ -680,7 +702,7 @@ export class Engine {
     }
     // The id is stored before PUBREC tells the broker we have the message: after a restart, a re-sent
     // PUBLISH is then recognised and not delivered again.
-    if (this.owedAckType === PUBREC && this.incoming.has(this.owedAckId)) this.store?.saveIncoming(this.owedAckId);
+    if (this.owedAckType === PUBREC && this.incoming.has(this.owedAckId)) this.options.store?.saveIncoming(this.owedAckId);
     if (!this.writeAck(this.owedAckType as typeof PUBACK, this.owedAckId, 0)) return false;
     this.owedAckType = 0;
     return true;
@@ -695,13 +717,13 @@ export class Engine {
 
   private onPubrec(p: AckView): EngineEvent | null {
     const slot = this.outbox.ids.slotOf(p.packetId);
-    const st = slot < 0 ? FREE : this.outbox.state[slot];
+    const st = slot < 0 ? FREE : this.outbox.stateOf(slot);
     if (st === WAIT_PUBCOMP) {
       this.writeAck(PUBREL, p.packetId, 0);
       return null;
     }
     if (st !== WAIT_PUBREC) {
-      this.log(MQTT_LOG_WARNING, `PUBREC for mid ${p.packetId}, which has no QoS 2 flow waiting for one`);
+      this.options.log(MQTT_LOG_WARNING, `PUBREC for mid ${p.packetId}, which has no QoS 2 flow waiting for one`);
       if (this.version === 5) this.writeAck(PUBREL, p.packetId, PACKET_ID_NOT_FOUND);
       return null;
     }
@@ -711,17 +733,16 @@ export class Engine {
       this.pump();
       return this.published(p.packetId, p.reasonCode, p);
     }
-    this.outbox.state[slot] = WAIT_PUBCOMP;
-    this.outbox.sentAt[slot] = this.now;
-    this.store?.releaseOutgoing(p.packetId);
+    this.outbox.released(slot, this.now);
+    this.options.store?.releaseOutgoing(p.packetId);
     this.writeAck(PUBREL, p.packetId, 0);
     return null;
   }
 
   private onPubrel(p: AckView): EngineEvent | null {
     const known = this.incoming.release(p.packetId);
-    if (known) this.store?.removeIncoming(p.packetId);
-    if (!known) this.log(MQTT_LOG_DEBUG, `PUBREL for mid ${p.packetId}, which is not in flight: answered with PUBCOMP`);
+    if (known) this.options.store?.removeIncoming(p.packetId);
+    if (!known) this.options.log(MQTT_LOG_DEBUG, `PUBREL for mid ${p.packetId}, which is not in flight: answered with PUBCOMP`);
     this.writeAck(PUBCOMP, p.packetId, known || this.version < 5 ? 0 : PACKET_ID_NOT_FOUND);
     return null;
   }
@@ -736,8 +757,8 @@ export class Engine {
   private onListAck(p: SubackPacket | UnsubackPacket, waiting: number): EngineEvent | null {
     const name = waiting === WAIT_SUBACK ? "SUBACK" : "UNSUBACK";
     const slot = this.outbox.ids.slotOf(p.packetId);
-    if (slot < 0 || this.outbox.state[slot] !== waiting) {
-      this.log(MQTT_LOG_WARNING, `${name} for mid ${p.packetId}, which was not sent`);
+    if (slot < 0 || this.outbox.stateOf(slot) !== waiting) {
+      this.options.log(MQTT_LOG_WARNING, `${name} for mid ${p.packetId}, which was not sent`);
       return null;
     }
     const expected = this.filterCount[slot]!;
@@ -752,8 +773,8 @@ export class Engine {
 
   private expect(id: number, state: number, name: string): boolean {
     const slot = this.outbox.ids.slotOf(id);
-    if (slot >= 0 && this.outbox.state[slot] === state) return true;
-    this.log(MQTT_LOG_WARNING, `${name} for mid ${id}, which has no flow waiting for one`);
+    if (slot >= 0 && this.outbox.stateOf(slot) === state) return true;
+    this.options.log(MQTT_LOG_WARNING, `${name} for mid ${id}, which has no flow waiting for one`);
     return false;
   }
 
@@ -771,15 +792,15 @@ export class Engine {
   private pump(): void {
     if (this.state !== CONNECTED) return;
     const ob = this.outbox;
-    const window = Math.min(this.maxInflight === 0 ? 65535 : this.maxInflight, this.serverReceiveMaximum);
+    const window = Math.min(this.options.maxInflight === 0 ? 65535 : this.options.maxInflight, this.serverReceiveMaximum);
     while (ob.inflight < window) {
       const slot = ob.nextToSend();
       if (slot < 0) return;
-      const st = ob.state[slot]!;
+      const st = ob.stateOf(slot);
       if (st !== WAIT_PUBCOMP && ob.recordLength(slot) > this.serverMaximumPacketSize) {
         // Queued before this broker said what it takes: it would disconnect us on every attempt.
         const id = ob.ids.idAt(slot);
-        this.log(MQTT_LOG_WARNING, `mid ${id} (${ob.recordLength(slot)} bytes) is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}: not sent`);
+        this.options.log(MQTT_LOG_WARNING, `mid ${id} (${ob.recordLength(slot)} bytes) is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}: not sent`);
         this.completePublish(id);
         this.queue.push({ type: "published", mid: id, reasonCode: PACKET_TOO_LARGE_REASON, properties: undefined });
         continue;
@@ -802,12 +823,11 @@ export class Engine {
     const length = ob.recordLength(slot);
     const offset = this.out.reserve(length);
     if (offset === RING_FULL) return 0;
-    const stored = ob.store.bytes;
-    if (resend) stored[from] = stored[from]! | 0x08;
-    this.out.bytes.set(stored.subarray(from, from + length), offset);
+    if (resend) ob.markDuplicate(slot);
+    this.out.bytes.set(ob.store.bytes.subarray(from, from + length), offset);
     this.out.commit(length);
     this.lastSent = this.now;
-    return ((stored[from]! >> 1) & 3) === 1 ? WAIT_PUBACK : WAIT_PUBREC;
+    return ob.awaitedAfterPublish(slot);
   }
 
   /** 3.x only: flows unacknowledged for retryMs go out again. */
@@ -815,22 +835,22 @@ export class Engine {
     const ob = this.outbox;
     const due: number[] = [];
     ob.forEachPending((_id, slot) => {
-      if (ob.isSent(slot) && now - ob.sentAt[slot]! >= this.retryMs) due.push(slot);
+      if (ob.isSent(slot) && now - ob.sentAtOf(slot) >= this.options.retryMs) due.push(slot);
     });
     for (const slot of due) {
       const id = ob.ids.idAt(slot);
-      const sent = ob.state[slot] === WAIT_PUBCOMP ? this.writeAck(PUBREL, id, 0) : this.copyRecord(slot, true) !== 0;
+      const sent = ob.stateOf(slot) === WAIT_PUBCOMP ? this.writeAck(PUBREL, id, 0) : this.copyRecord(slot, true) !== 0;
       // Restarted either way: a full output is retried a whole interval later, not in a busy loop.
-      ob.sentAt[slot] = now;
-      if (sent) this.log(MQTT_LOG_DEBUG, `re-sent mid ${id} after ${this.retryMs} ms without acknowledgement`);
+      ob.retriedAt(slot, now);
+      if (sent) this.options.log(MQTT_LOG_DEBUG, `re-sent mid ${id} after ${this.options.retryMs} ms without acknowledgement`);
     }
   }
 
-  private sendControl(type: typeof SUBSCRIBE | typeof UNSUBSCRIBE, filters: number, make: (packetId: number) => Packet): PublishResult {
+  private sendControl(type: typeof SUBSCRIBE | typeof UNSUBSCRIBE, filters: number, make: (packetId: number) => Packet): RequestResult {
     if (this.state !== CONNECTED) return { rc: MQTT_ERR_NO_CONN, mid: 0 };
     const packet = make(1);
     const length = this.encoder.measure(packet);
-    if (length > this.out.capacity || length > this.serverMaximumPacketSize) return this.tooLarge(length, 0);
+    if (length > this.out.capacity || length > this.serverMaximumPacketSize) return { rc: this.tooLarge(length), mid: 0 };
     const id = this.outbox.takeControlId(type === SUBSCRIBE ? WAIT_SUBACK : WAIT_UNSUBACK);
     if (id === NO_PACKET_ID) return { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 };
     if (!this.writePacket(make(id))) {
@@ -853,7 +873,7 @@ export class Engine {
     const length = this.encoder.measure(packet);
     const offset = this.out.reserve(length);
     if (offset === RING_FULL) {
-      this.log(MQTT_LOG_WARNING, `output full (budget.outputBytes ${this.out.capacity}): ${PACKET_NAMES[packet.type]} waits`);
+      this.options.log(MQTT_LOG_WARNING, `output full (budget.outputBytes ${this.out.capacity}): ${PACKET_NAMES[packet.type]} waits`);
       return false;
     }
     this.encoder.write(this.out.bytes, offset);
@@ -862,9 +882,9 @@ export class Engine {
     return true;
   }
 
-  private tooLarge(length: number, mid: number): PublishResult {
-    this.log(MQTT_LOG_WARNING, `a ${length}-byte packet does not fit (budget outputBytes ${this.out.capacity}, storeBytes ${this.outbox.store.capacity}; the broker's Maximum Packet Size ${this.serverMaximumPacketSize})`);
-    return { rc: MQTT_ERR_PAYLOAD_SIZE, mid };
+  private tooLarge(length: number): number {
+    this.options.log(MQTT_LOG_WARNING, `a ${length}-byte packet does not fit (budget outputBytes ${this.out.capacity}, storeBytes ${this.outbox.store.capacity}; the broker's Maximum Packet Size ${this.serverMaximumPacketSize})`);
+    return MQTT_ERR_PAYLOAD_SIZE;
   }
 
   // ---- closing --------------------------------------------------------------------------------

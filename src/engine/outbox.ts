@@ -31,9 +31,12 @@ const DONE = 0xffff;
 export class Outbox {
   readonly ids: PacketIdTable;
   readonly store: ByteRing;
-  /** Per id slot: flow state, when the last packet of the flow went out, its record's sequence number. */
-  readonly state: Uint8Array;
-  readonly sentAt: Float64Array;
+  /**
+   * Per id slot: flow state, when the last packet of the flow went out, its record's sequence number.
+   * Only this class writes them: every change of a flow's state is one of its methods.
+   */
+  private readonly state: Uint8Array;
+  private readonly sentAt: Float64Array;
   private readonly seqOf: Float64Array;
   /**
    * Records are numbered by ever-increasing sequence numbers (record n lives at index n % capacity), so
@@ -127,6 +130,44 @@ export class Outbox {
     const qos = (packet[0]! >> 1) & 3;
     this.state[this.ids.slotOf(id)] = released ? WAIT_PUBCOMP : qos === 1 ? WAIT_PUBACK : WAIT_PUBREC;
     return true;
+  }
+
+  /** The flow state of id slot `slot` (FREE, QUEUED, WAIT_*). */
+  stateOf(slot: number): number {
+    return this.state[slot]!;
+  }
+
+  /** When the last packet of the flow in `slot` went out (the host's milliseconds). */
+  sentAtOf(slot: number): number {
+    return this.sentAt[slot]!;
+  }
+
+  /** PUBREC arrived for the QoS 2 flow in `slot` and PUBREL goes out at `now`: it waits for PUBCOMP. */
+  released(slot: number, now: number): void {
+    this.state[slot] = WAIT_PUBCOMP;
+    this.sentAt[slot] = now;
+  }
+
+  /** The broker lost the session holding the PUBREC'd flow in `slot`: it starts again from PUBLISH. */
+  restartFromPublish(slot: number): void {
+    this.state[slot] = WAIT_PUBREC;
+  }
+
+  /** The flow in `slot` went out again (a 3.x retry) at `now`, or was due and is retried a whole interval later. */
+  retriedAt(slot: number, now: number): void {
+    this.sentAt[slot] = now;
+  }
+
+  /** Sets DUP in the stored PUBLISH of `slot`, as a re-send must [MQTT-3.3.1-1]. */
+  markDuplicate(slot: number): void {
+    const at = this.recordOffset(slot);
+    const bytes = this.store.bytes;
+    bytes[at] = bytes[at]! | 0x08;
+  }
+
+  /** What the flow in `slot` waits for once its PUBLISH has gone out: WAIT_PUBACK (QoS 1) or WAIT_PUBREC (QoS 2). */
+  awaitedAfterPublish(slot: number): number {
+    return ((this.store.bytes[this.recordOffset(slot)]! >> 1) & 3) === 1 ? WAIT_PUBACK : WAIT_PUBREC;
   }
 
   /** The id slot of the next flow to send on this connection, or -1 when all have gone out. */

@@ -6,7 +6,7 @@
 import { CONNACK, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, type Packet, type ProtocolVersion, type QoS } from "../../src/codec/index.js";
 import type { Properties } from "../../src/codec/properties.js";
 import type { Budget } from "../../src/engine/budget.js";
-import { Engine, type EngineEvent } from "../../src/engine/engine.js";
+import { ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions } from "../../src/engine/engine.js";
 import { type Seen, Wire, encode } from "./fake-host.js";
 
 export const SMALL: Budget = { maxPacketSize: 4096, outputBytes: 4096, storeBytes: 16384, maxMessages: 64, maxIncomingQos2: 8, maxTopicAliases: 0 };
@@ -65,15 +65,20 @@ export class Rig {
   readonly history: Ev[] = [];
 
   constructor(o: RigOptions = {}) {
-    this.engine = new Engine({ ...SMALL, ...o.budget });
+    this.engine = new Engine({ ...SMALL, ...o.budget }, 4, {
+      ...ENGINE_DEFAULTS, manualAck: o.manualAck ?? false, log: (level, message) => this.logs.push([level, message]),
+      ...(o.maxInflight === undefined ? {} : { maxInflight: o.maxInflight }),
+      ...(o.maxQueued === undefined ? {} : { maxQueued: o.maxQueued }),
+      ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
+    });
     this.version = o.version ?? 4;
     this.keepAlive = o.keepAlive ?? 60;
     this.cleanStart = o.cleanStart ?? true;
-    this.engine.manualAck = o.manualAck ?? false;
-    if (o.maxInflight !== undefined) this.engine.maxInflight = o.maxInflight;
-    if (o.maxQueued !== undefined) this.engine.maxQueued = o.maxQueued;
-    if (o.retryMs !== undefined) this.engine.retryMs = o.retryMs;
-    this.engine.log = (level, message) => this.logs.push([level, message]);
+  }
+
+  /** The engine's settings with `changes`, from now on. */
+  configure(changes: Partial<EngineOptions>): void {
+    this.engine.configure({ ...this.engine.options, ...changes });
   }
 
   /** The link opens: begin() and what it wrote. */
@@ -95,7 +100,7 @@ export class Rig {
     const e = this.engine;
     for (let n = e.outputLength(); n > 0; n = e.outputLength()) {
       const bytes = e.outputBuffer.slice(e.outputOffset(), e.outputOffset() + n);
-      e.consumed(n);
+      e.consumed(n, this.now);
       seen.push(...this.wire.feed(bytes));
     }
     return seen;
@@ -106,7 +111,7 @@ export class Rig {
     const e = this.engine;
     const len = Math.min(n, e.outputLength());
     const bytes = e.outputBuffer.slice(e.outputOffset(), e.outputOffset() + len);
-    e.consumed(len);
+    e.consumed(len, this.now);
     return this.wire.feed(bytes);
   }
 
@@ -129,8 +134,8 @@ export class Rig {
   }
 
   publish(topic: string, payload: string, qos: QoS, retain = false, properties?: Properties): { rc: number; mid: number } {
-    this.engine.now = this.now;
-    return this.engine.publish(topic, text(payload), qos, retain, properties);
+    const { rc, mid } = this.engine.publish(topic, text(payload), qos, retain, properties, this.now);
+    return { rc, mid };
   }
 
   tick(at: number): Ev[] {

@@ -1,5 +1,5 @@
 /**
- * A deterministic Host (src/host.ts) for driving the Client with no sockets and no real time.
+ * A deterministic Host (src/connection/host.ts) for driving the Client with no sockets and no real time.
  *
  * The clock moves only when the test says so: advance(ms) runs every timer that falls due, in due-time
  * order (ties in the order they were set), each with now() reading its due time; deferred callbacks run
@@ -15,8 +15,8 @@
  */
 import { Decoder, Encoder, PACKET_NAMES, type DecodedPacket, type Packet, type ProtocolVersion } from "../../src/codec/index.js";
 import type { Properties } from "../../src/codec/properties.js";
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_NO_CONN } from "../../src/constants.js";
-import type { Host, Link, LinkError, LinkEvents, LinkParams } from "../../src/host.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_NO_CONN } from "../../src/paho/constants.js";
+import type { Host, Link, LinkError, LinkEvents, LinkParams } from "../../src/connection/host.js";
 
 /** A decoded packet copied out of the decoder's reused views, with the exact bytes of its frame. */
 export interface Seen {

@@ -9,6 +9,8 @@ export interface Run { code: number | null; stdout: string; stderr: string }
 export interface RunOptions {
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** The child's working folder (default: this process's). */
+  cwd?: string;
   /** How the failure message names the child. */
   what?: string;
   /** Sees the process once spawned. */
@@ -20,7 +22,7 @@ export function runNode(file: string, args: string[], options: RunOptions = {}):
   const what = options.what ?? `${file} ${args.join(" ")}`;
   return new Promise((resolve, reject) => {
     const env = options.env === undefined ? process.env : { ...process.env, ...options.env };
-    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
+    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"], env, cwd: options.cwd });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));

@@ -7,7 +7,7 @@ import { type AckType, PACKET_NAMES, PUBACK, PUBCOMP, PUBREL, type ProtocolVersi
 import type { Cursor } from "../cursor.js";
 import { malformed } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
-import type { AckPacket } from "../packets.js";
+import type { AckPacket } from "../packet-types.js";
 import { type Properties, type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
 import { PUBACK_CODES, PUBREL_CODES } from "../reason-codes.js";
 import { writeU16 } from "../write.js";

@@ -3,7 +3,7 @@ import { CONNACK, type ProtocolVersion } from "../constants.js";
 import type { Cursor } from "../cursor.js";
 import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
-import type { ConnackPacket } from "../packets.js";
+import type { ConnackPacket } from "../packet-types.js";
 import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
 import { CONNACK_CODES, CONNACK_CODES_V3 } from "../reason-codes.js";
 

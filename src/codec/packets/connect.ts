@@ -3,7 +3,7 @@ import { CONNECT, type ProtocolVersion } from "../constants.js";
 import type { Cursor } from "../cursor.js";
 import { MqttProtocolError, UNSUPPORTED_PROTOCOL_VERSION, malformed } from "../errors.js";
 import { type Sizes, writeFixedHeader } from "../frame.js";
-import type { ConnectPacket, QoS, Will } from "../packets.js";
+import type { ConnectPacket, QoS, Will } from "../packet-types.js";
 import { WILL_PROPERTIES, PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
 import { topicNameSyntaxProblem } from "../topics.js";
 import { stringFieldLength, writeBinary, writeString, writeU16 } from "../write.js";
@@ -77,17 +77,17 @@ export function measureConnect(p: ConnectPacket, s: Sizes): number {
   if (!v5 && p.properties !== undefined) throw new RangeError("CONNECT properties need MQTT 5");
   let n = (p.protocolVersion === 3 ? 8 : 6) + 1 + 1 + 2;
   if (v5) n += propertyBlockLength(propertiesLength(p.properties, CONNECT, s.props));
-  n += 2 + (s.a = stringFieldLength(p.clientId, "client id"));
+  n += 2 + (s.clientIdLength = stringFieldLength(p.clientId, "client id"));
   const will = p.will;
   if (will !== undefined) {
     if (!v5 && will.properties !== undefined) throw new RangeError("will properties need MQTT 5");
     if (will.qos !== 0 && will.qos !== 1 && will.qos !== 2) throw new RangeError(`will QoS must be 0, 1 or 2, got ${String(will.qos)}`);
     if (v5) n += propertyBlockLength(propertiesLength(will.properties, WILL_PROPERTIES, s.willProps));
-    n += 2 + (s.b = stringFieldLength(will.topic, "will topic"));
+    n += 2 + (s.topicLength = stringFieldLength(will.topic, "will topic"));
     if (will.payload.length > 65535) throw new RangeError(`will payload is ${will.payload.length} bytes; at most 65535`);
     n += 2 + will.payload.length;
   }
-  if (p.username !== undefined) n += 2 + (s.c = stringFieldLength(p.username, "user name"));
+  if (p.username !== undefined) n += 2 + (s.usernameLength = stringFieldLength(p.username, "user name"));
   if (p.password !== undefined) {
     if (p.protocolVersion < 5 && p.username === undefined) {
       throw new RangeError("MQTT 3.x needs a user name to send a password [MQTT-3.1.2-22]");
@@ -110,13 +110,13 @@ export function writeConnect(out: Uint8Array, o: number, p: ConnectPacket, s: Si
   out[o++] = flags;
   o = writeU16(out, o, p.keepAlive);
   if (p.protocolVersion === 5) o = writeProperties(out, o, p.properties, s.props);
-  o = writeString(out, o, p.clientId, s.a);
+  o = writeString(out, o, p.clientId, s.clientIdLength);
   if (will !== undefined) {
     if (p.protocolVersion === 5) o = writeProperties(out, o, will.properties, s.willProps);
-    o = writeString(out, o, will.topic, s.b);
+    o = writeString(out, o, will.topic, s.topicLength);
     o = writeBinary(out, o, will.payload);
   }
-  if (p.username !== undefined) o = writeString(out, o, p.username, s.c);
+  if (p.username !== undefined) o = writeString(out, o, p.username, s.usernameLength);
   if (p.password !== undefined) o = writeBinary(out, o, p.password);
   return o;
 }

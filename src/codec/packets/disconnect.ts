@@ -7,7 +7,7 @@ import { AUTH, DISCONNECT, type ProtocolVersion } from "../constants.js";
 import type { Cursor } from "../cursor.js";
 import { malformed } from "../errors.js";
 import { type Sizes, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
-import type { AuthPacket, DisconnectPacket } from "../packets.js";
+import type { AuthPacket, DisconnectPacket } from "../packet-types.js";
 import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
 import { AUTH_CODES, DISCONNECT_CODES } from "../reason-codes.js";
 

@@ -7,7 +7,7 @@ import { PUBLISH, type ProtocolVersion } from "../constants.js";
 import type { Cursor } from "../cursor.js";
 import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from "../frame.js";
-import type { PublishPacket, QoS } from "../packets.js";
+import type { PublishPacket, QoS } from "../packet-types.js";
 import { type Properties, type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
 import { topicNameSyntaxProblem } from "../topics.js";
 import { UTF8_NULL, UTF8_OK, UTF8_WILDCARD, decodeUtf8, validateTopicName } from "../utf8.js";
@@ -117,9 +117,9 @@ export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Si
   if (topic === "" && (version < 5 || p.properties?.topicAlias === undefined)) {
     throw new RangeError("PUBLISH needs a topic name, or on MQTT 5 a topic alias [MQTT-4.7.3-1]");
   }
-  if (topic === s.topic.value) s.a = s.topic.field.length - 2;
+  if (topic === s.topic.value) s.topicLength = s.topic.field.length - 2;
   else cacheTopic(topic, s);
-  let n = 2 + s.a;
+  let n = 2 + s.topicLength;
   if (qos > 0) {
     checkPacketIdOut(p.packetId, "PUBLISH");
     n += 2;
@@ -129,19 +129,19 @@ export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Si
   return n + p.payload.length;
 }
 
-/** Validates and measures a new topic (s.a = its byte length) and makes it the cached one. */
+/** Validates and measures a new topic (s.topicLength = its byte length) and makes it the cached one. */
 function cacheTopic(topic: string, s: Sizes): void {
   const wildcard = topicNameSyntaxProblem(topic);
   if (wildcard !== undefined) throw new RangeError(wildcard);
-  s.a = stringFieldLength(topic, "topic");
-  s.topic.keep(topic, s.a);
+  s.topicLength = stringFieldLength(topic, "topic");
+  s.topic.keep(topic, s.topicLength);
 }
 
 /** Writes everything but the payload, for callers that send the payload from where it already lies. */
 export function writePublishHeader(out: Uint8Array, o: number, p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
   const first = (PUBLISH << 4) | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
   o = writeFixedHeader(out, o, first, s.remaining);
-  o = p.topic === s.topic.value ? s.topic.write(out, o) : writeString(out, o, p.topic, s.a);
+  o = p.topic === s.topic.value ? s.topic.write(out, o) : writeString(out, o, p.topic, s.topicLength);
   if (p.qos > 0) o = writeU16(out, o, p.packetId);
   return version === 5 ? writeProperties(out, o, p.properties, s.props) : o;
 }

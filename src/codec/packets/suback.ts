@@ -6,7 +6,7 @@ import { SUBACK, UNSUBACK, type ProtocolVersion } from "../constants.js";
 import type { Cursor } from "../cursor.js";
 import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
-import type { SubackPacket, UnsubackPacket } from "../packets.js";
+import type { SubackPacket, UnsubackPacket } from "../packet-types.js";
 import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
 import { SUBACK_CODES, SUBACK_CODES_V3, UNSUBACK_CODES } from "../reason-codes.js";
 import { writeU16 } from "../write.js";

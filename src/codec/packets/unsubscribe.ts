@@ -3,7 +3,7 @@ import { UNSUBSCRIBE, type ProtocolVersion } from "../constants.js";
 import type { Cursor } from "../cursor.js";
 import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from "../frame.js";
-import type { UnsubscribePacket } from "../packets.js";
+import type { UnsubscribePacket } from "../packet-types.js";
 import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
 import { topicFilterSyntaxProblem } from "../topics.js";
 import { stringFieldLength, writeString, writeU16 } from "../write.js";
