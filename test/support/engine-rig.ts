@@ -65,7 +65,7 @@ export class Rig {
   readonly history: Ev[] = [];
 
   constructor(o: RigOptions = {}) {
-    this.engine = new Engine({ ...SMALL, ...o.budget }, 4, {
+    this.engine = new Engine({ ...SMALL, ...o.budget }, o.version ?? 4, {
       ...ENGINE_DEFAULTS, manualAck: o.manualAck ?? false, log: (level, message) => this.logs.push([level, message]),
       ...(o.maxInflight === undefined ? {} : { maxInflight: o.maxInflight }),
       ...(o.maxQueued === undefined ? {} : { maxQueued: o.maxQueued }),
