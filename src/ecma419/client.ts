@@ -27,6 +27,7 @@ import { utf8Length, writeUtf8 } from "../codec/utf8.js";
 import { type Budget, ESP32_BUDGET, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNACK_WAIT, CONNECTED, Engine, type EngineEvent } from "../engine/engine.js";
 import { type Host, type Link, type LinkError, type TlsOptions, getDefaultHost } from "../connection/host.js";
+import { type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
 import { errorString } from "../paho/strings.js";
 import { topicFilterProblem, topicNameProblem } from "../paho/topic-rules.js";
 
@@ -118,6 +119,8 @@ class Qos2Ids {
 }
 
 const EMPTY = new Uint8Array(0);
+/** How long opening the link, and then CONNACK, may each take: the pattern has no option for it. */
+const CONNECT_TIMEOUT_MS = 30_000;
 
 export class Ecma419Client {
   static readonly CONNECT = 1;
@@ -154,6 +157,8 @@ export class Ecma419Client {
   /** The output was full: onWritable is owed once it drains. */
   #blocked = false;
   #closing = false;
+  /** The lifecycle (src/connection/supervisor.ts), for its connect timeout: this class never reconnects. */
+  #supervisor: SupervisorState = initialState(CONNECT_TIMEOUT_MS);
 
   constructor(options: Ecma419Options) {
     if (typeof options?.host !== "string" || options.host === "") throw new TypeError("host required");
@@ -171,6 +176,7 @@ export class Ecma419Client {
       onOpen: () => {
         if (this.#link !== link) return;
         this.#open = true;
+        this.#supervise({ type: "opened" });
         this.#engine.begin(connect, this.#host.now());
         this.#service();
       },
@@ -182,6 +188,7 @@ export class Ecma419Client {
         this.#finish(error === undefined ? undefined : new Error(error.message));
       },
     };
+    this.#supervise({ type: "start" });
     link = this.#host.open({ host: options.host, port, bindAddress: "", transport: "tcp", tls: options.tls, wsPath: "/mqtt", wsHeaders: undefined }, events);
     this.#link = link;
   }
@@ -388,6 +395,7 @@ export class Ecma419Client {
         return true;
       }
       case "connected":
+        this.#supervise({ type: "accepted" });
         this.#call(o.onControl, { operation: Ecma419Client.CONNACK, id: 0 });
         if (this.#link !== null) this.#call(o.onWritable, this.#room());
         return true;
@@ -453,9 +461,21 @@ export class Ecma419Client {
     else this.#call(this.#options.onError, error);
   }
 
+  /** Feeds the supervisor; a connect timeout ends the connection with an error. */
+  #supervise(event: SupervisorEvent): void {
+    const next = transition(this.#supervisor, event, this.#host.now());
+    this.#supervisor = next.state;
+    if (next.callbacks.includes("onConnectFail")) {
+      const link = this.#link;
+      this.#link = null;
+      link?.destroy();
+      this.#finish(new Error(event.type === "timer" ? "no CONNACK within the connect timeout" : "the connection could not be made"));
+    }
+  }
+
   #armTimer(): void {
     if (this.#link === null) return;
-    const deadline = this.#engine.nextDeadline();
+    const deadline = Math.min(this.#engine.nextDeadline(), this.#supervisor.deadline);
     if (deadline === Infinity || (this.#timer !== undefined && this.#timerAt <= deadline)) return;
     this.#clearTimer();
     this.#timerAt = deadline;
@@ -464,7 +484,10 @@ export class Ecma419Client {
       this.#timerAt = Infinity;
       if (this.#link === null) return;
       const engine = this.#engine;
-      engine.tick(this.#host.now());
+      const now = this.#host.now();
+      if (now >= this.#supervisor.deadline) this.#supervise({ type: "timer" });
+      if (this.#link === null) return;
+      engine.tick(now);
       // A payload still unread does not hold up the end of the connection.
       if (engine.state === CLOSING) this.#message = null;
       this.#service();

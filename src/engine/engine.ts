@@ -104,8 +104,6 @@ export interface EngineOptions {
   readonly retryMs: number;
   /** How long a DISCONNECT may take to drain before the link is dropped anyway. */
   readonly closeTimeoutMs: number;
-  /** How long to wait for CONNACK. */
-  readonly connectTimeoutMs: number;
   /** Incoming QoS 1/2 messages are acknowledged by ack(), not once delivered. */
   readonly manualAck: boolean;
   /** Where the session is persisted; undefined keeps it in the engine's memory only. */
@@ -122,7 +120,7 @@ export interface EngineOptions {
 }
 
 export const ENGINE_DEFAULTS: EngineOptions = Object.freeze({
-  maxInflight: 20, maxQueued: 0, retryMs: 0, closeTimeoutMs: 10_000, connectTimeoutMs: 30_000, manualAck: false, store: undefined,
+  maxInflight: 20, maxQueued: 0, retryMs: 0, closeTimeoutMs: 10_000, manualAck: false, store: undefined,
   resendOnSessionLoss: true, useTopicAliases: false, log: () => {},
 });
 
@@ -164,7 +162,6 @@ export class Engine {
   private readonly incomingAcked: Uint8Array;
   private lastSent = 0;
   private lastReceived = 0;
-  private connectStartedAt = 0;
   private pingSentAt = -1;
   private effectiveKeepAlive = 0;
   private serverReceiveMaximum = 65535;
@@ -230,7 +227,7 @@ export class Engine {
     this.owedAckType = 0;
     this.outbox.rewind();
     this.pingSentAt = -1;
-    this.connectStartedAt = this.lastReceived = now;
+    this.lastReceived = now;
     this.serverReceiveMaximum = 65535;
     if (this.version === 5) this.makeTopicAliases();
     this.incomingAliases?.clear();
@@ -346,13 +343,12 @@ export class Engine {
     }
   }
 
-  /** Timers: keepalive, CONNACK timeout, 3.x retry. Then read nextDeadline() for the next call. */
+  /**
+   * Timers: keepalive, the DISCONNECT drain, 3.x retry. Then read nextDeadline() for the next call. The
+   * wait for CONNACK is the supervisor's (src/connection/supervisor.ts): what a timeout means is its call.
+   */
   tick(now: number): void {
     this.now = now;
-    if (this.state === CONNACK_WAIT && now - this.connectStartedAt >= this.options.connectTimeoutMs) {
-      this.close(MQTT_ERR_NO_CONN, 0, "no CONNACK within the connect timeout");
-      return;
-    }
     if (this.state === CLOSING && this.closingSince >= 0 && now - this.closingSince >= this.options.closeTimeoutMs) {
       this.closingSince = -1;
       // Our DISCONNECT could not drain: the link is stuck, drop it; the disconnection itself succeeded.
@@ -378,7 +374,6 @@ export class Engine {
 
   /** When tick() must next run, in the host's milliseconds; Infinity when nothing is timed. */
   nextDeadline(): number {
-    if (this.state === CONNACK_WAIT) return this.connectStartedAt + this.options.connectTimeoutMs;
     if (this.state === CLOSING) return this.closingSince >= 0 ? this.closingSince + this.options.closeTimeoutMs : Infinity;
     if (this.state !== CONNECTED) return Infinity;
     let next = Infinity;

@@ -14,6 +14,7 @@ import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVA
 import { type Budget, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNECTED, type ClosedEvent, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../engine/engine.js";
 import { type Host, type Link, type LinkError, type LinkEvents, type LinkParams, type TlsOptions, getDefaultHost } from "../connection/host.js";
+import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type Server, type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
 import { MQTTMessage, MessageInfo, WrittenCounter } from "./message.js";
 import type { SessionStore } from "../session/store.js";
 import { connackString, errorString } from "./strings.js";
@@ -44,6 +45,11 @@ export interface ClientOptions {
    * "discard" drops them, reporting each to onPublish with reason 0x80, as the standard intends.
    */
   unackedOnNewSession?: "resend" | "discard";
+  /**
+   * Seconds that opening the link, and then the broker's CONNACK, may each take (Paho 2's connect_timeout);
+   * default 5. See connectTimeoutSet().
+   */
+  connectTimeout?: number;
   host?: Host;
 }
 
@@ -142,33 +148,32 @@ export class Client {
   private wsPath = "/mqtt";
   private wsHeaders: Record<string, string> | undefined;
   private logger: Logger | undefined;
-  private minDelay = 1;
-  private maxDelay = 120;
-  private reconnectDelay = 1;
   private messageCallbacks: Array<[string, MessageCallback]> = [];
   private authenticator: Authenticator | undefined;
   private followRedirects = false;
-  /** Brokers to fail over to (failoverSet), after the one connect() named; the index of the one in use. */
-  private servers: Array<{ host: string; port: number }> = [];
-  private serverIndex = 0;
+  /** Brokers to fail over to (failoverSet), after the one connect() named. */
+  private failover: Server[] = [];
+  /** The connection's lifecycle (src/connection/supervisor.ts): backoff, failover, redirects, timeouts. */
+  private supervisor!: SupervisorState;
 
   private args: ConnectArgs | undefined;
   private link: Link | null = null;
-  /** The link opened (CONNECT written) and whether CONNACK accepted it. */
+  /** The link opened (CONNECT written). */
   private linkOpen = false;
-  private linkConnected = false;
-  private linkRefused = false;
+  /** Why the engine ended the connection, for onDisconnect once the link is gone. */
   private closedEvent: ClosedEvent | undefined;
+  /** Why the link closed, as the host said; why an attempt could not even start. Both until the supervisor has decided. */
+  private linkError: LinkError | undefined = undefined;
+  private attemptFailure: Error | undefined = undefined;
   private mode = MODE_MANUAL;
-  private userDisconnect = false;
+  /** The one timer: the engine's next deadline or the supervisor's, whichever comes first. */
   private timer: unknown = undefined;
   private timerAt = Infinity;
-  private reconnectTimer: unknown = undefined;
   private writeRegistered = false;
   private readable = false;
   private readableWaiter: (() => void) | undefined;
   private openWaiter: { resolve: (rc: number) => void; reject: (e: Error) => void } | undefined;
-  private foreverWaiter: { resolve: (rc: number) => void; reject: (e: Error) => void; retryFirst: boolean } | undefined;
+  private foreverWaiter: { resolve: (rc: number) => void; reject: (e: Error) => void } | undefined;
   /** What publish() returned for each QoS 1/2 message in flight, by mid: made at the first such publish. */
   private pendingInfos: Map<number, MessageInfo> | undefined = undefined;
   /**
@@ -188,8 +193,6 @@ export class Client {
   private flushOwed = false;
   /** loopStart() ran and loopStop() has not: loopStop() succeeds even if the loop already ended. */
   private backgroundStarted = false;
-  /** Whether any connection of this client was accepted: loopForever's first-connection rule. */
-  private everConnected = false;
 
   constructor(options: ClientOptions = {}) {
     this.init(options);
@@ -198,7 +201,7 @@ export class Client {
   /** Back to the just-constructed state with new options: the link is dropped, callbacks are cleared. */
   reinitialise(options: ClientOptions = {}): void {
     this.dropLink();
-    this.clearTimers();
+    this.clearTimer();
     this.onConnect = this.onConnectFail = this.onDisconnect = this.onMessage = this.onPublish = null;
     this.onSubscribe = this.onUnsubscribe = this.onLog = this.onPreConnect = null;
     this.onSocketOpen = this.onSocketClose = this.onSocketRegisterWrite = this.onSocketUnregisterWrite = null;
@@ -237,16 +240,13 @@ export class Client {
     this.userdata = options.userdata;
     this.username = this.password = this.will = this.tls = this.wsHeaders = this.logger = undefined;
     this.wsPath = "/mqtt";
-    this.minDelay = this.reconnectDelay = 1;
-    this.maxDelay = 120;
+    this.supervisor = initialState(connectTimeoutMs(options.connectTimeout ?? 5));
     this.messageCallbacks = [];
     this.authenticator = undefined;
     this.followRedirects = false;
-    this.servers = [];
-    this.serverIndex = 0;
+    this.failover = [];
     this.args = undefined;
     this.mode = MODE_MANUAL;
-    this.userDisconnect = false;
     this.pendingInfos = undefined;
     this.qos0Mids = [];
     this.qos0Count = 0;
@@ -372,19 +372,33 @@ export class Client {
    */
   failoverSet(servers: Array<{ host: string; port?: number }>): void {
     if (!Array.isArray(servers)) throw new TypeError("failoverSet takes a list of { host, port }");
-    this.servers = servers.map(({ host, port = 1883 }) => {
+    this.failover = servers.map(({ host, port = 1883 }) => {
       if (typeof host !== "string" || host === "") throw new RangeError("every failover server needs a host");
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`failover port must be 1..65535, got ${String(port)}`);
       return { host, port };
     });
-    this.serverIndex = 0;
+    this.setServers();
   }
 
-  /** Reconnect after min seconds, doubling up to max, back to min once a CONNACK arrives. */
+  /**
+   * Reconnect after min seconds, doubling up to max; back to min once a connection has held for 10 s
+   * after its CONNACK (a broker that accepts and closes at once is not retried every min seconds).
+   */
   reconnectDelaySet(minDelay = 1, maxDelay = 120): void {
     if (!(minDelay > 0) || !(maxDelay >= minDelay)) throw new RangeError("reconnect delays need 0 < minDelay <= maxDelay");
-    this.minDelay = this.reconnectDelay = minDelay;
-    this.maxDelay = maxDelay;
+    this.supervisor = { ...this.supervisor, minDelayMs: minDelay * 1000, delayMs: minDelay * 1000, maxDelayMs: maxDelay * 1000 };
+  }
+
+  /**
+   * How long opening the link, and then the broker's CONNACK, may each take (Paho 2's connect_timeout,
+   * default 5 s). When the link does not open in time, an awaited connect() rejects with an
+   * MqttConnectionError (MQTT_ERR_NO_CONN), as Paho's connect() raises; otherwise, and when CONNACK does
+   * not come in time (connect() has resolved by then: it resolves once CONNECT is written, as Paho's
+   * returns), the link is dropped, onConnectFail runs, loopForever() without retryFirstConnection
+   * rejects with MQTT_ERR_NO_CONN, and a running loop reconnects after the backoff.
+   */
+  connectTimeoutSet(seconds: number): void {
+    this.supervisor = { ...this.supervisor, connectTimeoutMs: connectTimeoutMs(seconds) };
   }
 
   // ---- connection -----------------------------------------------------------------------------
@@ -392,13 +406,13 @@ export class Client {
   /** Opens the link and writes CONNECT; resolves MQTT_ERR_SUCCESS then. onConnect reports the CONNACK. */
   connect(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): Promise<number> {
     this.setArgs(host, port, keepalive, bindAddress, cleanStart, properties);
-    return this.openLink(true);
+    return this.start(true);
   }
 
   /** Stores the arguments; the connection is made by loopStart()/loopForever() (Paho's connect_async). */
   connectAsync(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): number {
     this.setArgs(host, port, keepalive, bindAddress, cleanStart, properties);
-    if (this.mode !== MODE_MANUAL && this.link === null) void this.openLink(false);
+    if (this.mode !== MODE_MANUAL && this.link === null) void this.start(false);
     return MQTT_ERR_SUCCESS;
   }
 
@@ -423,22 +437,21 @@ export class Client {
   /** Drops the current link, if any, and connects again with the last connect() arguments. */
   reconnect(): Promise<number> {
     if (this.args === undefined) return Promise.reject(new MqttConnectionError(MQTT_ERR_INVAL, "reconnect() before connect()"));
-    this.dropLink();
-    return this.openLink(true);
+    return this.start(true);
   }
 
   /** Sends DISCONNECT (so no will is published) and closes the link; stops reconnecting. */
   disconnect(reasonCode = 0, properties?: Properties): number {
-    this.userDisconnect = true;
-    this.clearReconnectTimer();
-    if (this.link === null) {
-      this.finishForever(MQTT_ERR_SUCCESS);
+    const link = this.link;
+    if (link === null || !this.linkOpen) {
+      this.supervise({ type: "disconnect" });
       return MQTT_ERR_NO_CONN;
     }
     this.log(MQTT_LOG_DEBUG, "Sending DISCONNECT");
     const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
+    this.supervise({ type: "disconnect" });
     if (rc !== MQTT_ERR_SUCCESS) {
-      this.link.destroy();
+      link.destroy();
       this.linkClosed(undefined);
       return rc;
     }
@@ -455,9 +468,8 @@ export class Client {
   /** Runs the network loop in the background (host events and a timer), reconnecting as needed. */
   loopStart(): number {
     if (this.mode !== MODE_MANUAL) return MQTT_ERR_INVAL;
-    this.mode = MODE_BACKGROUND;
+    this.setMode(MODE_BACKGROUND, false);
     this.backgroundStarted = true;
-    this.userDisconnect = false;
     this.startLooping();
     return MQTT_ERR_SUCCESS;
   }
@@ -466,8 +478,8 @@ export class Client {
   loopStop(): number {
     if (!this.backgroundStarted) return MQTT_ERR_INVAL;
     this.backgroundStarted = false;
-    if (this.mode === MODE_BACKGROUND) this.mode = MODE_MANUAL;
-    this.clearTimers();
+    if (this.mode === MODE_BACKGROUND) this.setMode(MODE_MANUAL, false);
+    this.clearTimer();
     return MQTT_ERR_SUCCESS;
   }
 
@@ -477,10 +489,9 @@ export class Client {
    */
   loopForever(options: { retryFirstConnection?: boolean } = {}): Promise<number> {
     if (this.mode !== MODE_MANUAL) return Promise.reject(new Error("the network loop is already running"));
-    this.mode = MODE_FOREVER;
-    this.userDisconnect = false;
+    this.setMode(MODE_FOREVER, !(options.retryFirstConnection ?? false));
     return new Promise<number>((resolve, reject) => {
-      this.foreverWaiter = { resolve, reject, retryFirst: options.retryFirstConnection ?? false };
+      this.foreverWaiter = { resolve, reject };
       this.startLooping();
     });
   }
@@ -512,7 +523,7 @@ export class Client {
     if (this.link === null) return MQTT_ERR_NO_CONN;
     this.readable = false;
     this.service();
-    return this.link === null && !this.userDisconnect ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
+    return this.link === null && this.supervisor.phase !== "STOPPED" ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
   }
 
   /** Writes what is waiting to be sent. */
@@ -526,7 +537,8 @@ export class Client {
   loopMisc(): number {
     if (this.link === null) return MQTT_ERR_NO_CONN;
     this.engine.tick(this.now = this.host.now());
-    this.service();
+    if (this.now >= this.supervisor.deadline) this.supervise({ type: "timer" });
+    if (this.link !== null) this.service();
     return this.link === null ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
   }
 
@@ -671,7 +683,14 @@ export class Client {
     if (cleanStart !== undefined && this.protocol !== MQTTv5) throw new RangeError("cleanStart is an MQTT 5 argument; use cleanSession on 3.x");
     if (properties !== undefined && this.protocol !== MQTTv5) throw new RangeError("connect properties need MQTT 5");
     this.args = { host, port, keepalive, bindAddress, cleanStart, properties };
-    this.serverIndex = 0;
+    this.setServers();
+  }
+
+  /** The supervisor's list: connect()'s broker, then failoverSet()'s; the next attempt goes to the first. */
+  private setServers(): void {
+    const a = this.args;
+    if (a === undefined) return;
+    this.supervisor = { ...this.supervisor, servers: [{ host: a.host, port: a.port }, ...this.failover], server: 0 };
   }
 
   private connectPacket(): ConnectPacket {
@@ -707,45 +726,44 @@ export class Client {
   }
 
   /**
-   * Opens a link and writes CONNECT once it is up. `awaited`: a caller (connect, reconnect) takes the
-   * outcome from the promise; otherwise (the loops) a failure goes to onConnectFail.
+   * A connection attempt asked for by the application (connect, reconnect, a loop starting): any link is
+   * dropped and the supervisor opens a new one. `awaited`: the caller takes the outcome from the promise;
+   * otherwise (the loops) a failure goes to onConnectFail.
    */
-  private openLink(awaited: boolean): Promise<number> {
-    const a = this.args;
-    if (a === undefined) return Promise.reject(new MqttConnectionError(MQTT_ERR_INVAL, "connect() needs a host"));
-    if (this.link !== null) this.dropLink();
-    this.userDisconnect = false;
+  private start(awaited: boolean): Promise<number> {
+    if (this.args === undefined) return Promise.reject(new MqttConnectionError(MQTT_ERR_INVAL, "connect() needs a host"));
+    this.dropLink();
+    const opened = new Promise<number>((resolve, reject) => {
+      this.openWaiter = awaited ? { resolve, reject } : undefined;
+      if (!awaited) resolve(MQTT_ERR_SUCCESS);
+    });
+    this.supervise({ type: "start" });
+    return opened;
+  }
+
+  /** Opens a link to the supervisor's current server; CONNECT is written once it is up (linkOpened). */
+  private openLink(): void {
+    const a = this.args!;
     this.call("onPreConnect", () => this.onPreConnect?.(this, this.userdata));
-    const target = this.serverIndex === 0 ? a : this.servers[this.serverIndex - 1]!;
+    const target = this.supervisor.servers[this.supervisor.server]!;
     const params: LinkParams = { host: target.host, port: target.port, bindAddress: a.bindAddress, transport: this.transport,
       tls: this.tls, wsPath: this.wsPath, wsHeaders: this.wsHeaders };
     this.log(MQTT_LOG_DEBUG, `Connecting to ${target.host}:${target.port}`);
-    return new Promise<number>((resolve, reject) => {
-      this.openWaiter = awaited ? { resolve, reject } : undefined;
-      if (!awaited) resolve(MQTT_ERR_SUCCESS);
-      this.linkOpen = this.linkConnected = this.linkRefused = false;
-      this.closedEvent = undefined;
-      this.readable = false;
-      let link: Link;
-      const events = new Client.LinkEventsOf(this);
-      try {
-        link = this.host.open(params, events);
-      } catch (e) {
-        // The host could not even start (a TLS file that cannot be read...): a failed attempt.
-        this.openWaiter = undefined;
-        if (awaited) {
-          reject(e);
-          return;
-        }
-        const message = e instanceof Error ? e.message : String(e);
-        this.log(MQTT_LOG_ERR, `Failed to connect: ${message}`);
-        this.call("onConnectFail", () => this.onConnectFail?.(this, this.userdata));
-        this.afterLoss(MQTT_ERR_NO_CONN, message, true);
-        return;
-      }
-      events.link = link;
-      this.link = link;
-    });
+    this.linkOpen = false;
+    this.closedEvent = undefined;
+    this.readable = false;
+    const events = new Client.LinkEventsOf(this);
+    let link: Link;
+    try {
+      link = this.host.open(params, events);
+    } catch (e) {
+      // The host could not even start (a TLS file that cannot be read...): a failed attempt.
+      this.attemptFailure = e instanceof Error ? e : new Error(String(e));
+      this.supervise({ type: "lost" });
+      return;
+    }
+    events.link = link;
+    this.link = link;
   }
 
   /**
@@ -764,15 +782,17 @@ export class Client {
 
   private linkOpened(): void {
     this.linkOpen = true;
+    this.supervise({ type: "opened" });
     this.call("onSocketOpen", () => this.onSocketOpen?.(this, this.userdata, this.link!.socket));
     let packet: ConnectPacket;
     try {
       packet = this.connectPacket();
       this.engine.begin(packet, this.now = this.host.now());
     } catch (e) {
-      this.openWaiter?.reject(e as Error);
-      this.openWaiter = undefined;
+      // A CONNECT that cannot be made (larger than the budget's output): the attempt failed.
+      this.attemptFailure = e as Error;
       this.dropLink();
+      this.supervise({ type: "lost" });
       return;
     }
     this.log(MQTT_LOG_DEBUG, `Sending CONNECT (u${packet.username === undefined ? 0 : 1}, p${packet.password === undefined ? 0 : 1}, wr${packet.will?.retain ? 1 : 0}, wq${packet.will?.qos ?? 0}, wf${packet.will ? 1 : 0}, c${packet.cleanStart ? 1 : 0}, k${packet.keepAlive}) client_id=${this.clientId}`);
@@ -851,15 +871,14 @@ export class Client {
         return;
       }
       case "connected":
-        this.linkConnected = this.everConnected = true;
+        this.supervise({ type: "accepted" });
         // A broker-assigned id names the session from now on, so a reconnect resumes it.
         if (e.properties?.assignedClientIdentifier !== undefined) this.clientId = e.properties.assignedClientIdentifier;
-        this.reconnectDelay = this.minDelay;
         this.log(MQTT_LOG_DEBUG, `Received CONNACK (${e.sessionPresent ? 1 : 0}, ${e.reasonCode})`);
         this.call("onConnect", () => this.onConnect?.(this, this.userdata, { sessionPresent: e.sessionPresent }, e.reasonCode, props(e.properties)));
         return;
       case "refused":
-        this.linkRefused = true;
+        this.supervise({ type: "refused" });
         this.log(MQTT_LOG_ERR, `Connection refused: ${this.protocol === MQTTv5 ? `reason code 0x${e.reasonCode.toString(16)}: ` : ""}${connackString(e.reasonCode)}`);
         this.closedEvent = { type: "closed", rc: e.reasonCode === 4 || e.reasonCode === 5 || e.reasonCode === 0x86 || e.reasonCode === 0x87 ? MQTT_ERR_AUTH : MQTT_ERR_CONN_REFUSED,
           reasonCode: e.reasonCode, properties: e.properties, reason: "connection refused", fromServer: false };
@@ -1003,105 +1022,146 @@ export class Client {
     this.engine.lost();
   }
 
-  /** The link is gone: callbacks, then a reconnect when a loop runs and the user did not disconnect. */
+  /** The link is gone: socket callbacks, then what the supervisor decides (callbacks, a reconnect). */
   private linkClosed(error: LinkError | undefined): void {
     const link = this.link;
     if (link === null) return;
+    this.releaseLink(link);
+    this.linkError = error;
+    this.supervise({ type: "lost", redirect: this.redirectTarget(this.closedEvent) });
+  }
+
+  /** Feeds the supervisor an event and does what it answers, then keeps the one timer. */
+  private supervise(event: SupervisorEvent): void {
+    const previous = this.supervisor;
+    const before = previous.phase;
+    const now = this.host.now();
+    const next = transition(this.supervisor, event, now);
+    this.supervisor = next.state;
+    for (const callback of next.callbacks) this.perform(callback, previous);
+    if (next.state.phase === BACKOFF && before !== BACKOFF) this.log(MQTT_LOG_INFO, `Reconnecting in ${(next.timer - now) / 1000} s`);
+    if (event.type === "lost" || next.state.phase !== before) {
+      this.closedEvent = undefined;
+      this.linkError = undefined;
+      this.attemptFailure = undefined;
+    }
+    this.armTimer();
+  }
+
+  /** Does what the supervisor answered; `previous`: its state before the event. */
+  private perform(callback: Callback, previous: SupervisorState): void {
+    const phase = previous.phase;
+    switch (callback) {
+      case "open":
+        this.openLink();
+        return;
+      case "drop": {
+        const link = this.link;
+        if (link === null) return;
+        if (this.host.now() >= previous.deadline) {
+          this.closedEvent = { type: "closed", rc: MQTT_ERR_NO_CONN, reasonCode: 0, properties: undefined, fromServer: false,
+            reason: phase === OPENING ? "the link did not open within the connect timeout" : "no CONNACK within the connect timeout" };
+        }
+        link.destroy();
+        this.releaseLink(link);
+        return;
+      }
+      case "onConnectFail":
+        this.connectFailed(phase);
+        return;
+      case "onDisconnect":
+        this.reportDisconnect(false, previous.refused);
+        return;
+      case "onDisconnectNormal":
+        this.reportDisconnect(true, previous.refused);
+        return;
+      case "loopEnded":
+        // disconnect() before the link opened: an awaited connect() has no connection to resolve with.
+        this.openWaiter?.reject(new MqttConnectionError(MQTT_ERR_NO_CONN, "disconnect() before the link opened"));
+        this.openWaiter = undefined;
+        this.finishForever(MQTT_ERR_SUCCESS);
+        return;
+      case "loopFailed": {
+        const waiter = this.foreverWaiter;
+        this.foreverWaiter = undefined;
+        this.mode = MODE_MANUAL;
+        waiter?.reject(new MqttConnectionError(this.closedEvent?.rc ?? this.linkError?.rc ?? MQTT_ERR_NO_CONN, this.failureText()));
+        return;
+      }
+    }
+  }
+
+  /** The link is no longer the client's: the engine forgets it, and the socket callbacks run. */
+  private releaseLink(link: Link): void {
     this.link = null;
     const wasOpen = this.linkOpen;
     this.linkOpen = false;
-    const engineState = this.engine.state;
     this.engine.lost();
     if (this.writeRegistered) {
       this.writeRegistered = false;
       this.call("onSocketUnregisterWrite", () => this.onSocketUnregisterWrite?.(this, this.userdata, link.socket));
     }
     if (wasOpen) this.call("onSocketClose", () => this.onSocketClose?.(this, this.userdata, link.socket));
+  }
+
+  private failureText(): string {
+    return this.closedEvent?.reason ?? this.linkError?.message ?? this.attemptFailure?.message ?? "the connection could not be opened";
+  }
+
+  /** An attempt failed before CONNACK accepted it: the awaited connect() rejects, or onConnectFail runs. */
+  private connectFailed(phase: string): void {
+    const message = this.failureText();
     const waiter = this.openWaiter;
     this.openWaiter = undefined;
-    const closed = this.closedEvent;
-    this.closedEvent = undefined;
-    this.redirect(closed);
-    if (!wasOpen) {
-      const rc = error?.rc ?? MQTT_ERR_NO_CONN;
-      const message = error?.message ?? "the connection could not be opened";
+    if (phase === AWAIT_CONNACK) {
+      this.log(MQTT_LOG_ERR, `Connection failed before CONNACK: ${this.closedEvent?.reason ?? this.linkError?.message ?? this.attemptFailure?.message ?? "closed by the broker"}`);
+    } else {
       this.log(MQTT_LOG_ERR, `Failed to connect: ${message}`);
-      if (waiter !== undefined) waiter.reject(new MqttConnectionError(rc, message));
-      else this.call("onConnectFail", () => this.onConnectFail?.(this, this.userdata));
-      this.afterLoss(rc, message, true);
-      return;
     }
-    if (!this.linkConnected && !this.linkRefused) {
-      // The link opened but no CONNACK accepted it: the connection never completed.
-      this.log(MQTT_LOG_ERR, `Connection failed before CONNACK: ${closed?.reason ?? error?.message ?? "closed by the broker"}`);
-      this.call("onConnectFail", () => this.onConnectFail?.(this, this.userdata));
-      this.afterLoss(closed?.rc ?? error?.rc ?? MQTT_ERR_CONN_LOST, closed?.reason ?? error?.message ?? "closed before CONNACK", true);
-      return;
-    }
+    if (waiter !== undefined) waiter.reject(this.attemptFailure ?? new MqttConnectionError(this.linkError?.rc ?? this.closedEvent?.rc ?? MQTT_ERR_NO_CONN, message));
+    else this.call("onConnectFail", () => this.onConnectFail?.(this, this.userdata));
+  }
+
+  /** onDisconnect for a connection CONNACK answered; `normal`: disconnect() ended it; `refused`: CONNACK refused it. */
+  private reportDisconnect(normal: boolean, refused: boolean): void {
+    const closed = this.closedEvent;
+    const error = this.linkError;
     const fromServer = closed?.fromServer ?? false;
-    let rc: number;
     let reasonCode: number;
     if (closed !== undefined) {
-      rc = closed.rc;
       // Paho's mapping where no packet gave a reason: keepalive 0x8D, any other error 0x80.
+      const rc = closed.rc;
       if (rc === MQTT_ERR_KEEPALIVE) reasonCode = KEEP_ALIVE_TIMEOUT;
-      else if (rc === MQTT_ERR_SUCCESS || fromServer || this.linkRefused) reasonCode = closed.reasonCode;
+      else if (rc === MQTT_ERR_SUCCESS || fromServer || refused) reasonCode = closed.reasonCode;
       else reasonCode = closed.reasonCode === 0 ? UNSPECIFIED_ERROR : closed.reasonCode;
-    } else if (this.userDisconnect && engineState === CLOSING) {
-      rc = MQTT_ERR_SUCCESS;
+    } else if (normal) {
       reasonCode = NORMAL_DISCONNECTION;
     } else {
-      rc = error?.rc ?? MQTT_ERR_CONN_LOST;
       reasonCode = UNSPECIFIED_ERROR;
       this.log(MQTT_LOG_WARNING, `Connection lost: ${error?.message ?? "closed by the broker"}`);
     }
     this.call("onDisconnect", () => this.onDisconnect?.(this, this.userdata, { isDisconnectPacketFromServer: fromServer }, reasonCode, closed?.properties ?? {}));
-    // A broker that refused us (unavailable, busy, not for us) is skipped for the next on the failover list.
-    this.afterLoss(rc, closed?.reason ?? error?.message ?? "connection closed", false, this.linkRefused);
   }
 
-  /** Follows a v5 Server Reference ("host", "host:port", or several, space-separated: the first). */
-  private redirect(closed: ClosedEvent | undefined): void {
+  /** A v5 Server Reference to follow ("host", "host:port", or several, space-separated: the first), if any. */
+  private redirectTarget(closed: ClosedEvent | undefined): Server | undefined {
     const reference = closed?.properties?.serverReference;
-    if (reference === undefined || this.args === undefined) return;
+    const a = this.args;
+    if (reference === undefined || a === undefined) return undefined;
     const code = closed!.reasonCode;
     this.log(MQTT_LOG_NOTICE, `The broker refers to ${reference} (reason 0x${code.toString(16)})${this.followRedirects ? "" : "; not followed (serverRedirectSet)"}`);
-    if (!this.followRedirects || (code !== 0x9c && code !== 0x9d)) return;
+    if (!this.followRedirects || (code !== 0x9c && code !== 0x9d)) return undefined;
     const first = reference.trim().split(/\s+/)[0]!;
     const match = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(first);
-    if (match === null || match[1] === "") return;
-    this.args = { ...this.args, host: match[1]!, port: match[2] === undefined ? this.args.port : Number(match[2]) };
-    this.serverIndex = 0;
+    if (match === null || match[1] === "") return undefined;
+    const to = { host: match[1]!, port: match[2] === undefined ? a.port : Number(match[2]) };
+    this.args = { ...a, ...to };
+    return to;
   }
 
-  private afterLoss(rc: number, message: string, failedToConnect: boolean, refused = false): void {
-    this.clearTimer();
-    if ((failedToConnect || refused) && this.servers.length > 0) this.serverIndex = (this.serverIndex + 1) % (this.servers.length + 1);
-    if (this.userDisconnect) {
-      this.finishForever(MQTT_ERR_SUCCESS);
-      return;
-    }
-    if (this.mode === MODE_MANUAL) return;
-    const forever = this.foreverWaiter;
-    if (failedToConnect && forever !== undefined && !forever.retryFirst && !this.everConnected) {
-      this.mode = MODE_MANUAL;
-      this.foreverWaiter = undefined;
-      forever.reject(new MqttConnectionError(rc, message));
-      return;
-    }
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    this.clearReconnectTimer();
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, this.maxDelay);
-    this.log(MQTT_LOG_INFO, `Reconnecting in ${delay} s`);
-    this.reconnectTimer = this.host.setTimer(() => {
-      this.reconnectTimer = undefined;
-      if (this.mode === MODE_MANUAL || this.userDisconnect || this.link !== null) return;
-      void this.openLink(false);
-    }, delay * 1000);
+  private setMode(mode: number, giveUpBeforeFirst: boolean): void {
+    this.mode = mode;
+    this.supervisor = { ...this.supervisor, looping: mode !== MODE_MANUAL, giveUpBeforeFirst };
   }
 
   private startLooping(): void {
@@ -1109,13 +1169,13 @@ export class Client {
       if (this.args === undefined) {
         const waiter = this.foreverWaiter;
         if (waiter !== undefined) {
-          this.mode = MODE_MANUAL;
+          this.setMode(MODE_MANUAL, false);
           this.foreverWaiter = undefined;
           waiter.reject(new MqttConnectionError(MQTT_ERR_NO_CONN, "loopForever() before connect() or connectAsync()"));
         }
         return;
       }
-      void this.openLink(false);
+      void this.start(false);
       return;
     }
     this.host.defer(() => this.service());
@@ -1124,17 +1184,20 @@ export class Client {
   private finishForever(rc: number): void {
     const waiter = this.foreverWaiter;
     this.foreverWaiter = undefined;
-    if (this.mode !== MODE_MANUAL) this.mode = MODE_MANUAL;
-    this.clearTimers();
+    if (this.mode !== MODE_MANUAL) this.setMode(MODE_MANUAL, false);
+    this.clearTimer();
     waiter?.resolve(rc);
   }
 
   // ---- timers ---------------------------------------------------------------------------------
 
-  /** Keeps one timer armed for the engine's next deadline (only when a loop runs). */
+  /**
+   * Keeps the one timer armed for the first of the engine's next deadline (with a link) and the
+   * supervisor's (connect timeout, backoff), only when a loop runs: otherwise the caller's loopMisc() ticks.
+   */
   private armTimer(): void {
-    if (this.mode === MODE_MANUAL || this.link === null) return;
-    const deadline = this.engine.nextDeadline();
+    if (this.mode === MODE_MANUAL) return;
+    const deadline = Math.min(this.link === null ? Infinity : this.engine.nextDeadline(), this.supervisor.deadline);
     if (deadline === Infinity) return;
     if (this.timer !== undefined && this.timerAt <= deadline) return;
     this.clearTimer();
@@ -1143,9 +1206,13 @@ export class Client {
     this.timer = this.host.setTimer(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      if (this.link === null) return;
-      this.engine.tick(this.now = this.host.now());
-      this.service();
+      this.now = this.host.now();
+      if (this.now >= this.supervisor.deadline) this.supervise({ type: "timer" });
+      if (this.link !== null) {
+        this.engine.tick(this.now);
+        this.service();
+      }
+      this.armTimer();
     }, Math.max(0, deadline - now));
   }
 
@@ -1153,16 +1220,6 @@ export class Client {
     if (this.timer !== undefined) this.host.clearTimer(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
-  }
-
-  private clearReconnectTimer(): void {
-    if (this.reconnectTimer !== undefined) this.host.clearTimer(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-  }
-
-  private clearTimers(): void {
-    this.clearTimer();
-    this.clearReconnectTimer();
   }
 
   // ---- logging and user code ------------------------------------------------------------------
@@ -1209,6 +1266,12 @@ function defaultLogger(): Logger {
 
 function checkQos(qos: unknown): void {
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`invalid QoS ${String(qos)}: must be 0, 1 or 2`);
+}
+
+/** connectTimeout's seconds as milliseconds, checked. */
+function connectTimeoutMs(seconds: unknown): number {
+  if (typeof seconds !== "number" || !(seconds > 0) || seconds === Infinity) throw new RangeError(`connectTimeout must be a number of seconds > 0, got ${String(seconds)}`);
+  return seconds * 1000;
 }
 
 function nonNegativeInteger(n: unknown, what: string): number {

@@ -110,11 +110,12 @@ describe("reconnecting", () => {
     assert.equal(connected, 1);
     assert.equal(b.connects, 1);
 
-    host.advance(500);
+    // The connection holds for longer than the supervisor's STABLE_MS: only then is the backoff reset.
+    host.advance(10_500);
     host.link.drop();
     host.onLink = (link) => link.refuse();
     host.advance(10_000);
-    assert.deepEqual(host.opens.slice(7).map((o) => o.at), [32_500, 34_500, 38_500], "1 s after the lost connection, then 2, 4 again");
+    assert.deepEqual(host.opens.slice(7).map((o) => o.at), [42_500, 44_500, 48_500], "1 s after the lost connection, then 2, 4 again");
 
     await settle();
     assert.equal(forever.settled, false);
@@ -194,6 +195,7 @@ describe("reconnecting", () => {
     const failed: number[] = [];
     client.onConnectFail = () => failed.push(host.now());
     broker(host, { connack: (n) => (n === 0 ? null : { type: CONNACK, sessionPresent: false, reasonCode: 0 }) });
+    client.connectTimeoutSet(30);
     client.connectAsync("broker", 1883, 60);
     const forever = track(client.loopForever({ retryFirstConnection: true }));
     host.advance(31_000);

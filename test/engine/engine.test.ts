@@ -29,7 +29,7 @@ function prng(seed: number): (below: number) => number {
 // ---------------------------------------------------------------------------------------------------
 
 describe("connecting", () => {
-  test("begin writes the CONNECT packet and waits for CONNACK until the connect timeout", () => {
+  test("begin writes the CONNECT packet and waits for CONNACK, with no deadline of its own (the supervisor times that wait)", () => {
     const r = new Rig();
     const seen = r.begin();
     assert.deepEqual(seen.map((p) => p.bytes), [[
@@ -41,7 +41,7 @@ describe("connecting", () => {
       0x00, 0x01, ...ascii("c"), // client identifier
     ]]);
     assert.equal(r.engine.state, CONNACK_WAIT);
-    assert.equal(r.engine.nextDeadline(), 30_000);
+    assert.equal(r.engine.nextDeadline(), Infinity);
   });
 
   test("an accepting CONNACK gives a connected event and writes nothing", () => {
@@ -94,16 +94,6 @@ describe("connecting", () => {
     r.connect();
     assert.deepEqual(r.recv(connack(false)), [{ type: "closed", rc: MQTT_ERR_PROTOCOL, reasonCode: 0x82 }]);
     assert.deepEqual(r.out().map((p) => p.bytes), [[0xe0, 0x01, 0x82]]);
-  });
-
-  test("no CONNACK within the connect timeout closes the connection with MQTT_ERR_NO_CONN", () => {
-    const r = new Rig();
-    r.now = 500;
-    r.begin();
-    assert.equal(r.engine.nextDeadline(), 30_500);
-    assert.deepEqual(r.tick(30_499), []);
-    assert.deepEqual(r.tick(30_500), [{ type: "closed", rc: MQTT_ERR_NO_CONN, reasonCode: 0 }]);
-    assert.equal(r.engine.nextDeadline(), Infinity);
   });
 
   test("packets split at every byte give the same events as whole ones", () => {
@@ -635,7 +625,7 @@ describe("3.x retry", () => {
     assert.deepEqual(r.out(), []);
   });
 
-  test("v5 never re-sends on a timer [MQTT-4.4.0-1]", () => {
+  test("v5 never re-sends on a timer [5.0 MQTT-4.4.0-1]", () => {
     const r = new Rig({ version: 5, keepAlive: 0 });
     r.connect();
     r.publish("t", "x", 1);
