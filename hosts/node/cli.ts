@@ -6,7 +6,9 @@
  * Bad arguments exit 1 with the usage on stderr; a failed or refused connection exits 1 with the reason.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.js";
 import { CONNECTION_FLAGS, UsageError, connectionOf, integer, qosOf } from "./cli-flags.js";
@@ -237,4 +239,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/**
+ * Node 20 and 21 have the WebSocket that ws:// and wss:// need behind a flag: the command then runs again
+ * in a child Node with it, which gets Ctrl-C from the terminal itself (so the parent only waits).
+ */
+async function withWebSocket(argv: string[]): Promise<number> {
+  const child = spawn(process.execPath, ["--experimental-websocket", "--no-warnings", fileURLToPath(import.meta.url), ...argv], { stdio: "inherit" });
+  const ignore = (): void => {};
+  process.on("SIGINT", ignore).on("SIGTERM", ignore);
+  const code = await new Promise<number>((done) => child.once("exit", (c) => done(c ?? 1)));
+  process.off("SIGINT", ignore).off("SIGTERM", ignore);
+  return code;
+}
+
+const argv = process.argv.slice(2);
+const needsFlag = typeof (globalThis as { WebSocket?: unknown }).WebSocket === "undefined" && argv.some((a) => /^wss?:\/\//i.test(a));
+process.exitCode = needsFlag ? await withWebSocket(argv) : await main(argv);

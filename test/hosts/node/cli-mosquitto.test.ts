@@ -6,11 +6,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Broker, startMosquitto } from "../../support/mosquitto.js";
+import { type Broker, freePort, startMosquitto } from "../../support/mosquitto.js";
+import { OPENSSL, type TestPki, makeTestPki, tlsListener, wsListener } from "../../support/tls.js";
+import { execFileSync } from "node:child_process";
 
 const CLI = fileURLToPath(new URL("../../../hosts/node/cli.js", import.meta.url));
 const ours = { pub: [process.execPath, CLI, "pub"], sub: [process.execPath, CLI, "sub"] } as const;
@@ -27,7 +29,9 @@ function run(command: readonly string[], args: string[], options: { input?: stri
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    child.stdin.end(options.input ?? "");
+    // A tool that exits without reading its stdin closes the pipe under the write: that is no failure here.
+    child.stdin.on("error", () => {});
+    child.stdin.end(options.input);
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`${command.join(" ")} ${args.join(" ")} did not exit within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
@@ -45,8 +49,10 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
   let broker: Broker;
   let strict: Broker;
   let dir: string;
+  let wsPort: number;
   before(async () => {
-    broker = await startMosquitto();
+    wsPort = await freePort();
+    broker = await startMosquitto({ config: wsListener(wsPort) });
     strict = await startMosquitto({ config: "allow_anonymous false" });
     dir = mkdtempSync(join(tmpdir(), "tinymqtt-cli-"));
   });
@@ -88,6 +94,13 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
       if (name !== "-n") assert.notEqual(messages[0], "", "a retained message was read back");
     });
   }
+
+  test("pub -L ws://host:port/topic (which mosquitto_pub 2.0 refuses: unsupported URL scheme) reaches the broker over WebSockets", async () => {
+    const topic = "cmp/pub/ws";
+    assert.deepEqual(await run(ours.pub, ["-L", `ws://127.0.0.1:${wsPort}/${topic}`, "-m", "over ws", "-q", "1", "-r"]), { code: 0, stdout: "", stderr: "" });
+    assert.equal(await retained(topic), "0 1 7 over ws\n");
+    await run(theirs.pub, [...at(), "-t", topic, "-n", "-r"]);
+  });
 
   test("pub --max-packet-size: a 400 kB message, larger than the default budget, goes through", async () => {
     writeFileSync(join(dir, "large.bin"), Buffer.alloc(400_000, 0x61));
@@ -158,4 +171,57 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
       }
     });
   }
+});
+
+describe("tinymqtt pub beside mosquitto_pub over TLS: --cafile, --capath, --cert/--key, --insecure, --tls-version, -L mqtts://", { timeout: 120_000 }, () => {
+  let broker: Broker;
+  let pki: TestPki;
+  let port: { mutual: number; mismatch: number };
+  let capath: string;
+  before(async () => {
+    pki = makeTestPki();
+    port = { mutual: await freePort(), mismatch: await freePort() };
+    broker = await startMosquitto({ config: [tlsListener(port.mutual, { ca: pki.ca, ...pki.server }, ["require_certificate true"]),
+      tlsListener(port.mismatch, { ca: pki.ca, ...pki.mismatch })].join("\n") });
+    // --capath: a folder of CA certificates named by their subject hash, as OpenSSL (and so mosquitto_pub) looks them up.
+    capath = join(pki.dir, "capath");
+    mkdirSync(capath);
+    const hash = execFileSync(OPENSSL, ["x509", "-hash", "-noout", "-in", pki.ca], { encoding: "utf8" }).trim();
+    copyFileSync(pki.ca, join(capath, `${hash}.0`));
+  });
+  after(async () => {
+    await broker?.stop();
+    pki?.remove();
+  });
+  const plain = (): string[] => ["-h", broker.host, "-p", String(broker.port)];
+  const retained = async (topic: string): Promise<string> => (await run(theirs.sub, [...plain(), "-t", topic, "-C", "1", "-W", "1", "-F", "%q %r %p"])).stdout;
+  const client = (): string[] => ["--cert", pki.client.cert, "--key", pki.client.key];
+
+  const cases: Array<[string, (topic: string) => string[]]> = [
+    ["--cafile --cert --key", (t) => ["-h", "127.0.0.1", "-p", String(port.mutual), "--cafile", pki.ca, ...client(), "-t", t]],
+    ["--capath", (t) => ["-h", "127.0.0.1", "-p", String(port.mutual), "--capath", capath, ...client(), "-t", t]],
+    ["--tls-version tlsv1.2", (t) => ["-h", "127.0.0.1", "-p", String(port.mutual), "--cafile", pki.ca, ...client(), "--tls-version", "tlsv1.2", "-t", t]],
+    ["--insecure (a certificate for another name)", (t) => ["-h", "127.0.0.1", "-p", String(port.mismatch), "--cafile", pki.ca, "--insecure", "-t", t]],
+    ["-L mqtts://", (t) => ["-L", `mqtts://127.0.0.1:${port.mutual}/${t}`, "--cafile", pki.ca, ...client()]],
+  ];
+  for (const [name, args] of cases) {
+    test(`pub ${name}: the same message reaches the broker, the same output and exit code`, async () => {
+      const results: Run[] = [];
+      const messages: string[] = [];
+      for (const [who, tool] of [["mosquitto", theirs], ["tinymqtt", ours]] as const) {
+        const topic = `cmp/tls/${who}/${name.replace(/[^a-z0-9]+/gi, "-")}`;
+        results.push(await run(tool.pub, [...args(topic), "-m", "over tls", "-q", "1", "-r"]));
+        messages.push(await retained(topic));
+      }
+      assert.deepEqual(results[1], results[0]);
+      assert.deepEqual(messages, ["0 1 over tls\n", "0 1 over tls\n"]);
+    });
+  }
+
+  test("pub without --insecure to a certificate for another name: both fail, exit 1", async () => {
+    for (const tool of [theirs, ours]) {
+      const r = await run(tool.pub, ["-h", "127.0.0.1", "-p", String(port.mismatch), "--cafile", pki.ca, "-t", "cmp/tls/refused", "-m", "x"]);
+      assert.equal(r.code, 1, r.stderr);
+    }
+  });
 });
