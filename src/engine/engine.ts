@@ -22,7 +22,7 @@
  * own misuse (RangeError/TypeError from publish arguments); protocol violations by the peer become a
  * "closed" event carrying the v5 reason code.
  */
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../paho/constants.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_WARNING } from "../paho/constants.js";
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
@@ -131,6 +131,11 @@ export class Engine {
   options: EngineOptions;
   /** The host's clock in milliseconds, as the caller last passed it. */
   private now = 0;
+  /**
+   * Messages too large for budget.maxPacketSize that an MQTT 3.x broker sent (it cannot know the limit):
+   * each was read past, acknowledged as its QoS requires, logged at MQTT_LOG_ERR, and not delivered.
+   */
+  oversizedMessages = 0;
 
   readonly budget: Budget;
   private readonly decoder: Decoder;
@@ -218,6 +223,11 @@ export class Engine {
     this.version = connect.protocolVersion;
     this.encoder.version = this.version;
     this.decoder.reset(this.version);
+    // The Maximum Packet Size CONNECT advertises is the limit on this connection, even below the budget.
+    this.decoder.limitPacketSize(this.version === 5 ? connect.properties?.maximumPacketSize ?? Infinity : Infinity);
+    // 3.x cannot tell the broker the limit, so a larger message is read past rather than refused: refusing
+    // would drop the link, and the broker would send it again on every reconnect.
+    this.decoder.skipOversized = this.version !== 5;
     this.out.clear();
     this.queue.length = 0;
     this.owedAckType = 0;
@@ -316,8 +326,9 @@ export class Engine {
 
   /** The next event, or null when the fed bytes are used up (or the output must drain first). */
   poll(): EngineEvent | null {
-    if (this.owedAckType !== 0 && !this.payOwedAck()) return null;
     for (;;) {
+      // Owed for the last message, once the application had it (or at once for one never delivered).
+      if (this.owedAckType !== 0 && !this.payOwedAck()) return null;
       const queued = this.queue.shift();
       if (queued !== undefined) return queued;
       if (this.state === IDLE || this.state === CLOSING) return null;
@@ -673,7 +684,7 @@ export class Engine {
         return null;
       }
       if (this.incoming.claim(p.packetId)) {
-        this.incomingAcked[this.incoming.slotOf(p.packetId)] = 0;
+        this.incomingAcked[this.incoming.slotOf(p.packetId)] = p.oversize > 0 ? 1 : 0;
       } else if (this.version === 5) {
         return this.fail(RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.incoming.capacity} QoS 2 messages in flight, our Receive Maximum`);
       } else {
@@ -683,9 +694,16 @@ export class Engine {
         this.options.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} delivered untracked`);
       }
     }
-    if (p.qos > 0 && !this.options.manualAck) {
+    if (p.qos > 0 && (!this.options.manualAck || p.oversize > 0)) {
       this.owedAckType = p.qos === 1 ? PUBACK : PUBREC;
       this.owedAckId = p.packetId;
+    }
+    if (p.oversize > 0) {
+      // Acknowledged (the broker stops resending it), never delivered: the application gets no message.
+      this.oversizedMessages++;
+      this.options.log(MQTT_LOG_ERR, `a ${p.oversize}-byte PUBLISH to ${p.topic} (QoS ${p.qos}, mid ${p.packetId}) is larger than ` +
+        `budget.maxPacketSize ${this.budget.maxPacketSize}: read past, acknowledged, not delivered`);
+      return null;
     }
     return this.messageEvent;
   }

@@ -33,6 +33,12 @@ export interface ClientOptions {
   protocol?: ProtocolVersion;
   transport?: "tcp" | "websockets";
   manualAck?: boolean;
+  /**
+   * Hand callbacks zero-copy views into the receive buffer instead of messages that own their data: no
+   * allocation per message, but a message is valid during its callback only (reading it later throws an
+   * error naming message.copy()). Default false; true on Moddable, where allocation matters most.
+   */
+  zeroCopyMessages?: boolean;
   budget?: Partial<Budget>;
   /**
    * Where the session is persisted so it survives a restart (MemoryStore, the Node FileStore, the
@@ -151,6 +157,7 @@ export class Client {
   private messageCallbacks: Array<[string, MessageCallback]> = [];
   private authenticator: Authenticator | undefined;
   private followRedirects = false;
+  private zeroCopyMessages = false;
   /** Brokers to fail over to (failoverSet), after the one connect() named. */
   private failover: Server[] = [];
   /** The connection's lifecycle (src/connection/supervisor.ts): backoff, failover, redirects, timeouts. */
@@ -228,6 +235,7 @@ export class Client {
     const transport = options.transport ?? "tcp";
     if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
     this.host = options.host ?? getDefaultHost();
+    this.zeroCopyMessages = options.zeroCopyMessages ?? false;
     this.engine = new Engine(checkBudget(options.budget), protocol, {
       ...ENGINE_DEFAULTS, manualAck: options.manualAck ?? false, log: (level, message) => this.log(level, message),
       resendOnSessionLoss: unacked === "resend", store: options.store,
@@ -317,7 +325,7 @@ export class Client {
     this.userdata = userdata;
   }
 
-  willSet(topic: string, payload?: Payload, qos: number = 0, retain = false, properties?: Properties): void {
+  willSet(topic: string, payload?: Payload, qos: QoS = 0, retain = false, properties?: Properties): void {
     const problem = topicNameProblem(topic);
     if (problem !== undefined) throw new RangeError(`invalid will topic: ${problem}`);
     checkQos(qos);
@@ -547,13 +555,23 @@ export class Client {
     return this.link?.socket ?? null;
   }
 
+  /**
+   * Messages larger than budget.maxPacketSize that an MQTT 3.1/3.1.1 broker sent (it cannot be told the
+   * limit): each was read past without being stored, acknowledged as its QoS requires, logged at
+   * MQTT_LOG_ERR, and not delivered. On MQTT 5 the limit is advertised and a larger packet is a protocol
+   * error (DISCONNECT 0x95).
+   */
+  get oversizedMessages(): number {
+    return this.engine.oversizedMessages;
+  }
+
   wantWrite(): boolean {
     return this.engine.wantsWrite;
   }
 
   // ---- messages -------------------------------------------------------------------------------
 
-  publish(topic: string, payload?: Payload, qos: number = 0, retain = false, properties?: Properties): MessageInfo {
+  publish(topic: string, payload?: Payload, qos: QoS = 0, retain = false, properties?: Properties): MessageInfo {
     if (topic !== this.lastTopic) {
       const problem = topicNameProblem(topic);
       if (problem !== undefined) throw new RangeError(`invalid topic: ${problem}`);
@@ -575,12 +593,15 @@ export class Client {
       this.flush();
       result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.now);
     }
-    const rc = result.rc;
+    let rc = result.rc;
     const mid = result.mid;
     if (rc !== MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(rc)}`);
       return new MessageInfo(rc, mid, this.host);
     }
+    // As Paho: without a connection every QoS says MQTT_ERR_NO_CONN, though QoS 1/2 is queued and goes
+    // out after CONNACK (its waitForPublish() still resolves then).
+    if (this.engine.state !== CONNECTED) rc = MQTT_ERR_NO_CONN;
     if (this.logging) this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${mid}), '${topic}', ... (${bytes.length} bytes)`);
     let info: MessageInfo;
     if (qos === 0) {
@@ -588,7 +609,7 @@ export class Client {
       info = new MessageInfo(rc, mid, this.host, counter, ++counter.queued);
       this.qos0Mids[this.qos0Count++] = mid;
     } else {
-      info = new MessageInfo(rc, mid, this.host);
+      info = new MessageInfo(rc, mid, this.host, undefined, 0, true);
       (this.pendingInfos ??= new Map()).set(mid, info);
     }
     this.scheduleFlush();
@@ -599,7 +620,7 @@ export class Client {
    * subscribe("a/b", 1), subscribe(["a/b", 1]), subscribe([["a/b", 1], ["c", { qos: 2, noLocal: true }]]).
    * Returns [rc, mid].
    */
-  subscribe(topic: string | [string, number | SubscribeOptions] | Array<[string, number | SubscribeOptions]>, qos: number = 0, options?: SubscribeOptions, properties?: Properties): [number, number] {
+  subscribe(topic: string | [string, QoS | SubscribeOptions] | Array<[string, QoS | SubscribeOptions]>, qos: QoS = 0, options?: SubscribeOptions, properties?: Properties): [number, number] {
     const subs: Subscription[] = [];
     const add = (filter: unknown, o: number | SubscribeOptions | undefined): void => {
       const problem = topicFilterProblem(filter, this.protocol);
@@ -652,7 +673,7 @@ export class Client {
   }
 
   /** With manualAck on: acknowledges message mid (PUBACK for QoS 1, PUBREC for QoS 2). */
-  ack(mid: number, qos: number): number {
+  ack(mid: number, qos: QoS): number {
     checkQos(qos);
     const rc = this.engine.ack(mid, qos, this.now = this.host.now());
     this.scheduleFlush();
@@ -850,7 +871,7 @@ export class Client {
     const props = (p: Properties | undefined): Properties => p ?? {};
     switch (e.type) {
       case "message": {
-        const message = new MQTTMessage(e.message);
+        const message = new MQTTMessage(e.message, this.zeroCopyMessages);
         if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${e.message.payloadLength} bytes)`);
         let matched = false;
         for (const [sub, callback] of this.messageCallbacks) {
@@ -859,6 +880,7 @@ export class Client {
           this.call("message callback", () => callback(this, this.userdata, message));
         }
         if (!matched) this.call("onMessage", () => this.onMessage?.(this, this.userdata, message));
+        message.expire();
         return;
       }
       case "published": {

@@ -10,7 +10,7 @@ import { CONNACK, DISCONNECT, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL
   type Packet, type ProtocolVersion, type QoS } from "../../src/codec/index.js";
 import type { Properties } from "../../src/codec/properties.js";
 import { MQTT_ERR_CONN_LOST, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL,
-  MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS } from "../../src/paho/constants.js";
+  MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_ERR } from "../../src/paho/constants.js";
 import type { Budget } from "../../src/engine/budget.js";
 import { CLOSING, CONNACK_WAIT, CONNECTED, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../../src/engine/engine.js";
 import { type Seen, Wire, encode } from "../support/fake-host.js";
@@ -814,7 +814,7 @@ describe("protocol errors", () => {
     ["packet type 0", [0x00, 0x00], 0x81],
     ["a PUBLISH with QoS 3", [0x36, 0x05, 0x00, 0x01, 0x74, 0x00, 0x01], 0x81],
     ["a PUBACK with packet id 0", [0x40, 0x02, 0x00, 0x00], 0x82],
-    ["a packet larger than budget.maxPacketSize", [0x30, 0xff, 0x01], 0x95],
+    ["a packet larger than budget.maxPacketSize (a SUBACK: on 3.x a PUBLISH is read past instead)", [0x90, 0xff, 0x01], 0x95],
   ];
   for (const [what, bytes, reason] of malformedCases) {
     test(`${what} closes the connection with reason 0x${reason.toString(16)}; on v5 a DISCONNECT carries it`, () => {
@@ -879,4 +879,32 @@ describe("protocol errors", () => {
     assert.deepEqual(rest.map((p) => p.name), ["PUBLISH", "DISCONNECT"]);
     assert.deepEqual(rest[1]?.bytes, [0xe0, 0x01, 0x81]);
   });
+});
+
+describe("MQTT 3.x: a PUBLISH larger than budget.maxPacketSize (a 3.x broker cannot be told the limit)", () => {
+  for (const version of [3, 4] as const) {
+    for (const qos of [0, 1, 2] as const) {
+      for (const split of ["whole", "byte by byte"] as const) {
+        test(`${version === 3 ? "3.1" : "3.1.1"} QoS ${qos}, ${split}: read past unstored, acknowledged, logged at MQTT_LOG_ERR, counted; the next message is delivered`, () => {
+          const r = new Rig({ version, budget: { maxPacketSize: 128 } });
+          r.connect();
+          r.out();
+          const big = Array.from(encode(version, incoming("big/topic", "x".repeat(1000), qos, qos > 0 ? 9 : 0)));
+          const small = Array.from(encode(version, incoming("small", "after", 0, 0)));
+          const bytes = [...big, ...small];
+          const events = split === "whole" ? r.recvBytes(bytes) : bytes.flatMap((b) => r.recvBytes([b]));
+          assert.deepEqual(events.map((e) => `${e.type} ${"topic" in e ? String(e.topic) : ""}`), ["message small"]);
+          assert.deepEqual(r.out().map((p) => `${p.name} ${p.packetId ?? ""}`), qos === 0 ? [] : [`${qos === 1 ? "PUBACK" : "PUBREC"} 9`]);
+          if (qos === 2) {
+            assert.deepEqual(r.recv(pubrel(9)), []);
+            assert.deepEqual(r.out().map((p) => `${p.name} ${p.packetId ?? ""}`), ["PUBCOMP 9"]);
+          }
+          assert.equal(r.engine.oversizedMessages, 1);
+          assert.deepEqual(r.logs.filter(([level]) => level === MQTT_LOG_ERR).map(([, m]) => m),
+            [`a ${big.length}-byte PUBLISH to big/topic (QoS ${qos}, mid ${qos > 0 ? 9 : 0}) is larger than budget.maxPacketSize 128: read past, acknowledged, not delivered`]);
+          assert.equal(r.engine.state, CONNECTED);
+        });
+      }
+    }
+  }
 });

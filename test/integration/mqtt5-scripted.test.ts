@@ -15,7 +15,7 @@ import { after, afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   Client, type ClientOptions, type ConnectFlags, type DisconnectFlags, type MQTTMessage, MQTTv311, MQTTv5,
-  MQTT_ERR_INVAL, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_SUCCESS, type Properties, codec, topicMatchesSub,
+  MQTT_ERR_INVAL, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS, type Properties, codec, topicMatchesSub,
 } from "../../hosts/node/index.js";
 import { type ReceivedPacket, type ScriptedBroker, type ScriptedConnection, startScriptedBroker } from "../support/scripted-broker.js";
 import { sleep, until } from "../support/wait.js";
@@ -271,7 +271,7 @@ describe("properties out: CONNECT, will, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, DISCON
     const { client, rec } = await online(s);
     const props: Properties = { payloadFormatIndicator: 0, messageExpiryInterval: 30, contentType: "application/octet-stream",
       responseTopic: "r/t", correlationData: new Uint8Array([9, 8, 7]), userProperties: [["z", "1"], ["a", "2"], ["z", "3"]] };
-    for (const qos of [0, 1, 2]) client.publish(`p/${qos}`, "x", qos, false, props);
+    for (const qos of [0, 1, 2] as const) client.publish(`p/${qos}`, "x", qos, false, props);
     await until(() => rec.published.length === 3, 3000, "three onPublish");
     const sent = s.of(PUBLISH);
     assert.deepEqual(sent.map((p) => [p.topic, p.qos]), [["p/0", 0], ["p/1", 1], ["p/2", 2]]);
@@ -753,6 +753,26 @@ describe("limits: ours enforced on the broker, the broker's honoured by us", () 
     noErrors(s);
   });
 
+  test("a Maximum Packet Size asked for in connect properties, below the budget, is enforced too: DISCONNECT 0x95, reason in onDisconnect and the log", async () => {
+    // ejabberd sends a 92-byte PUBLISH to a client that advertised 64 (3.1.2.11.4 makes that a Protocol Error).
+    const encoder = new codec.Encoder();
+    encoder.version = MQTTv5;
+    const fits = publishPacket("t", new Uint8Array(58).fill(0x61));
+    const over = publishPacket("t", new Uint8Array(86).fill(0x62));
+    assert.equal(encoder.encode(fits).length, 64);
+    assert.equal(encoder.encode(over).length, 92);
+    const s = await scripted({ after: async (ctx) => { if (ctx.n === 0) { await ctx.send(fits); await ctx.send(over); } } });
+    const { rec } = await online(s, {}, { properties: { maximumPacketSize: 64 } });
+    assert.equal(s.of(CONNECT)[0]!.properties?.maximumPacketSize, 64);
+    await until(() => rec.disconnects.length === 1, 3000, "onDisconnect");
+    assert.deepEqual(rec.messages.map((m) => m.text.length), [58], "the 64-byte packet was delivered, the 92-byte one not");
+    assert.equal(rec.disconnects[0]!.rc, 0x95);
+    assert.match(rec.logText(), /PUBLISH of 92 bytes exceeds the maximum packet size of 64/);
+    await until(() => s.of(DISCONNECT).length === 1, 3000, "DISCONNECT at the broker");
+    assert.equal(s.of(DISCONNECT)[0]!.reasonCode, 0x95);
+    noErrors(s);
+  });
+
   test("our Receive Maximum (budget.maxIncomingQos2): one QoS 2 message more in flight is DISCONNECT 0x93", async () => {
     const s = await scripted({
       after: async (ctx) => {
@@ -839,7 +859,7 @@ describe("limits: ours enforced on the broker, the broker's honoured by us", () 
     assert.equal(await client.connect(HOST, s.port, 30), MQTT_ERR_SUCCESS);
     // CONNECT is written, the CONNACK not yet handled (no loop runs): the limit is not known yet.
     const info = client.publish("q/t", new Uint8Array(200), 1);
-    assert.equal(info.rc, MQTT_ERR_SUCCESS, "queued");
+    assert.equal(info.rc, MQTT_ERR_NO_CONN, "not connected yet (as Paho says), queued all the same");
     client.loopStart();
     await until(() => rec.connects.length === 1, 3000, "onConnect");
     await until(() => rec.published.length === 1 || s.of(PUBLISH).length > 0, 3000, "onPublish or a PUBLISH");
