@@ -6,6 +6,7 @@
  * connection exits with the CONNACK code, as mosquitto_sub does (5 on 3.1.1, 0x87 = 135 on MQTT 5).
  */
 import { CONNACK } from "../../src/codec/constants.js";
+import type { QoS } from "../../src/codec/packet-types.js";
 import type { ReceivedMessage } from "../../src/paho/message.js";
 import { type CliConnection, integer, qosOf, UsageError } from "./cli-flags.js";
 import { Client, MqttConnectionError, connackString, reasonCodeString, topicMatchesSub } from "./index.js";
@@ -43,7 +44,7 @@ export async function runSub(c: CliConnection, s: SubSettings): Promise<number> 
   };
   client.onConnect = (_c, _u, _f, rc) => {
     if (rc !== 0) return end(rc, refusal(c, rc));
-    if (topics.length > 0) client.subscribe(topics.map((t): [string, number] => [t, qos]));
+    if (topics.length > 0) client.subscribe(topics.map((t): [string, QoS] => [t, qos]));
     if (s.unsubscribe.length > 0) client.unsubscribe(s.unsubscribe);
   };
   client.onSubscribe = (_c, _u, _mid, codes) => {
