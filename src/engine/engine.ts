@@ -161,6 +161,8 @@ export class Engine {
   private cleanStartSent = false;
   /** The Authentication Method of this connection's CONNECT (MQTT 5), undefined without one. */
   private authMethod: string | undefined = undefined;
+  /** This connection's CONNECT asked for Request Problem Information 0 (MQTT 5). */
+  private problemInformationRefused = false;
   /** Incoming QoS 2 ids the application has acknowledged by hand (manualAck), by incoming-table slot. */
   private readonly incomingAcked: Uint8Array;
   private lastSent = 0;
@@ -183,6 +185,8 @@ export class Engine {
   constructor(budget: Budget, version: ProtocolVersion = 4, options: EngineOptions = ENGINE_DEFAULTS) {
     this.budget = budget;
     this.version = version;
+    // A QoS 1/2 publish queued before the first begin() is stored encoded: at this version, not 3.1.1's.
+    this.encoder.version = version;
     this.options = options;
     if (version === 5) this.makeTopicAliases();
     // Every buffer and table of the budget, carved out of one ArrayBuffer allocated here.
@@ -242,6 +246,7 @@ export class Engine {
     this.cleanStartSent = connect.cleanStart;
     this.closingSince = -1;
     this.authMethod = connect.properties?.authenticationMethod;
+    this.problemInformationRefused = connect.properties?.requestProblemInformation === 0;
     this.state = CONNACK_WAIT;
     if (!this.writePacket(connect)) {
       throw new RangeError(`the CONNECT packet (${this.encoder.length} bytes) is larger than budget.outputBytes`);
@@ -519,6 +524,11 @@ export class Engine {
     this.now = now;
     if (this.state !== CONNECTED && this.state !== CONNACK_WAIT) return MQTT_ERR_NO_CONN;
     const packet = this.version === 5 ? { type: DISCONNECT as typeof DISCONNECT, reasonCode, properties } : { type: DISCONNECT as typeof DISCONNECT };
+    if (properties !== undefined && this.encoder.measure(packet) > this.serverMaximumPacketSize) {
+      // Reason String and User Property go only where they fit the broker's Maximum Packet Size [MQTT-3.14.2-3] [MQTT-3.14.2-4].
+      const { reasonString: _r, userProperties: _u, ...rest } = properties;
+      packet.properties = Object.keys(rest).length === 0 ? undefined : rest;
+    }
     this.writePacket(packet);
     this.state = CLOSING;
     this.closingSince = this.now;
@@ -545,6 +555,12 @@ export class Engine {
   private handle(p: DecodedPacket): EngineEvent | null {
     if (this.state === CONNACK_WAIT && p.type !== CONNACK && p.type !== AUTH) {
       return this.fail(PROTOCOL_ERROR, `${PACKET_NAMES[p.type]} before CONNACK [MQTT-3.2.0-1]`);
+    }
+    if (this.problemInformationRefused && p.type !== PUBLISH && p.type !== CONNACK && p.type !== DISCONNECT && "properties" in p) {
+      const props = p.properties;
+      if (props !== undefined && (props.reasonString !== undefined || props.userProperties !== undefined)) {
+        return this.fail(PROTOCOL_ERROR, `${PACKET_NAMES[p.type]} carries a Reason String or User Property after Request Problem Information 0 [MQTT-3.1.2-29]`);
+      }
     }
     switch (p.type) {
       case CONNACK: return this.onConnack(p);
@@ -597,8 +613,12 @@ export class Engine {
     if (p.sessionPresent && this.cleanStartSent) {
       return this.fail(PROTOCOL_ERROR, "CONNACK says a session is present after a clean start [MQTT-3.2.2-4]");
     }
-    this.state = CONNECTED;
     const props = p.properties;
+    if (this.version === 5 && props?.authenticationMethod !== this.authMethod) {
+      return this.fail(PROTOCOL_ERROR, this.authMethod === undefined ? "CONNACK names an Authentication Method that CONNECT did not [MQTT-4.12.0-6]"
+        : "a successful CONNACK must name the CONNECT's Authentication Method [MQTT-4.12.0-5]");
+    }
+    this.state = CONNECTED;
     if (this.version === 5) {
       // Section 3.2.2.3: what the broker takes on this connection; absent means no limit.
       this.serverReceiveMaximum = props?.receiveMaximum ?? 65535;

@@ -578,6 +578,7 @@ export class Client {
       this.lastTopic = topic;
     }
     checkQos(qos);
+    if (properties?.subscriptionIdentifier !== undefined) throw new RangeError("a Subscription Identifier is the broker's to send: a client's PUBLISH carries none [MQTT-3.3.4-6]");
     const bytes = payload instanceof Uint8Array ? payload : toPayload(payload);
     if (bytes.length > MAX_PAYLOAD) throw new RangeError(`payload is ${bytes.length} bytes; MQTT allows at most ${MAX_PAYLOAD}`);
     // QoS 0 reads the clock once per burst: the publishes after the first, until the flush the first

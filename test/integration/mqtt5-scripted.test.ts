@@ -773,7 +773,7 @@ describe("limits: ours enforced on the broker, the broker's honoured by us", () 
     noErrors(s);
   });
 
-  test("our Receive Maximum (budget.maxIncomingQos2): one QoS 2 message more in flight is DISCONNECT 0x93", async () => {
+  test("[5.0 MQTT-3.3.4-9] our Receive Maximum (budget.maxIncomingQos2): one QoS 2 message more in flight is DISCONNECT 0x93", async () => {
     const s = await scripted({
       after: async (ctx) => {
         if (ctx.n > 0) return;
@@ -922,6 +922,45 @@ describe("limits: ours enforced on the broker, the broker's honoured by us", () 
     assert.deepEqual(s.of(CONNECT).map((c) => c.clientId), ["", "srv-given-42"]);
     assert.equal(rec.connects[0]!.props.assignedClientIdentifier, "srv-given-42");
     assert.equal(rec.connects[1]!.flags.sessionPresent, true);
+    noErrors(s);
+  });
+});
+
+describe("MQTT 5.0 conformance on the wire: the session's client identifier, PUBLISH properties, closing", () => {
+  test("[5.0 MQTT-3.1.3-2] the client identifier names the session: the reconnection asks for the same one and resumes its unacknowledged PUBLISH", async () => {
+    const s = await scripted({
+      connack: (_c, ctx) => ({ type: CONNACK, sessionPresent: ctx.n > 0, reasonCode: 0 }),
+      on: (p, ctx) => {
+        if (p.type !== PUBLISH || ctx.n > 0) return false;
+        ctx.conn.destroy(); // the first connection ends before the PUBACK
+        return true;
+      },
+    });
+    const { client, rec } = recorded({ clientId: "session-7" });
+    client.reconnectDelaySet(0.1, 0.1);
+    await go(client, rec, s.port, { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
+    const mid = client.publish("t", "x", 1).mid;
+    await until(() => rec.published.length === 1, 3000, () => `the PUBACK on the second connection\n${rec.logText()}`);
+    assert.deepEqual(s.of(CONNECT).map((c) => [c.clientId, c.cleanStart]), [["session-7", false], ["session-7", false]]);
+    assert.deepEqual(s.of(PUBLISH).map((p) => [p.packetId, p.dup]), [[mid, false], [mid, true]]);
+    noErrors(s);
+  });
+
+  test("[5.0 MQTT-3.3.4-6] publish() refuses a Subscription Identifier: only the broker puts one in a PUBLISH", () => {
+    const client = new Client({ protocol: MQTTv5 });
+    assert.throws(() => client.publish("t", "x", 1, false, { subscriptionIdentifier: 1 }), /Subscription Identifier/);
+    assert.throws(() => client.publish("t", "x", 0, false, { subscriptionIdentifier: [1, 2] }), RangeError);
+  });
+
+  test("[5.0 MQTT-3.14.4-2] [5.0 MQTT-3.14.4-1] after its DISCONNECT the client closes the connection and sends nothing more", async () => {
+    const s = await scripted({ on: (p) => p.type === DISCONNECT });
+    const { client } = await online(s);
+    client.disconnect();
+    const conn = s.broker.connections[0]!;
+    let closed = false;
+    void conn.closed.then(() => { closed = true; });
+    await until(() => closed, 3000, () => "the client closes the connection");
+    assert.deepEqual(s.seen.map((x) => x.p.type).slice(-1), [DISCONNECT], "DISCONNECT was the last packet");
     noErrors(s);
   });
 });
