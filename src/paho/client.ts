@@ -14,6 +14,7 @@ import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVA
 import { type Budget, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNECTED, type ClosedEvent, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../engine/engine.js";
 import { type Host, type Link, type LinkError, type LinkEvents, type LinkParams, type TlsOptions, getDefaultHost } from "../connection/host.js";
+import { ConnectionDriver, type DriverHooks } from "../connection/driver.js";
 import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type Server, type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
 import { MQTTMessage, MessageInfo, WrittenCounter } from "./message.js";
 import type { SessionStore } from "../session/store.js";
@@ -133,10 +134,8 @@ export class Client {
   onSocketUnregisterWrite: SocketCallback | null = null;
 
   userdata: unknown;
-  private host!: Host;
-  private engine!: Engine;
-  /** The host's clock as last read, passed to the engine (a burst of QoS 0 publishes reads it once). */
-  private now = 0;
+  /** The engine's only caller: the link, the one timer, the clock as last read (src/connection/driver.ts). */
+  private driver!: ConnectionDriver;
   private clientId!: string;
   private cleanSession!: boolean;
   private protocol!: ProtocolVersion;
@@ -157,18 +156,12 @@ export class Client {
   private supervisor!: SupervisorState;
 
   private args: ConnectArgs | undefined;
-  private link: Link | null = null;
-  /** The link opened (CONNECT written). */
-  private linkOpen = false;
   /** Why the engine ended the connection, for onDisconnect once the link is gone. */
   private closedEvent: ClosedEvent | undefined;
   /** Why the link closed, as the host said; why an attempt could not even start. Both until the supervisor has decided. */
   private linkError: LinkError | undefined = undefined;
   private attemptFailure: Error | undefined = undefined;
   private mode = MODE_MANUAL;
-  /** The one timer: the engine's next deadline or the supervisor's, whichever comes first. */
-  private timer: unknown = undefined;
-  private timerAt = Infinity;
   private writeRegistered = false;
   private readable = false;
   private readableWaiter: (() => void) | undefined;
@@ -187,12 +180,19 @@ export class Client {
   private qos0Counter = new WrittenCounter();
   /** The last topic publish() accepted: a publisher's topics repeat, so each is checked once in a row. */
   private lastTopic: unknown = NO_TOPIC;
-  private servicing = false;
   private flushScheduled = false;
   /** A publish in a callback of service() left bytes for service() to write when its callbacks are done. */
   private flushOwed = false;
   /** loopStart() ran and loopStop() has not: loopStop() succeeds even if the loop already ended. */
   private backgroundStarted = false;
+
+  private get host(): Host {
+    return this.driver.host;
+  }
+
+  private get engine(): Engine {
+    return this.driver.engine;
+  }
 
   constructor(options: ClientOptions = {}) {
     this.init(options);
@@ -201,7 +201,7 @@ export class Client {
   /** Back to the just-constructed state with new options: the link is dropped, callbacks are cleared. */
   reinitialise(options: ClientOptions = {}): void {
     this.dropLink();
-    this.clearTimer();
+    this.driver.clearTimer();
     this.onConnect = this.onConnectFail = this.onDisconnect = this.onMessage = this.onPublish = null;
     this.onSubscribe = this.onUnsubscribe = this.onLog = this.onPreConnect = null;
     this.onSocketOpen = this.onSocketClose = this.onSocketRegisterWrite = this.onSocketUnregisterWrite = null;
@@ -227,12 +227,13 @@ export class Client {
     }
     const transport = options.transport ?? "tcp";
     if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
-    this.host = options.host ?? getDefaultHost();
-    this.engine = new Engine(checkBudget(options.budget), protocol, {
+    const engine = new Engine(checkBudget(options.budget), protocol, {
       ...ENGINE_DEFAULTS, manualAck: options.manualAck ?? false, log: (level, message) => this.log(level, message),
       resendOnSessionLoss: unacked === "resend", store: options.store,
     });
-    if (options.store !== undefined) this.engine.restore(options.store.open(clientId, protocol));
+    if (options.store !== undefined) engine.restore(options.store.open(clientId, protocol));
+    this.driver = new ConnectionDriver(options.host ?? getDefaultHost(), engine, new Client.Hooks(this));
+    this.driver.timed = false;
     this.clientId = clientId;
     this.cleanSession = cleanSession;
     this.protocol = protocol;
@@ -352,7 +353,7 @@ export class Client {
   /** MQTT 5: starts a re-authentication (AUTH 0x19) with the authenticator's initial data. */
   reauthenticate(): number {
     if (this.authenticator === undefined) return MQTT_ERR_INVAL;
-    const rc = this.engine.sendAuth(0x19, this.authenticator.initialData?.(), this.now = this.host.now());
+    const rc = this.engine.sendAuth(0x19, this.authenticator.initialData?.(), this.driver.clock());
     this.flush();
     return rc;
   }
@@ -412,7 +413,7 @@ export class Client {
   /** Stores the arguments; the connection is made by loopStart()/loopForever() (Paho's connect_async). */
   connectAsync(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): number {
     this.setArgs(host, port, keepalive, bindAddress, cleanStart, properties);
-    if (this.mode !== MODE_MANUAL && this.link === null) void this.start(false);
+    if (this.mode !== MODE_MANUAL && this.driver.link === null) void this.start(false);
     return MQTT_ERR_SUCCESS;
   }
 
@@ -442,13 +443,13 @@ export class Client {
 
   /** Sends DISCONNECT (so no will is published) and closes the link; stops reconnecting. */
   disconnect(reasonCode = 0, properties?: Properties): number {
-    const link = this.link;
-    if (link === null || !this.linkOpen) {
+    const link = this.driver.link;
+    if (link === null || !this.driver.linkOpen) {
       this.supervise({ type: "disconnect" });
       return MQTT_ERR_NO_CONN;
     }
     this.log(MQTT_LOG_DEBUG, "Sending DISCONNECT");
-    const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
+    const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined, this.driver.clock());
     this.supervise({ type: "disconnect" });
     if (rc !== MQTT_ERR_SUCCESS) {
       link.destroy();
@@ -479,7 +480,7 @@ export class Client {
     if (!this.backgroundStarted) return MQTT_ERR_INVAL;
     this.backgroundStarted = false;
     if (this.mode === MODE_BACKGROUND) this.setMode(MODE_MANUAL, false);
-    this.clearTimer();
+    this.driver.clearTimer();
     return MQTT_ERR_SUCCESS;
   }
 
@@ -498,7 +499,7 @@ export class Client {
 
   /** Waits up to timeout seconds for bytes, then reads, writes and runs timers once (Paho's loop()). */
   async loop(timeout = 1.0): Promise<number> {
-    if (this.link === null) return MQTT_ERR_NO_CONN;
+    if (this.driver.link === null) return MQTT_ERR_NO_CONN;
     if (!this.readable && !this.engine.hasInput) {
       await new Promise<void>((resolve) => {
         const timer = this.host.setTimer(() => {
@@ -520,31 +521,29 @@ export class Client {
 
   /** Reads and handles what the link has received. */
   loopRead(): number {
-    if (this.link === null) return MQTT_ERR_NO_CONN;
+    if (this.driver.link === null) return MQTT_ERR_NO_CONN;
     this.readable = false;
     this.service();
-    return this.link === null && this.supervisor.phase !== "STOPPED" ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
+    return this.driver.link === null && this.supervisor.phase !== "STOPPED" ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
   }
 
   /** Writes what is waiting to be sent. */
   loopWrite(): number {
-    if (this.link === null) return MQTT_ERR_NO_CONN;
+    if (this.driver.link === null) return MQTT_ERR_NO_CONN;
     this.flush();
     return MQTT_ERR_SUCCESS;
   }
 
   /** Keepalive and retries: call at least once a second in an external loop. */
   loopMisc(): number {
-    if (this.link === null) return MQTT_ERR_NO_CONN;
-    this.engine.tick(this.now = this.host.now());
-    if (this.now >= this.supervisor.deadline) this.supervise({ type: "timer" });
-    if (this.link !== null) this.service();
-    return this.link === null ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
+    if (this.driver.link === null) return MQTT_ERR_NO_CONN;
+    this.driver.tick();
+    return this.driver.link === null ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
   }
 
   /** The host's socket object, for an external event loop; null without a link. */
   socket(): unknown {
-    return this.link?.socket ?? null;
+    return this.driver.link?.socket ?? null;
   }
 
   wantWrite(): boolean {
@@ -565,15 +564,15 @@ export class Client {
     // QoS 0 reads the clock once per burst: the publishes after the first, until the flush the first
     // scheduled, are in the same turn of the event loop. For QoS 0 the time only says when something was
     // last sent (for keepalive), and a clock read can cost as much as the rest of a small QoS 0 publish.
-    if (qos !== 0 || !(this.flushScheduled || this.flushOwed)) this.now = this.host.now();
+    if (qos !== 0 || !(this.flushScheduled || this.flushOwed)) this.driver.clock();
     const props = this.protocol === MQTTv5 ? properties : undefined;
-    let result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.now);
+    let result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.driver.now);
     if (result.rc === MQTT_ERR_QUEUE_SIZE && this.flushOwed) {
       // In a callback, what earlier publishes queued waits for service() to write it: when that fills the
       // output, it is written now and this publish tried again, so a callback still publishes as much as
       // the link takes.
       this.flush();
-      result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.now);
+      result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.driver.now);
     }
     const rc = result.rc;
     const mid = result.mid;
@@ -628,7 +627,7 @@ export class Client {
         add(pair[0], pair[1] as number | SubscribeOptions);
       }
     } else throw new TypeError("subscribe() takes a topic, a [topic, qos] pair or a non-empty list of pairs");
-    const r = this.engine.subscribe(subs, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
+    const r = this.engine.subscribe(subs, this.protocol === MQTTv5 ? properties : undefined, this.driver.clock());
     if (r.rc === MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_DEBUG, `Sending SUBSCRIBE (d0, m${r.mid}) [${subs.map((s) => `('${s.topicFilter}', ${s.qos})`).join(", ")}]`);
       this.scheduleFlush();
@@ -643,7 +642,7 @@ export class Client {
       const problem = topicFilterProblem(f, this.protocol);
       if (problem !== undefined) throw new RangeError(`invalid topic filter: ${problem}`);
     }
-    const r = this.engine.unsubscribe(filters, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
+    const r = this.engine.unsubscribe(filters, this.protocol === MQTTv5 ? properties : undefined, this.driver.clock());
     if (r.rc === MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_DEBUG, `Sending UNSUBSCRIBE (d0, m${r.mid}) [${filters.map((f) => `'${f}'`).join(", ")}]`);
       this.scheduleFlush();
@@ -654,7 +653,7 @@ export class Client {
   /** With manualAck on: acknowledges message mid (PUBACK for QoS 1, PUBREC for QoS 2). */
   ack(mid: number, qos: number): number {
     checkQos(qos);
-    const rc = this.engine.ack(mid, qos, this.now = this.host.now());
+    const rc = this.engine.ack(mid, qos, this.driver.clock());
     this.scheduleFlush();
     return rc;
   }
@@ -748,45 +747,39 @@ export class Client {
     const params: LinkParams = { host: target.host, port: target.port, bindAddress: a.bindAddress, transport: this.transport,
       tls: this.tls, wsPath: this.wsPath, wsHeaders: this.wsHeaders };
     this.log(MQTT_LOG_DEBUG, `Connecting to ${target.host}:${target.port}`);
-    this.linkOpen = false;
     this.closedEvent = undefined;
     this.readable = false;
-    const events = new Client.LinkEventsOf(this);
-    let link: Link;
     try {
-      link = this.host.open(params, events);
+      this.driver.open(params);
     } catch (e) {
       // The host could not even start (a TLS file that cannot be read...): a failed attempt.
       this.attemptFailure = e instanceof Error ? e : new Error(String(e));
       this.supervise({ type: "lost" });
       return;
     }
-    events.link = link;
-    this.link = link;
   }
 
-  /**
-   * What a link reports to its client: one small object per link rather than a closure per event, as a
-   * process may hold thousands of connected clients. Events of a link that is no longer the client's are
-   * ignored.
-   */
-  private static readonly LinkEventsOf = class implements LinkEvents {
-    link: Link | undefined = undefined;
+  /** What the driver tells the client: a nested class, so the client's private methods stay private. */
+  private static readonly Hooks = class implements DriverHooks {
     constructor(private readonly client: Client) {}
-    onOpen(): void { if (this.client.link === this.link) this.client.linkOpened(); }
-    onReadable(): void { if (this.client.link === this.link) this.client.linkReadable(); }
-    onWritable(): void { if (this.client.link === this.link) this.client.service(); }
-    onClose(error: LinkError | undefined): void { if (this.client.link === this.link) this.client.linkClosed(error); }
+    linkOpened(): void { this.client.linkOpened(); }
+    linkReadable(): void { this.client.linkReadable(); }
+    linkClosed(error: LinkError | undefined): void { this.client.linkClosed(error); }
+    dispatch(): boolean { this.client.dispatch(); return true; }
+    written(waiting: boolean): void { this.client.written(waiting); }
+    // What user code queued after the loop's last flush (a publish from onPublish of QoS 0 written there).
+    serviced(): void { if (this.client.flushOwed) this.client.flush(); }
+    timerFired(): void { this.client.supervise({ type: "timer" }); }
+    deadline(): number { return this.client.supervisor.deadline; }
   };
 
   private linkOpened(): void {
-    this.linkOpen = true;
     this.supervise({ type: "opened" });
-    this.call("onSocketOpen", () => this.onSocketOpen?.(this, this.userdata, this.link!.socket));
+    this.call("onSocketOpen", () => this.onSocketOpen?.(this, this.userdata, this.driver.link!.socket));
     let packet: ConnectPacket;
     try {
       packet = this.connectPacket();
-      this.engine.begin(packet, this.now = this.host.now());
+      this.engine.begin(packet, this.driver.clock());
     } catch (e) {
       // A CONNECT that cannot be made (larger than the budget's output): the attempt failed.
       this.attemptFailure = e as Error;
@@ -799,7 +792,7 @@ export class Client {
     const waiter = this.openWaiter;
     this.openWaiter = undefined;
     waiter?.resolve(MQTT_ERR_SUCCESS);
-    this.armTimer();
+    this.driver.armTimer();
   }
 
   private linkReadable(): void {
@@ -808,37 +801,9 @@ export class Client {
     if (this.mode !== MODE_MANUAL) this.service();
   }
 
-  /**
-   * Reads and handles whatever is waiting, then writes. Reentrant calls (a callback that publishes)
-   * only write; the outer call goes on reading.
-   */
+  /** Reads and handles whatever is waiting, then writes (the driver's loop). */
   private service(): void {
-    if (this.servicing) {
-      this.flush();
-      return;
-    }
-    this.servicing = true;
-    try {
-      const engine = this.engine;
-      for (;;) {
-        this.dispatch();
-        this.flush();
-        if (this.link === null || engine.state === IDLE || engine.state === CLOSING) break;
-        // Input left over means the output filled up: read on once flush() made room, wait if it did not.
-        if (engine.hasInput) {
-          if (engine.wantsWrite) break;
-          continue;
-        }
-        const chunk = this.link.read();
-        if (chunk === null) break;
-        engine.receive(chunk, this.now = this.host.now());
-      }
-    } finally {
-      this.servicing = false;
-    }
-    // What user code queued after the loop's last flush (a publish from onPublish of QoS 0 written there).
-    if (this.flushOwed) this.flush();
-    this.armTimer();
+    this.driver.service();
   }
 
   private dispatch(): void {
@@ -904,7 +869,7 @@ export class Client {
         this.call("authenticator.challenge", () => {
           response = auth.challenge(e.properties?.authenticationData?.slice(), props(e.properties));
         });
-        this.engine.sendAuth(0x18, response, this.now);
+        this.engine.sendAuth(0x18, response, this.driver.now);
         return;
       }
       case "closed":
@@ -923,7 +888,7 @@ export class Client {
     // In a callback of service() (onConnect, onMessage, onPublish...): service() writes once its callbacks
     // are done, everything they queued in one write rather than a system call per publish (as Paho writes
     // after its callbacks).
-    if (this.servicing) {
+    if (this.driver.inService) {
       this.flushOwed = true;
       return;
     }
@@ -946,19 +911,13 @@ export class Client {
 
   /** Writes what the engine has for the link, as much as the link takes now. */
   private flush(): void {
-    const link = this.link;
-    const engine = this.engine;
     this.flushOwed = false;
-    if (link === null || !this.linkOpen) return;
-    // What the broker is about to hear of must be durable first (the store decides how durable).
-    if (engine.wantsWrite) engine.options.store?.flush();
-    let length: number;
-    while ((length = engine.outputLength()) > 0) {
-      const taken = link.write(engine.outputBuffer, engine.outputOffset(), length);
-      if (taken > 0) engine.consumed(taken, this.now);
-      if (taken < length) break;
-    }
-    const waiting = engine.wantsWrite;
+    this.driver.flush();
+  }
+
+  /** The driver wrote: Paho's socket callbacks, QoS 0 completions, and the close after a drained DISCONNECT. */
+  private written(waiting: boolean): void {
+    const link = this.driver.link!;
     if (waiting !== this.writeRegistered) {
       this.writeRegistered = waiting;
       const socket = link.socket;
@@ -967,9 +926,8 @@ export class Client {
     }
     if (!waiting) {
       if (this.qos0Count > 0) this.qos0Written();
-      if (engine.state === CLOSING && this.link !== null) this.closeWhenFlushed();
+      if (this.engine.state === CLOSING && this.driver.link !== null) this.closeWhenFlushed();
     }
-    this.armTimer();
   }
 
   /** QoS 0 messages count as published once the link has taken their bytes (as Paho's on_publish). */
@@ -998,32 +956,27 @@ export class Client {
    */
   private endLink(): void {
     this.flush();
-    const link = this.link;
+    const link = this.driver.link;
     if (link === null) return;
     link.destroy();
     this.linkClosed(undefined);
   }
 
   private closeWhenFlushed(): void {
-    if (this.link === null || this.engine.wantsWrite) return;
-    const link = this.link;
+    if (this.driver.link === null || this.engine.wantsWrite) return;
+    const link = this.driver.link;
     link.close();
     this.linkClosed(undefined);
   }
 
   /** Drops the link without callbacks, as reconnect() and reinitialise() do. */
   private dropLink(): void {
-    const link = this.link;
-    if (link === null) return;
-    this.link = null;
-    this.linkOpen = false;
-    link.destroy();
-    this.engine.lost();
+    this.driver.release()?.destroy();
   }
 
   /** The link is gone: socket callbacks, then what the supervisor decides (callbacks, a reconnect). */
   private linkClosed(error: LinkError | undefined): void {
-    const link = this.link;
+    const link = this.driver.link;
     if (link === null) return;
     this.releaseLink(link);
     this.linkError = error;
@@ -1044,7 +997,7 @@ export class Client {
       this.linkError = undefined;
       this.attemptFailure = undefined;
     }
-    this.armTimer();
+    this.driver.armTimer();
   }
 
   /** Does what the supervisor answered; `previous`: its state before the event. */
@@ -1055,7 +1008,7 @@ export class Client {
         this.openLink();
         return;
       case "drop": {
-        const link = this.link;
+        const link = this.driver.link;
         if (link === null) return;
         if (this.host.now() >= previous.deadline) {
           this.closedEvent = { type: "closed", rc: MQTT_ERR_NO_CONN, reasonCode: 0, properties: undefined, fromServer: false,
@@ -1092,10 +1045,8 @@ export class Client {
 
   /** The link is no longer the client's: the engine forgets it, and the socket callbacks run. */
   private releaseLink(link: Link): void {
-    this.link = null;
-    const wasOpen = this.linkOpen;
-    this.linkOpen = false;
-    this.engine.lost();
+    const wasOpen = this.driver.linkOpen;
+    this.driver.release();
     if (this.writeRegistered) {
       this.writeRegistered = false;
       this.call("onSocketUnregisterWrite", () => this.onSocketUnregisterWrite?.(this, this.userdata, link.socket));
@@ -1160,11 +1111,12 @@ export class Client {
 
   private setMode(mode: number, giveUpBeforeFirst: boolean): void {
     this.mode = mode;
+    this.driver.timed = mode !== MODE_MANUAL;
     this.supervisor = { ...this.supervisor, looping: mode !== MODE_MANUAL, giveUpBeforeFirst };
   }
 
   private startLooping(): void {
-    if (this.link === null) {
+    if (this.driver.link === null) {
       if (this.args === undefined) {
         const waiter = this.foreverWaiter;
         if (waiter !== undefined) {
@@ -1184,41 +1136,8 @@ export class Client {
     const waiter = this.foreverWaiter;
     this.foreverWaiter = undefined;
     if (this.mode !== MODE_MANUAL) this.setMode(MODE_MANUAL, false);
-    this.clearTimer();
+    this.driver.clearTimer();
     waiter?.resolve(rc);
-  }
-
-  // ---- timers ---------------------------------------------------------------------------------
-
-  /**
-   * Keeps the one timer armed for the first of the engine's next deadline (with a link) and the
-   * supervisor's (connect timeout, backoff), only when a loop runs: otherwise the caller's loopMisc() ticks.
-   */
-  private armTimer(): void {
-    if (this.mode === MODE_MANUAL) return;
-    const deadline = Math.min(this.link === null ? Infinity : this.engine.nextDeadline(), this.supervisor.deadline);
-    if (deadline === Infinity) return;
-    if (this.timer !== undefined && this.timerAt <= deadline) return;
-    this.clearTimer();
-    const now = this.host.now();
-    this.timerAt = deadline;
-    this.timer = this.host.setTimer(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.now = this.host.now();
-      if (this.now >= this.supervisor.deadline) this.supervise({ type: "timer" });
-      if (this.link !== null) {
-        this.engine.tick(this.now);
-        this.service();
-      }
-      this.armTimer();
-    }, Math.max(0, deadline - now));
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== undefined) this.host.clearTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
   }
 
   // ---- logging and user code ------------------------------------------------------------------
