@@ -23,7 +23,7 @@
 import { MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS } from "../paho/constants.js";
 import type { ConnectPacket, QoS, Subscription } from "../codec/packet-types.js";
 import type { PublishView } from "../codec/packets/publish.js";
-import { utf8Length, writeUtf8 } from "../codec/utf8.js";
+import { NO_BYTES, utf8Bytes, viewBytes } from "../connection/payload.js";
 import { type Budget, ESP32_BUDGET, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNACK_WAIT, CONNECTED, Engine, type EngineEvent } from "../engine/engine.js";
 import { type Host, type LinkError, type TlsOptions, getDefaultHost } from "../connection/host.js";
@@ -119,7 +119,6 @@ class Qos2Ids {
   }
 }
 
-const EMPTY = new Uint8Array(0);
 /** How long opening the link, and then CONNACK, may each take: the pattern has no option for it. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
@@ -247,7 +246,7 @@ export class Ecma419Client {
         if (problem !== undefined) throw new RangeError(`invalid topic: ${problem}`);
         const qos = options.QoS ?? 0;
         if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`invalid QoS ${String(qos)}`);
-        const bytes = data === null ? EMPTY : bytesOf(data);
+        const bytes = data === null ? NO_BYTES : bytesOf(data);
         const total = options.byteLength ?? bytes.length;
         if (!Number.isInteger(total) || total < bytes.length) throw new RangeError("byteLength is smaller than the data");
         if (total > bytes.length) {
@@ -301,7 +300,7 @@ export class Ecma419Client {
     return {
       type: 1, protocolVersion: 4, clientId: o.id ?? "", cleanStart: o.clean ?? true, keepAlive: Math.ceil((o.keepAlive ?? 0) / 1000),
       username: o.user, password: o.password === undefined ? undefined : bytesOf(o.password),
-      will: will === undefined ? undefined : { topic: will.topic, payload: will.message === undefined ? EMPTY : bytesOf(will.message),
+      will: will === undefined ? undefined : { topic: will.topic, payload: will.message === undefined ? NO_BYTES : bytesOf(will.message),
         qos: (will.QoS ?? 0) as QoS, retain: will.retain === true },
     };
   }
@@ -451,15 +450,8 @@ export class Ecma419Client {
 }
 
 function bytesOf(data: string | BufferSource): Uint8Array {
-  if (typeof data === "string") {
-    const n = utf8Length(data);
-    if (n < 0) throw new RangeError("a string with a lone UTF-16 surrogate");
-    const bytes = new Uint8Array(n);
-    writeUtf8(data, bytes, 0);
-    return bytes;
-  }
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError("data must be an ArrayBuffer, a view of one, or a string");
+  if (typeof data === "string") return utf8Bytes(data, "a string");
+  const bytes = viewBytes(data);
+  if (bytes === undefined) throw new TypeError("data must be an ArrayBuffer, a view of one, or a string");
+  return bytes;
 }

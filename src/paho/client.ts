@@ -15,13 +15,13 @@ import { type Budget, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNECTED, type ClosedEvent, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../engine/engine.js";
 import { type Host, type Link, type LinkError, type LinkEvents, type LinkParams, type TlsOptions, getDefaultHost } from "../connection/host.js";
 import { ConnectionDriver, type DriverHooks } from "../connection/driver.js";
+import { NO_BYTES, utf8Bytes } from "../connection/payload.js";
 import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type Server, type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
 import { MQTTMessage, MessageInfo, WrittenCounter } from "./message.js";
 import type { SessionStore } from "../session/store.js";
 import { connackString, errorString } from "./strings.js";
 import { topicFilterProblem, topicMatchesSub, topicNameProblem } from "./topic-rules.js";
 import { isSharedFilter } from "../codec/topics.js";
-import { utf8Length, writeUtf8 } from "../codec/utf8.js";
 
 export type Payload = Uint8Array | ArrayBuffer | string | number | null | undefined;
 
@@ -1200,24 +1200,18 @@ function nonNegativeInteger(n: unknown, what: string): number {
 function toBytes(value: string | Uint8Array, what: string): Uint8Array {
   if (value instanceof Uint8Array) return value;
   if (typeof value !== "string") throw new TypeError(`${what} must be a string or a Uint8Array`);
-  const n = utf8Length(value);
-  if (n < 0) throw new RangeError(`${what} contains a lone UTF-16 surrogate`);
-  const bytes = new Uint8Array(n);
-  writeUtf8(value, bytes, 0);
-  return bytes;
+  return utf8Bytes(value, what);
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** Paho's payload rules: bytes as they are, strings as UTF-8, numbers as their decimal text. */
 export function toPayload(payload: Payload): Uint8Array {
-  if (payload === undefined || payload === null) return EMPTY;
+  if (payload === undefined || payload === null) return NO_BYTES;
   if (payload instanceof Uint8Array) return payload;
   if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
-  if (typeof payload === "string") return toBytes(payload, "payload");
+  if (typeof payload === "string") return utf8Bytes(payload, "payload");
   if (typeof payload === "number") {
     if (!Number.isFinite(payload)) throw new RangeError(`payload number ${payload} has no MQTT form`);
-    return toBytes(String(payload), "payload");
+    return utf8Bytes(String(payload), "payload");
   }
   throw new TypeError("payload must be a Uint8Array, ArrayBuffer, string, number or null");
 }
