@@ -3,7 +3,9 @@
  * src/ecma419/client.ts). It owns the engine, the current link and the one timer: it feeds the link's
  * bytes and the host's time in, writes what the engine produces, keeps the timer at the first of the
  * engine's deadline and the facade's (the supervisor's), and ignores every event of a link it no longer
- * owns. It asks the host for nothing else; what the events mean is the facade's business (DriverHooks).
+ * owns. It asks the host for nothing else; what the events mean is the facade's business: each facade
+ * extends it with the DriverHooks (a subclass rather than a hooks object: one object less per client,
+ * which counts on a microcontroller holding a few hundred).
  */
 import type { Engine } from "../engine/engine.js";
 import { CLOSING, IDLE } from "../engine/engine.js";
@@ -29,19 +31,31 @@ export interface DriverHooks {
   deadline(): number;
 }
 
-export class ConnectionDriver {
+export abstract class ConnectionDriver implements DriverHooks {
   link: Link | null = null;
   /** The link opened: bytes may be written. */
   linkOpen = false;
   /** The host's clock as last read, passed to the engine (a burst of QoS 0 publishes reads it once). */
   now = 0;
-  /** Whether the one timer runs: the facade's loop mode (a Paho client without a loop ticks by loopMisc()). */
-  timed = true;
   private timer: unknown = undefined;
   private timerAt = Infinity;
   private servicing = false;
 
-  constructor(readonly host: Host, readonly engine: Engine, private readonly hooks: DriverHooks) {}
+  constructor(readonly host: Host, readonly engine: Engine) {}
+
+  abstract linkOpened(): void;
+  abstract linkReadable(): void;
+  abstract linkClosed(error: LinkError | undefined): void;
+  abstract dispatch(): boolean;
+  abstract written(waiting: boolean): void;
+  abstract serviced(): void;
+  abstract timerFired(now: number): void;
+  abstract deadline(): number;
+
+  /** Whether the one timer runs (a Paho client without a loop is ticked by its application instead). */
+  timed(): boolean {
+    return true;
+  }
 
   /** Reads the host's clock. */
   clock(): number {
@@ -80,7 +94,7 @@ export class ConnectionDriver {
     try {
       const engine = this.engine;
       for (;;) {
-        const more = this.hooks.dispatch();
+        const more = this.dispatch();
         this.flush();
         if (!more || this.link === null || engine.state === IDLE || engine.state === CLOSING) break;
         // Input left over means the output filled up: read on once flush() made room, wait if it did not.
@@ -95,7 +109,7 @@ export class ConnectionDriver {
     } finally {
       this.servicing = false;
     }
-    this.hooks.serviced();
+    this.serviced();
     this.armTimer();
   }
 
@@ -117,14 +131,14 @@ export class ConnectionDriver {
       if (taken > 0) engine.consumed(taken, this.now);
       if (taken < length) break;
     }
-    this.hooks.written(engine.wantsWrite);
+    this.written(engine.wantsWrite);
     this.armTimer();
   }
 
   /** Keeps the one timer armed for the first of the engine's deadline (with a link) and the facade's. */
   armTimer(): void {
-    if (!this.timed) return;
-    const deadline = Math.min(this.link === null ? Infinity : this.engine.nextDeadline(), this.hooks.deadline());
+    if (!this.timed()) return;
+    const deadline = Math.min(this.link === null ? Infinity : this.engine.nextDeadline(), this.deadline());
     if (deadline === Infinity) return;
     if (this.timer !== undefined && this.timerAt <= deadline) return;
     this.clearTimer();
@@ -135,7 +149,7 @@ export class ConnectionDriver {
   /** The engine's timers (and the facade's, when due) at the host's time, then a service. */
   tick(): void {
     const now = this.clock();
-    if (now >= this.hooks.deadline()) this.hooks.timerFired(now);
+    if (now >= this.deadline()) this.timerFired(now);
     if (this.link !== null) {
       this.engine.tick(now);
       this.service();
@@ -160,13 +174,13 @@ export class ConnectionDriver {
     if (link !== this.link) return;
     if (event === "open") {
       this.linkOpen = true;
-      this.hooks.linkOpened();
-    } else if (event === "readable") this.hooks.linkReadable();
+      this.linkOpened();
+    } else if (event === "readable") this.linkReadable();
     else this.service();
   }
 
   linkGone(link: Link | undefined, error: LinkError | undefined): void {
-    if (link === this.link) this.hooks.linkClosed(error);
+    if (link === this.link) this.linkClosed(error);
   }
 }
 

@@ -27,7 +27,7 @@ import { NO_BYTES, utf8Bytes, viewBytes } from "../connection/payload.js";
 import { type Budget, ESP32_BUDGET, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNACK_WAIT, CONNECTED, Engine, type EngineEvent } from "../engine/engine.js";
 import { type Host, type LinkError, type TlsOptions, getDefaultHost } from "../connection/host.js";
-import { ConnectionDriver, type DriverHooks } from "../connection/driver.js";
+import { ConnectionDriver } from "../connection/driver.js";
 import { type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
 import { errorString } from "../paho/strings.js";
 import { topicFilterProblem, topicNameProblem } from "../paho/topic-rules.js";
@@ -164,28 +164,36 @@ export class Ecma419Client {
     this.#qos2 = new Qos2Ids(budget.maxMessages);
     const connect = this.#connectPacket(options);
     const port = options.port ?? (options.tls === undefined ? 1883 : 8883);
-    const client = this;
-    const hooks: DriverHooks = {
-      linkOpened() {
-        client.#supervise({ type: "opened" });
-        client.#driver.engine.begin(connect, client.#driver.clock());
-        client.#driver.service();
-      },
-      linkReadable() { client.#driver.service(); },
-      linkClosed(error: LinkError | undefined) {
-        client.#driver.release();
-        client.#finish(error === undefined ? undefined : new Error(error.message));
-      },
-      dispatch: () => this.#dispatch(),
-      written: (waiting) => this.#written(waiting),
-      serviced: () => this.#driver.flush(),
-      timerFired: () => this.#supervise({ type: "timer" }),
-      deadline: () => this.#supervisor.deadline,
-    };
-    this.#driver = new ConnectionDriver(options.platform ?? getDefaultHost(), new Engine(budget, 4), hooks);
+    this.#driver = new Ecma419Client.#Driver(options.platform ?? getDefaultHost(), new Engine(budget, 4), this, connect);
     this.#supervise({ type: "start" });
     this.#driver.open({ host: options.host, port, bindAddress: "", transport: "tcp", tls: options.tls, wsPath: "/mqtt", wsHeaders: undefined });
   }
+
+  /** The driver, with what it tells this client: nested, so it reaches the private members. */
+  static readonly #Driver = class extends ConnectionDriver {
+    constructor(host: Host, engine: Engine, private readonly client: Ecma419Client, private readonly connect: ConnectPacket) {
+      super(host, engine);
+    }
+
+    linkOpened(): void {
+      this.client.#supervise({ type: "opened" });
+      this.engine.begin(this.connect, this.clock());
+      this.service();
+    }
+
+    linkReadable(): void { this.service(); }
+
+    linkClosed(error: LinkError | undefined): void {
+      this.release();
+      this.client.#finish(error === undefined ? undefined : new Error(error.message));
+    }
+
+    dispatch(): boolean { return this.client.#dispatch(); }
+    written(waiting: boolean): void { this.client.#written(waiting); }
+    serviced(): void { this.flush(); }
+    timerFired(): void { this.client.#supervise({ type: "timer" }); }
+    deadline(): number { return this.client.#supervisor.deadline; }
+  };
 
   get format(): "buffer" {
     return "buffer";

@@ -14,9 +14,9 @@ import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVA
 import { type Budget, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNECTED, type ClosedEvent, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../engine/engine.js";
 import { type Host, type Link, type LinkError, type LinkEvents, type LinkParams, type TlsOptions, getDefaultHost } from "../connection/host.js";
-import { ConnectionDriver, type DriverHooks } from "../connection/driver.js";
+import { ConnectionDriver } from "../connection/driver.js";
 import { NO_BYTES, utf8Bytes } from "../connection/payload.js";
-import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type Server, type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
+import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
 import { MQTTMessage, MessageInfo, WrittenCounter } from "./message.js";
 import type { SessionStore } from "../session/store.js";
 import { connackString, errorString } from "./strings.js";
@@ -99,6 +99,9 @@ type SocketCallback = (client: Client, userdata: unknown, socket: unknown) => vo
 export type MessageCallback = (client: Client, userdata: unknown, message: MQTTMessage) => void;
 
 const MODE_MANUAL = 0;
+/** Empty lists every new client starts with, shared: a client holds its own once it has something in it. */
+const NO_CALLBACKS: ReadonlyArray<[string, MessageCallback]> = Object.freeze([]);
+const NO_SERVERS: ReadonlyArray<{ host: string; port: number }> = Object.freeze([]);
 /** What Client.lastTopic holds before publish() has accepted a topic: equal to nothing a caller passes. */
 const NO_TOPIC = Symbol("no topic yet");
 const MODE_BACKGROUND = 1;
@@ -147,20 +150,23 @@ export class Client {
   private wsPath = "/mqtt";
   private wsHeaders: Record<string, string> | undefined;
   private logger: Logger | undefined;
-  private messageCallbacks: Array<[string, MessageCallback]> = [];
+  /** Copied when changed (rarely), so a new client shares the one empty list. */
+  private messageCallbacks: ReadonlyArray<[string, MessageCallback]> = NO_CALLBACKS;
   private authenticator: Authenticator | undefined;
   private followRedirects = false;
   /** Brokers to fail over to (failoverSet), after the one connect() named. */
-  private failover: Server[] = [];
+  private failover: ReadonlyArray<{ host: string; port: number }> = NO_SERVERS;
   /** The connection's lifecycle (src/connection/supervisor.ts): backoff, failover, redirects, timeouts. */
   private supervisor!: SupervisorState;
 
   private args: ConnectArgs | undefined;
   /** Why the engine ended the connection, for onDisconnect once the link is gone. */
   private closedEvent: ClosedEvent | undefined;
-  /** Why the link closed, as the host said; why an attempt could not even start. Both until the supervisor has decided. */
-  private linkError: LinkError | undefined = undefined;
-  private attemptFailure: Error | undefined = undefined;
+  /**
+   * Why the link closed, as the host said (a LinkError), or why an attempt could not even start (an
+   * Error, rejected as it is): kept until the supervisor has decided.
+   */
+  private failure: LinkError | Error | undefined = undefined;
   private mode = MODE_MANUAL;
   private writeRegistered = false;
   private readable = false;
@@ -227,13 +233,13 @@ export class Client {
     }
     const transport = options.transport ?? "tcp";
     if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
-    const engine = new Engine(checkBudget(options.budget), protocol, {
-      ...ENGINE_DEFAULTS, manualAck: options.manualAck ?? false, log: (level, message) => this.log(level, message),
-      resendOnSessionLoss: unacked === "resend", store: options.store,
-    });
+    const manualAck = options.manualAck ?? false;
+    // The default settings are one object every such client shares.
+    const settings = !manualAck && unacked === "resend" && options.store === undefined ? ENGINE_DEFAULTS
+      : { ...ENGINE_DEFAULTS, manualAck, resendOnSessionLoss: unacked === "resend", store: options.store };
+    const engine = new Engine(checkBudget(options.budget), protocol, settings, (level, message) => this.log(level, message));
     if (options.store !== undefined) engine.restore(options.store.open(clientId, protocol));
-    this.driver = new ConnectionDriver(options.host ?? getDefaultHost(), engine, new Client.Hooks(this));
-    this.driver.timed = false;
+    this.driver = new Client.Driver(options.host ?? getDefaultHost(), engine, this);
     this.clientId = clientId;
     this.cleanSession = cleanSession;
     this.protocol = protocol;
@@ -242,10 +248,10 @@ export class Client {
     this.username = this.password = this.will = this.tls = this.wsHeaders = this.logger = undefined;
     this.wsPath = "/mqtt";
     this.supervisor = initialState(connectTimeoutMs(options.connectTimeout ?? 5));
-    this.messageCallbacks = [];
+    this.messageCallbacks = NO_CALLBACKS;
     this.authenticator = undefined;
     this.followRedirects = false;
-    this.failover = [];
+    this.failover = NO_SERVERS;
     this.args = undefined;
     this.mode = MODE_MANUAL;
     this.pendingInfos = undefined;
@@ -665,7 +671,7 @@ export class Client {
     if (typeof callback !== "function") throw new TypeError("callback must be a function");
     const existing = this.messageCallbacks.find(([s]) => s === sub);
     if (existing !== undefined) existing[1] = callback;
-    else this.messageCallbacks.push([sub, callback]);
+    else this.messageCallbacks = [...this.messageCallbacks, [sub, callback]];
   }
 
   messageCallbackRemove(sub: string): void {
@@ -688,7 +694,7 @@ export class Client {
   private setServers(): void {
     const a = this.args;
     if (a === undefined) return;
-    this.supervisor = { ...this.supervisor, servers: [{ host: a.host, port: a.port }, ...this.failover], server: 0 };
+    this.supervisor = { ...this.supervisor, servers: 1 + this.failover.length, server: 0 };
   }
 
   private connectPacket(): ConnectPacket {
@@ -743,7 +749,8 @@ export class Client {
   private openLink(): void {
     const a = this.args!;
     this.call("onPreConnect", () => this.onPreConnect?.(this, this.userdata));
-    const target = this.supervisor.servers[this.supervisor.server]!;
+    const server = this.supervisor.server;
+    const target = server === 0 ? a : this.failover[server - 1]!;
     const params: LinkParams = { host: target.host, port: target.port, bindAddress: a.bindAddress, transport: this.transport,
       tls: this.tls, wsPath: this.wsPath, wsHeaders: this.wsHeaders };
     this.log(MQTT_LOG_DEBUG, `Connecting to ${target.host}:${target.port}`);
@@ -753,15 +760,17 @@ export class Client {
       this.driver.open(params);
     } catch (e) {
       // The host could not even start (a TLS file that cannot be read...): a failed attempt.
-      this.attemptFailure = e instanceof Error ? e : new Error(String(e));
+      this.failure = e instanceof Error ? e : new Error(String(e));
       this.supervise({ type: "lost" });
       return;
     }
   }
 
-  /** What the driver tells the client: a nested class, so the client's private methods stay private. */
-  private static readonly Hooks = class implements DriverHooks {
-    constructor(private readonly client: Client) {}
+  /** The driver, with what it tells the client: a nested class, so the client's private methods stay private. */
+  private static readonly Driver = class extends ConnectionDriver {
+    constructor(host: Host, engine: Engine, private readonly client: Client) {
+      super(host, engine);
+    }
     linkOpened(): void { this.client.linkOpened(); }
     linkReadable(): void { this.client.linkReadable(); }
     linkClosed(error: LinkError | undefined): void { this.client.linkClosed(error); }
@@ -771,6 +780,8 @@ export class Client {
     serviced(): void { if (this.client.flushOwed) this.client.flush(); }
     timerFired(): void { this.client.supervise({ type: "timer" }); }
     deadline(): number { return this.client.supervisor.deadline; }
+    // Without a loop the application ticks, by loopMisc().
+    override timed(): boolean { return this.client.mode !== MODE_MANUAL; }
   };
 
   private linkOpened(): void {
@@ -782,7 +793,7 @@ export class Client {
       this.engine.begin(packet, this.driver.clock());
     } catch (e) {
       // A CONNECT that cannot be made (larger than the budget's output): the attempt failed.
-      this.attemptFailure = e as Error;
+      this.failure = e as Error;
       this.dropLink();
       this.supervise({ type: "lost" });
       return;
@@ -979,8 +990,8 @@ export class Client {
     const link = this.driver.link;
     if (link === null) return;
     this.releaseLink(link);
-    this.linkError = error;
-    this.supervise({ type: "lost", redirect: this.redirectTarget(this.closedEvent) });
+    this.failure = error;
+    this.supervise({ type: "lost", redirected: this.followRedirect(this.closedEvent) });
   }
 
   /** Feeds the supervisor an event and does what it answers, then keeps the one timer. */
@@ -994,8 +1005,7 @@ export class Client {
     if (next.state.phase === BACKOFF && before !== BACKOFF) this.log(MQTT_LOG_INFO, `Reconnecting in ${(next.timer - now) / 1000} s`);
     if (event.type === "lost" || next.state.phase !== before) {
       this.closedEvent = undefined;
-      this.linkError = undefined;
-      this.attemptFailure = undefined;
+      this.failure = undefined;
     }
     this.driver.armTimer();
   }
@@ -1055,7 +1065,12 @@ export class Client {
   }
 
   private failureText(): string {
-    return this.closedEvent?.reason ?? this.linkError?.message ?? this.attemptFailure?.message ?? "the connection could not be opened";
+    return this.closedEvent?.reason ?? this.failure?.message ?? "the connection could not be opened";
+  }
+
+  /** What the host said when the link closed, if it closed with an error. */
+  private get linkError(): LinkError | undefined {
+    return this.failure instanceof Error ? undefined : this.failure;
   }
 
   /** An attempt failed before CONNACK accepted it: the awaited connect() rejects, or onConnectFail runs. */
@@ -1064,11 +1079,11 @@ export class Client {
     const waiter = this.openWaiter;
     this.openWaiter = undefined;
     if (phase === AWAIT_CONNACK) {
-      this.log(MQTT_LOG_ERR, `Connection failed before CONNACK: ${this.closedEvent?.reason ?? this.linkError?.message ?? this.attemptFailure?.message ?? "closed by the broker"}`);
+      this.log(MQTT_LOG_ERR, `Connection failed before CONNACK: ${this.closedEvent?.reason ?? this.failure?.message ?? "closed by the broker"}`);
     } else {
       this.log(MQTT_LOG_ERR, `Failed to connect: ${message}`);
     }
-    if (waiter !== undefined) waiter.reject(this.attemptFailure ?? new MqttConnectionError(this.linkError?.rc ?? this.closedEvent?.rc ?? MQTT_ERR_NO_CONN, message));
+    if (waiter !== undefined) waiter.reject(this.failure instanceof Error ? this.failure : new MqttConnectionError(this.linkError?.rc ?? this.closedEvent?.rc ?? MQTT_ERR_NO_CONN, message));
     else this.call("onConnectFail", () => this.onConnectFail?.(this, this.userdata));
   }
 
@@ -1093,25 +1108,26 @@ export class Client {
     this.call("onDisconnect", () => this.onDisconnect?.(this, this.userdata, { isDisconnectPacketFromServer: fromServer }, reasonCode, closed?.properties ?? {}));
   }
 
-  /** A v5 Server Reference to follow ("host", "host:port", or several, space-separated: the first), if any. */
-  private redirectTarget(closed: ClosedEvent | undefined): Server | undefined {
+  /**
+   * Follows a v5 Server Reference ("host", "host:port", or several, space-separated: the first) when asked
+   * to: it replaces connect()'s broker. Whether it did.
+   */
+  private followRedirect(closed: ClosedEvent | undefined): boolean {
     const reference = closed?.properties?.serverReference;
     const a = this.args;
-    if (reference === undefined || a === undefined) return undefined;
+    if (reference === undefined || a === undefined) return false;
     const code = closed!.reasonCode;
     this.log(MQTT_LOG_NOTICE, `The broker refers to ${reference} (reason 0x${code.toString(16)})${this.followRedirects ? "" : "; not followed (serverRedirectSet)"}`);
-    if (!this.followRedirects || (code !== 0x9c && code !== 0x9d)) return undefined;
+    if (!this.followRedirects || (code !== 0x9c && code !== 0x9d)) return false;
     const first = reference.trim().split(/\s+/)[0]!;
     const match = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(first);
-    if (match === null || match[1] === "") return undefined;
-    const to = { host: match[1]!, port: match[2] === undefined ? a.port : Number(match[2]) };
-    this.args = { ...a, ...to };
-    return to;
+    if (match === null || match[1] === "") return false;
+    this.args = { ...a, host: match[1]!, port: match[2] === undefined ? a.port : Number(match[2]) };
+    return true;
   }
 
   private setMode(mode: number, giveUpBeforeFirst: boolean): void {
     this.mode = mode;
-    this.driver.timed = mode !== MODE_MANUAL;
     this.supervisor = { ...this.supervisor, looping: mode !== MODE_MANUAL, giveUpBeforeFirst };
   }
 
