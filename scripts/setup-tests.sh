@@ -17,6 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # What the tests need from Debian, one package per line with why. Add yours here.
 APT_PACKAGES=(
 	mosquitto   # the reference broker the integration tests start on loopback
+	mosquitto-clients  # mosquitto_pub and mosquitto_sub: the CLI tests run them beside tinymqtt pub/sub
 	openssl     # the tests' throwaway certificate authority (TLS suites)
 	chromium    # the headless browser that opens the simulate command's HTML report
 	build-essential  # make and a C compiler: @agoric/xsnap builds the XS engine at npm ci

@@ -775,7 +775,7 @@ describe("3.x retry", () => {
     assert.deepEqual(r.out(), []);
   });
 
-  test("v5 never re-sends on a timer [MQTT-4.4.0-1]", () => {
+  test("v5 never re-sends on a timer [5.0 MQTT-4.4.0-1]", () => {
     const r = new Rig({ version: 5, keepAlive: 0 });
     r.connect();
     r.publish("t", "x", 1);

@@ -1,9 +1,11 @@
 /**
  * An aedes broker on a free loopback port, in a worker thread: the simulated devices and the broker then
  * run on two cores, and the main thread's heap figures hold the devices alone. The parent gets
- * { port } once it listens, and posts "stop" to close it.
+ * { port } once it listens, posts "heap" to learn the broker thread's heap in use ({ heapUsed }), and "stop"
+ * to close it.
  */
 import { type AddressInfo, type Socket, createServer } from "node:net";
+import v8 from "node:v8";
 import { parentPort } from "node:worker_threads";
 
 const port = parentPort;
@@ -23,6 +25,8 @@ const server = createServer((socket) => {
 });
 server.listen(0, "127.0.0.1", () => port.postMessage({ port: (server.address() as AddressInfo).port }));
 port.on("message", (message: unknown) => {
+  // This thread's own heap: what the broker holds, apart from the devices on the main thread.
+  if (message === "heap") return port.postMessage({ heapUsed: v8.getHeapStatistics().used_heap_size });
   if (message !== "stop") return;
   aedes.close(() => {
     for (const socket of sockets) socket.destroy();

@@ -10,6 +10,8 @@ export interface BrokerHandle {
   /** For the report: "mqtt://host:port" or "in-process aedes on 127.0.0.1:port". */
   describe: string;
   inProcess: boolean;
+  /** The in-process broker's own V8 heap in use (its worker thread's), bytes; undefined for a broker elsewhere. */
+  heapUsed(): Promise<number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -25,16 +27,23 @@ export function parseBrokerUrl(spec: string): BrokerHandle {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   if (host === "") throw new RangeError(`--broker: no host in "${spec}"`);
   const port = url.port === "" ? 1883 : Number(url.port);
-  return { host, port, describe: `mqtt://${url.host}`, inProcess: false, stop: async () => {} };
+  return { host, port, describe: `mqtt://${url.host}`, inProcess: false, heapUsed: async () => undefined, stop: async () => {} };
 }
 
 const START_TIMEOUT_MS = 10_000;
+
+/**
+ * The in-process broker is aedes, an optional peer dependency (the library itself ships no runtime
+ * dependency): one line says how to get it, or how to do without it.
+ */
+export const AEDES_HINT = (command: string): string =>
+  `the in-process broker needs aedes, an optional peer dependency: run "npm install aedes" beside tinymqtt, or give a broker: ${command} --broker mqtt://host:port`;
 
 export async function startAedesWorker(): Promise<BrokerHandle> {
   try {
     await import("aedes");
   } catch {
-    throw new Error("the in-process broker needs the aedes package (npm install aedes), or give one: --broker mqtt://host:port");
+    throw new Error(AEDES_HINT("tinymqtt simulate"));
   }
   const worker = new Worker(new URL("./aedes-worker.js", import.meta.url));
   const port = await new Promise<number>((resolve, reject) => {
@@ -47,6 +56,11 @@ export async function startAedesWorker(): Promise<BrokerHandle> {
     port,
     describe: `in-process aedes on 127.0.0.1:${port}`,
     inProcess: true,
+    heapUsed: () => new Promise<number | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 2000);
+      worker.once("message", (m: { heapUsed?: number }) => { clearTimeout(timer); resolve(m.heapUsed); });
+      worker.postMessage("heap");
+    }),
     stop: async () => {
       const stopped = new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 3000);

@@ -3,5 +3,6 @@
  * process against a broker, with the checker's counts, a summary and an HTML report.
  */
 export { runSimulation, type Memory, type Sample, type SimulateOptions, type SimulationResult } from "./run.js";
+export type { PerDevice } from "./memory.js";
 export { formatSummary, renderHtml } from "./report.js";
 export { parseBrokerUrl, startAedesWorker, type BrokerHandle } from "./broker.js";

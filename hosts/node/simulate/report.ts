@@ -1,12 +1,22 @@
 /**
  * What a simulation run shows: the summary table for the terminal, and a self-contained HTML report whose
- * charts are inline SVG drawn here (no script, no network: a browser opens it offline).
+ * charts are inline SVG drawn here (no script, no network: a browser opens it offline). The table's memory
+ * rows and the memory chart show the same quantities (memory.ts): the clients' heap and buffers per device.
  */
 import type { SimulationResult, Sample } from "./run.js";
 
 const num = (x: number, digits = 0): string => (Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "-");
 const ms = (x: number): string => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(2) : x.toFixed(1)} ms` : "-");
 const kib = (bytes: number): string => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(2)} KiB` : "-");
+const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/** The in-process broker's heap, which the RSS includes; nothing for a broker elsewhere. */
+function brokerShare(r: SimulationResult): string {
+  const idle = r.memoryIdle.brokerHeap;
+  const loaded = r.memoryLoaded.brokerHeap;
+  if (idle === undefined || loaded === undefined) return "";
+  return ` (of which the in-process broker's V8 heap ${mib(idle)} / ${mib(loaded)})`;
+}
 
 /** The summary as rows of [label, value]. */
 function summaryRows(r: SimulationResult): Array<[string, string]> {
@@ -15,14 +25,14 @@ function summaryRows(r: SimulationResult): Array<[string, string]> {
   return [
     ["devices", `${num(o.devices)} (max connected ${num(r.maxConnected)}, ${num(r.connectedAtEnd)} at the end; ramp ${r.rampSeconds.toFixed(1)} s)`],
     ["telemetry", `${o.rate} msg/s per device at QoS ${o.qos} for ${r.telemetrySeconds.toFixed(1)} s`],
-    ["link cuts", `${num(r.cuts)} (${o.cutRate} per s); reconnects ${num(r.reconnects)}; wills received ${num(r.willsReceived)}; failed connection attempts ${num(r.connectFailures)}`],
+    ["link cuts", `${num(r.cuts)} (${num(r.cutsPerSecond, 1)} per s measured, ${o.cutRate} asked); reconnects ${num(r.reconnects)}; wills received ${num(r.willsReceived)}; failed connection attempts ${num(r.connectFailures)}`],
     ["sent", `${num(r.sent)}${r.skippedOffline > 0 ? ` (+${num(r.skippedOffline)} QoS 0 not sent while offline)` : ""}${r.refusedBudget > 0 ? ` (+${num(r.refusedBudget)} refused: budget full)` : ""}`],
     ["received", `${num(r.received)} (${num(r.unique)} unique)`],
     ["lost", `${num(r.lost)}${pct(r.lost, r.sent)}${r.devicesWithLoss > 0 ? `, on ${num(r.devicesWithLoss)} devices` : ""}${r.unfinished > 0 ? `; ${num(r.unfinished)} flows unfinished` : ""}`],
     ["duplicated", `${num(r.duplicates)}${pct(r.duplicates, r.sent)}`],
     ["latency p50 / p99 / max", `${ms(r.latency.p50)} / ${ms(r.latency.p99)} / ${ms(r.latency.max)}`],
-    ["heap per device (idle / loaded)", `${kib(r.memoryIdle.heapUsed)} / ${kib(r.memoryLoaded.heapUsed)} V8 heap + ${kib(r.memoryIdle.arrayBuffers)} / ${kib(r.memoryLoaded.arrayBuffers)} buffers${r.gcAvailable ? "" : " (no gc(): rough)"}`],
-    ["RSS per device (idle / loaded)", `${kib(r.memoryIdle.rss)} / ${kib(r.memoryLoaded.rss)}${o.broker.startsWith("in-process") ? " (the in-process broker's share included)" : ""}`],
+    ["heap per device (idle / loaded)", `${kib(r.memoryIdle.perDevice.heap)} / ${kib(r.memoryLoaded.perDevice.heap)} V8 heap + ${kib(r.memoryIdle.perDevice.buffers)} / ${kib(r.memoryLoaded.perDevice.buffers)} buffers${r.gcAvailable ? "" : " (no gc(): rough)"}`],
+    ["process RSS (idle / loaded)", `${mib(r.memoryIdle.rss)} / ${mib(r.memoryLoaded.rss)}, the whole process${brokerShare(r)}`],
     ["broker", o.broker],
     ["result", r.ok ? (o.qos === 0 && r.lost > 0 ? "ok (QoS 0 may lose on link cuts)" : "ok") : `FAILED: ${r.problems.join("; ")}`],
   ];
@@ -52,12 +62,14 @@ const tickLabel = (v: number): string => (v >= 1e6 ? `${+(v / 1e6).toFixed(2)}M`
 
 /** A line chart over the samples' times: axes, grid, one polyline per series, a legend. */
 function lineChart(title: string, unit: string, t: number[], series: Series[]): string {
-  const W = 760;
-  const H = 260;
-  const L = 64;
-  const R = 16;
-  const T = 34;
-  const B = 40;
+  // Drawn at 520 x 280 and scaled to its column's width (CSS below: three columns on a laptop screen, where
+  // the scale stays near 1, so the text reads at its size).
+  const W = 520;
+  const H = 280;
+  const L = 60;
+  const R = 14;
+  const T = 40;
+  const B = 42;
   const pw = W - L - R;
   const ph = H - T - B;
   const tMax = Math.max(1, ...t);
@@ -65,15 +77,15 @@ function lineChart(title: string, unit: string, t: number[], series: Series[]): 
   const x = (v: number): number => L + (v / tMax) * pw;
   const y = (v: number): number => T + ph - (v / yMax) * ph;
   const parts: string[] = [];
-  parts.push(`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escape(title)}">`);
+  parts.push(`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escape(title)}">`);
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);
-  parts.push(`<text x="${L}" y="20" class="title">${escape(title)}</text>`);
+  parts.push(`<text x="${L}" y="22" class="title">${escape(title)}</text>`);
   for (let k = 0; k <= 4; k++) {
     const v = (yMax * k) / 4;
     parts.push(`<line x1="${L}" x2="${W - R}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/>`);
     parts.push(`<text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" class="tick" text-anchor="end">${tickLabel(v)}</text>`);
   }
-  const step = niceMax(tMax / 6);
+  const step = Math.max(1, niceMax(tMax / 6));
   for (let v = 0; v <= tMax + 1e-9; v += step) {
     parts.push(`<line x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="${T}" y2="${T + ph}" class="grid"/>`);
     parts.push(`<text x="${x(v).toFixed(1)}" y="${T + ph + 16}" class="tick" text-anchor="middle">${tickLabel(v)}</text>`);
@@ -93,9 +105,9 @@ function lineChart(title: string, unit: string, t: number[], series: Series[]): 
       parts.push(`<circle cx="${px}" cy="${py}" r="3" fill="${ser.color}"/>`);
     }
     parts.push(`<polyline fill="none" stroke="${ser.color}" stroke-width="2"${ser.dashed ? ' stroke-dasharray="6 4"' : ""} points="${points.join(" ")}"/>`);
-    legendX -= 8 + ser.name.length * 7 + 22;
-    parts.push(`<line x1="${legendX}" x2="${legendX + 16}" y1="16" y2="16" stroke="${ser.color}" stroke-width="3"${ser.dashed ? ' stroke-dasharray="6 4"' : ""}/>`);
-    parts.push(`<text x="${legendX + 20}" y="20" class="legend">${escape(ser.name)}</text>`);
+    legendX -= 10 + ser.name.length * 7 + 22;
+    parts.push(`<line x1="${legendX}" x2="${legendX + 16}" y1="${T - 10}" y2="${T - 10}" stroke="${ser.color}" stroke-width="3"${ser.dashed ? ' stroke-dasharray="6 4"' : ""}/>`);
+    parts.push(`<text x="${legendX + 20}" y="${T - 5}" class="legend">${escape(ser.name)}</text>`);
   }
   parts.push("</svg>");
   return parts.join("");
@@ -114,10 +126,9 @@ function charts(samples: Sample[]): string {
       { name: "p99", color: "#d62728", values: col("p99") },
     ]),
     lineChart("Connected devices", "devices", t, [{ name: "connected", color: "#9467bd", values: col("connected") }]),
-    lineChart("Memory per device (this process; not after GC)", "KiB", t, [
+    lineChart("Clients' memory per device (not after GC)", "KiB", t, [
       { name: "V8 heap", color: "#8c564b", values: col("heapPerDevice").map((v) => v / 1024) },
-      { name: "array buffers", color: "#e377c2", values: col("buffersPerDevice").map((v) => v / 1024) },
-      { name: "RSS", color: "#7f7f7f", values: col("rssPerDevice").map((v) => v / 1024), dashed: true },
+      { name: "buffers", color: "#e377c2", values: col("buffersPerDevice").map((v) => v / 1024), dashed: true },
     ]),
     lineChart("Lost (gaps so far) and duplicates, cumulative", "messages", t, [
       { name: "lost", color: "#d62728", values: col("gaps") },
@@ -136,16 +147,17 @@ export function renderHtml(r: SimulationResult): string {
 <meta charset="utf-8">
 <title>tinymqtt simulate: ${o.devices} devices, QoS ${o.qos}</title>
 <style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; background: #fafafa; }
+body { font: 15px/1.4 system-ui, sans-serif; margin: 16px 24px; color: #222; background: #fafafa; }
 h1 { font-size: 20px; margin: 0 0 4px; }
 .meta { color: #555; margin-bottom: 16px; }
-table { border-collapse: collapse; margin-bottom: 20px; background: #fff; }
+table { border-collapse: collapse; margin-bottom: 20px; background: #fff; width: 100%; }
 th, td { text-align: left; padding: 4px 10px; border-bottom: 1px solid #e4e4e4; vertical-align: top; }
 th { font-weight: 600; white-space: nowrap; }
 .ok { color: #1a7f37; } .failed { color: #c62828; }
-.chart { display: block; margin: 0 0 16px; border: 1px solid #ddd; }
-.chart .title { font: 600 14px system-ui, sans-serif; fill: #222; }
-.chart .tick, .chart .legend { font: 11px system-ui, sans-serif; fill: #444; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(400px, 1fr)); gap: 16px; }
+.chart { display: block; width: 100%; height: auto; border: 1px solid #ddd; }
+.chart .title { font: 600 15px system-ui, sans-serif; fill: #222; }
+.chart .tick, .chart .legend { font: 12px system-ui, sans-serif; fill: #333; }
 .chart .axis { font: 12px system-ui, sans-serif; fill: #444; }
 .chart .grid { stroke: #eee; }
 </style>
@@ -157,7 +169,9 @@ cuts ${o.cutRate}/s; device budget: maxPacketSize ${b.maxPacketSize}, outputByte
 <table>
 ${rows}
 </table>
+<div class="charts">
 ${charts(r.samples)}
+</div>
 </body>
 </html>
 `;

@@ -15,7 +15,7 @@ import { concat, toPlain } from "../vectors/plain.js";
 import { v31 } from "../vectors/v31.js";
 import { v311 } from "../vectors/v311.js";
 import { v5 } from "../vectors/v5.js";
-import { versionLabel, type MalformedVector, type Vector } from "../vectors/vector.js";
+import { citations, versionLabel, type MalformedVector, type Vector } from "../vectors/vector.js";
 import { bytesEqual, deepEqual, equal, fail, ok } from "./assert.js";
 import type { PortableTest } from "./harness.js";
 
@@ -51,7 +51,7 @@ function validTests(v: Vector): PortableTest[] {
     });
   } else {
     tests.push({
-      name: `${label}: encodes`,
+      name: `${label}: encodes${citations(v)}`,
       fn() {
         const e = new Encoder(v.version);
         bytesEqual(e.encode(v.packet), v.bytes, `encode (${v.spec})`);
@@ -150,7 +150,7 @@ function malformedTests(v: MalformedVector): PortableTest[] {
   const why = v.spec;
   return [
     {
-      name: `${label}: whole`,
+      name: `${label}: whole${citations(v)}`,
       fn() {
         const d = new Decoder(options);
         d.feed(v.bytes);

@@ -54,3 +54,12 @@ export function repeat(byte: number, n: number): number[] {
 export function versionLabel(version: ProtocolVersion): string {
   return version === 3 ? "3.1" : version === 4 ? "3.1.1" : "5";
 }
+
+/**
+ * The normative ids a vector's spec names, as test-name citations with the standard spelled out
+ * (docs/conformance/README.md): 3.x vectors cite MQTT 3.1.1, MQTT 5 vectors cite MQTT 5.0.
+ */
+export function citations(v: { version: ProtocolVersion; spec: string }): string {
+  const standard = v.version === 5 ? "5.0" : "3.1.1";
+  return Array.from(v.spec.matchAll(/MQTT-\d+(?:\.\d+)*-\d+/g), (m) => ` [${standard} ${m[0]}]`).join("");
+}

@@ -10,10 +10,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { inflateSync } from "node:zlib";
 import { renderHtml, runSimulation } from "../../../hosts/node/simulate/index.js";
 
@@ -66,11 +66,11 @@ ws.onopen = async () => {
     await send("Runtime.enable");
     await send("Log.enable");
     await send("Page.enable");
-    await send("Emulation.setDeviceMetricsOverride", { width: 900, height: 1600, deviceScaleFactor: 1, mobile: false });
+    await send("Emulation.setDeviceMetricsOverride", { width: 1366, height: 900, deviceScaleFactor: 1, mobile: false });
     await send("Page.navigate", { url: pageUrl });
     await loadedP;
     await new Promise((r) => setTimeout(r, 300));
-    const probe = await send("Runtime.evaluate", { returnByValue: true, expression: "[...document.querySelectorAll('svg.chart')].map((s) => { const r = s.getBoundingClientRect(); return { w: r.width, h: r.height, title: s.getAttribute('aria-label'), lines: [...s.querySelectorAll('polyline')].filter((p) => p.getTotalLength() > 0).length }; })" });
+    const probe = await send("Runtime.evaluate", { returnByValue: true, expression: "[...document.querySelectorAll('svg.chart')].map((s) => { const r = s.getBoundingClientRect(); return { x: r.left, w: r.width, h: r.height, title: s.getAttribute('aria-label'), lines: [...s.querySelectorAll('polyline')].filter((p) => p.getTotalLength() > 0).length }; })" });
     const shot = await send("Page.captureScreenshot", { format: "png" });
     console.log(JSON.stringify({ errors, charts: probe.result.value, png: shot.data }));
     ws.close();
@@ -181,9 +181,11 @@ async function launch(chromium: string, profile: string): Promise<{ child: Child
 }
 
 const chromium = findChromium();
+/** dist/test-output/report-browser: the screenshot and the report it shows. */
+const OUTPUT = fileURLToPath(new URL("../../../test-output/report-browser/", import.meta.url));
 
 test("the simulate report renders in headless Chromium: charts drawn, no console errors, a non-blank screenshot",
-  { skip: chromium === undefined ? "chromium is not installed (apt-get install -y chromium; .ci/run does)" : false, timeout: 90_000 }, async () => {
+  { skip: chromium === undefined ? "chromium is not installed (apt-get install -y chromium; .ci/run does)" : false, timeout: 90_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "tinymqtt-report-"));
     let child: ChildProcess | undefined;
     try {
@@ -193,19 +195,26 @@ test("the simulate report renders in headless Chromium: charts drawn, no console
       const launched = await launch(chromium!, join(dir, "profile"));
       child = launched.child;
       const line = await runNode(["--experimental-websocket", "--no-warnings", "-e", CDP_CLIENT, launched.pageWs, pathToFileURL(file).href], 30_000);
-      const out = JSON.parse(line) as { fatal?: string; errors: string[]; charts: Array<{ w: number; h: number; title: string; lines: number }>; png: string };
+      const out = JSON.parse(line) as { fatal?: string; errors: string[]; charts: Array<{ x: number; w: number; h: number; title: string; lines: number }>; png: string };
       assert.equal(out.fatal, undefined, out.fatal);
       assert.deepEqual(out.errors, [], "no console errors or exceptions");
       assert.equal(out.charts.length, 5, JSON.stringify(out.charts));
       for (const c of out.charts) {
         assert.ok(c.w > 300 && c.h > 100, `chart "${c.title}" is ${c.w}x${c.h}`);
       }
+      // The charts use the page's width: side by side, they span at least 90 % of the 1366-px laptop screen.
+      const span = Math.max(...out.charts.map((c) => c.x + c.w)) - Math.min(...out.charts.map((c) => c.x));
+      assert.ok(span >= 0.9 * 1366, `the charts span ${span} px of 1366: ${JSON.stringify(out.charts)}`);
       for (const title of ["Messages per second", "Connected devices"]) {
         const chart = out.charts.find((c) => c.title === title);
         assert.ok(chart !== undefined && chart.lines >= 1, `"${title}" has a drawn line: ${JSON.stringify(chart)}`);
       }
       const png = Buffer.from(out.png, "base64");
-      writeFileSync(join(dir, "report.png"), png);
+      // Kept after the run, for a person to look at: the test's output folder (under dist/, not committed).
+      mkdirSync(OUTPUT, { recursive: true });
+      writeFileSync(join(OUTPUT, "report.png"), png);
+      writeFileSync(join(OUTPUT, "report.html"), renderHtml(result));
+      t.diagnostic(`screenshot: ${join(OUTPUT, "report.png")}`);
       const { width, height, channels, pixels } = decodePng(png);
       assert.ok(width >= 800 && height >= 800, `screenshot ${width}x${height}`);
       const colours = new Set<number>();

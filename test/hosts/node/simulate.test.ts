@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LatencyHistogram, SequenceTracker } from "../../../hosts/node/simulate/stats.js";
+import { perDevice } from "../../../hosts/node/simulate/memory.js";
+import { PAYLOAD_BYTES, PayloadReader, PayloadWriter } from "../../../hosts/node/simulate/payload.js";
 import { type Broker, startMosquitto } from "../../support/mosquitto.js";
 import { type Run, runNode } from "../../support/run.js";
 
@@ -108,5 +110,21 @@ describe("the checker's counting", () => {
     near(h.quantile(0.5), 50);
     near(h.quantile(0.99), 99);
     assert.equal(h.max, 100);
+  });
+
+  test("the payload layout: what a device writes, the checker reads back; other lengths are wills", () => {
+    const bytes = new PayloadWriter().write(0xfedcba98, 7, 1234.5);
+    assert.equal(bytes.length, PAYLOAD_BYTES);
+    assert.equal(Buffer.from(bytes).toString("hex"), "fedcba980000000740934a0000000000");
+    const reader = new PayloadReader();
+    assert.equal(reader.read(bytes.slice()), true);
+    assert.deepEqual({ device: reader.device, seq: reader.seq, sentAt: reader.sentAt }, { device: 0xfedcba98, seq: 7, sentAt: 1234.5 });
+    assert.equal(reader.read(new TextEncoder().encode("offline")), false);
+  });
+
+  test("memory per device is the growth over the baseline, divided by the devices; a reading below the baseline is 0, never negative", () => {
+    const baseline = { heapUsed: 10_000, arrayBuffers: 5_000, rss: 1 << 26 };
+    assert.deepEqual(perDevice({ heapUsed: 30_000, arrayBuffers: 9_000, rss: 1 << 27 }, baseline, 10), { heap: 2_000, buffers: 400 });
+    assert.deepEqual(perDevice({ heapUsed: 9_000, arrayBuffers: 4_000, rss: 1 << 25 }, baseline, 10), { heap: 0, buffers: 0 });
   });
 });
