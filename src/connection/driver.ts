@@ -39,7 +39,8 @@ export abstract class ConnectionDriver implements DriverHooks {
   now = 0;
   private timer: unknown = undefined;
   private timerAt = Infinity;
-  private servicing = false;
+  /** service() is running (a callback inside it is being called): read it, never write it. */
+  servicing = false;
 
   constructor(readonly host: Host, readonly engine: Engine) {}
 
@@ -113,11 +114,6 @@ export abstract class ConnectionDriver implements DriverHooks {
     this.armTimer();
   }
 
-  /** Whether service() is running (a callback inside it is being called). */
-  get inService(): boolean {
-    return this.servicing;
-  }
-
   /** Writes what the engine has for the link, as much as the link takes now. */
   flush(): void {
     const link = this.link;
@@ -138,7 +134,11 @@ export abstract class ConnectionDriver implements DriverHooks {
   /** Keeps the one timer armed for the first of the engine's deadline (with a link) and the facade's. */
   armTimer(): void {
     if (!this.timed()) return;
-    const deadline = Math.min(this.link === null ? Infinity : this.engine.nextDeadline(), this.deadline());
+    let deadline = this.link === null ? Infinity : this.engine.nextDeadline();
+    // An earlier timer stands: the facade clears it when its own deadline moves (see clearTimer()).
+    if (this.timer !== undefined && this.timerAt <= deadline) return;
+    const facade = this.deadline();
+    if (facade < deadline) deadline = facade;
     if (deadline === Infinity) return;
     if (this.timer !== undefined && this.timerAt <= deadline) return;
     this.clearTimer();
@@ -156,6 +156,7 @@ export abstract class ConnectionDriver implements DriverHooks {
     }
   }
 
+  /** Stops the timer; armTimer() then arms it anew (a facade calls it when its deadline moves earlier). */
   clearTimer(): void {
     if (this.timer !== undefined) this.host.clearTimer(this.timer);
     this.timer = undefined;

@@ -437,6 +437,7 @@ export class Ecma419Client {
   /** Feeds the supervisor; a connect timeout ends the connection with an error. */
   #supervise(event: SupervisorEvent): void {
     const next = transition(this.#supervisor, event, this.#driver.host.now());
+    if (next.timer < this.#supervisor.deadline) this.#driver.clearTimer();
     this.#supervisor = next.state;
     if (next.callbacks.includes("onConnectFail")) {
       this.#driver.release()?.destroy();

@@ -407,6 +407,13 @@ export class Engine {
   publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, now: number): RequestResult {
     this.now = now;
     const result = PUBLISH_RESULT;
+    // The hot path first: a QoS 0 PUBLISH with the header of the last one (see Qos0Repeat).
+    const repeat = this.qos0Repeat;
+    if (qos === 0 && repeat !== undefined && properties === undefined && topic === repeat.topic &&
+      payload.length === repeat.payloadLength && retain === repeat.retain && this.version === repeat.version &&
+      !this.options.useTopicAliases && this.repeatQos0(repeat.header, payload, retain, result)) {
+      return result;
+    }
     result.mid = 0;
     result.rc = this.queuePublish(topic, payload, qos, retain, properties, result);
     return result;
@@ -415,10 +422,6 @@ export class Engine {
   /** publish()'s work: returns the MQTT_ERR_* code, the mid taken in result.mid. */
   private queuePublish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, result: RequestResult): number {
     const useAliases = this.options.useTopicAliases;
-    if (qos === 0 && properties === undefined && !useAliases && this.qos0Repeat?.matches(topic, payload.length, retain, this.version) === true) {
-      const rc = this.repeatQos0(payload, retain, result);
-      if (rc >= 0) return rc;
-    }
     if (qos > this.serverMaximumQos || (retain && !this.serverRetainAvailable)) {
       this.log(MQTT_LOG_WARNING, `the broker takes ${retain && !this.serverRetainAvailable ? "no retained messages" : `QoS ${this.serverMaximumQos} at most`}: publish to ${topic} refused`);
       return MQTT_ERR_NOT_SUPPORTED;
@@ -487,21 +490,23 @@ export class Engine {
 
   /**
    * A QoS 0 PUBLISH whose header the last one kept (see Qos0Repeat): the header is copied rather than the
-   * packet measured and encoded again. Returns the MQTT_ERR_* code, or -1 when the general path must
-   * decide (an error to report).
+   * packet measured and encoded again. False when the general path must decide (an error to report).
    */
-  private repeatQos0(payload: Uint8Array, retain: boolean, result: RequestResult): number {
-    const header = this.qos0Repeat!.header;
+  private repeatQos0(header: Uint8Array, payload: Uint8Array, retain: boolean, result: RequestResult): boolean {
     const length = header.length + payload.length;
-    if (this.state !== CONNECTED || length > this.serverMaximumPacketSize || (retain && !this.serverRetainAvailable)) return -1;
+    if (this.state !== CONNECTED || length > this.serverMaximumPacketSize || (retain && !this.serverRetainAvailable)) return false;
     const offset = this.out.reserve(length);
-    if (offset === RING_FULL) return -1;
-    result.mid = this.qos0Mid();
+    if (offset === RING_FULL) return false;
+    const ids = this.outbox.ids;
+    const mid = ids.allocate();
+    if (mid !== NO_PACKET_ID) ids.release(mid);
+    result.mid = mid;
+    result.rc = MQTT_ERR_SUCCESS;
     const bytes = this.out.bytes;
     copyBytes(bytes, copyBytes(bytes, offset, header), payload);
     this.out.commit(length);
     this.lastSent = this.now;
-    return MQTT_ERR_SUCCESS;
+    return true;
   }
 
   subscribe(subscriptions: Subscription[], properties: Properties | undefined, now: number): RequestResult {

@@ -10,6 +10,7 @@
 import { MQTTv31, MQTTv311, MQTTv5, type ProtocolVersion } from "../codec/constants.js";
 import type { ConnectPacket, QoS, Subscription, Will } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
+import type { PublishView } from "../codec/packets/publish.js";
 import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING } from "./constants.js";
 import { type Budget, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNECTED, type ClosedEvent, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../engine/engine.js";
@@ -139,6 +140,8 @@ export class Client {
   userdata: unknown;
   /** The engine's only caller: the link, the one timer, the clock as last read (src/connection/driver.ts). */
   private driver!: ConnectionDriver;
+  /** The driver's engine, for the facade's commands (a field: publish() is a hot path on XS). */
+  private engine!: Engine;
   private clientId!: string;
   private cleanSession!: boolean;
   private protocol!: ProtocolVersion;
@@ -196,9 +199,6 @@ export class Client {
     return this.driver.host;
   }
 
-  private get engine(): Engine {
-    return this.driver.engine;
-  }
 
   constructor(options: ClientOptions = {}) {
     this.init(options);
@@ -240,6 +240,7 @@ export class Client {
     const engine = new Engine(checkBudget(options.budget), protocol, settings, (level, message) => this.log(level, message));
     if (options.store !== undefined) engine.restore(options.store.open(clientId, protocol));
     this.driver = new Client.Driver(options.host ?? getDefaultHost(), engine, this);
+    this.engine = engine;
     this.clientId = clientId;
     this.cleanSession = cleanSession;
     this.protocol = protocol;
@@ -570,30 +571,31 @@ export class Client {
     // QoS 0 reads the clock once per burst: the publishes after the first, until the flush the first
     // scheduled, are in the same turn of the event loop. For QoS 0 the time only says when something was
     // last sent (for keepalive), and a clock read can cost as much as the rest of a small QoS 0 publish.
-    if (qos !== 0 || !(this.flushScheduled || this.flushOwed)) this.driver.clock();
+    const driver = this.driver;
+    const now = qos !== 0 || !(this.flushScheduled || this.flushOwed) ? (driver.now = driver.host.now()) : driver.now;
     const props = this.protocol === MQTTv5 ? properties : undefined;
-    let result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.driver.now);
+    let result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, now);
     if (result.rc === MQTT_ERR_QUEUE_SIZE && this.flushOwed) {
       // In a callback, what earlier publishes queued waits for service() to write it: when that fills the
       // output, it is written now and this publish tried again, so a callback still publishes as much as
       // the link takes.
       this.flush();
-      result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.driver.now);
+      result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, now);
     }
     const rc = result.rc;
     const mid = result.mid;
     if (rc !== MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(rc)}`);
-      return new MessageInfo(rc, mid, this.host);
+      return new MessageInfo(rc, mid, driver.host);
     }
     if (this.logging) this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${mid}), '${topic}', ... (${bytes.length} bytes)`);
     let info: MessageInfo;
     if (qos === 0) {
       const counter = this.qos0Counter;
-      info = new MessageInfo(rc, mid, this.host, counter, ++counter.queued);
+      info = new MessageInfo(rc, mid, driver.host, counter, ++counter.queued);
       this.qos0Mids[this.qos0Count++] = mid;
     } else {
-      info = new MessageInfo(rc, mid, this.host);
+      info = new MessageInfo(rc, mid, driver.host);
       (this.pendingInfos ??= new Map()).set(mid, info);
     }
     this.scheduleFlush();
@@ -775,7 +777,20 @@ export class Client {
     linkReadable(): void { this.client.linkReadable(); }
     linkClosed(error: LinkError | undefined): void { this.client.linkClosed(error); }
     dispatch(): boolean { this.client.dispatch(); return true; }
-    written(waiting: boolean): void { this.client.written(waiting); }
+    /** The driver wrote: Paho's socket callbacks, QoS 0 completions, and the close after a drained DISCONNECT. */
+    written(waiting: boolean): void {
+      const c = this.client;
+      if (waiting !== c.writeRegistered) {
+        c.writeRegistered = waiting;
+        const socket = this.link!.socket;
+        if (waiting) c.call("onSocketRegisterWrite", () => c.onSocketRegisterWrite?.(c, c.userdata, socket));
+        else c.call("onSocketUnregisterWrite", () => c.onSocketUnregisterWrite?.(c, c.userdata, socket));
+      }
+      if (!waiting) {
+        if (c.qos0Count > 0) c.qos0Written();
+        if (this.engine.state === CLOSING && this.link !== null) c.closeWhenFlushed();
+      }
+    }
     // What user code queued after the loop's last flush (a publish from onPublish of QoS 0 written there).
     serviced(): void { if (this.client.flushOwed) this.client.flush(); }
     timerFired(): void { this.client.supervise({ type: "timer" }); }
@@ -822,21 +837,25 @@ export class Client {
     while ((event = this.engine.poll()) !== null) this.handleEvent(event);
   }
 
+  /** A received message to the callbacks whose subscription matches its topic, or to onMessage. */
+  private deliver(view: PublishView): void {
+    const message = new MQTTMessage(view);
+    if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${view.payloadLength} bytes)`);
+    let matched = false;
+    for (const [sub, callback] of this.messageCallbacks) {
+      if (!topicMatchesSub(sub, message.topic)) continue;
+      matched = true;
+      this.call("message callback", () => callback(this, this.userdata, message));
+    }
+    if (!matched) this.call("onMessage", () => this.onMessage?.(this, this.userdata, message));
+  }
+
   private handleEvent(e: EngineEvent): void {
     const props = (p: Properties | undefined): Properties => p ?? {};
     switch (e.type) {
-      case "message": {
-        const message = new MQTTMessage(e.message);
-        if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${e.message.payloadLength} bytes)`);
-        let matched = false;
-        for (const [sub, callback] of this.messageCallbacks) {
-          if (!topicMatchesSub(sub, message.topic)) continue;
-          matched = true;
-          this.call("message callback", () => callback(this, this.userdata, message));
-        }
-        if (!matched) this.call("onMessage", () => this.onMessage?.(this, this.userdata, message));
+      case "message":
+        this.deliver(e.message);
         return;
-      }
       case "published": {
         const info = this.pendingInfos?.get(e.mid);
         this.pendingInfos?.delete(e.mid);
@@ -899,7 +918,7 @@ export class Client {
     // In a callback of service() (onConnect, onMessage, onPublish...): service() writes once its callbacks
     // are done, everything they queued in one write rather than a system call per publish (as Paho writes
     // after its callbacks).
-    if (this.driver.inService) {
+    if (this.driver.servicing) {
       this.flushOwed = true;
       return;
     }
@@ -926,20 +945,7 @@ export class Client {
     this.driver.flush();
   }
 
-  /** The driver wrote: Paho's socket callbacks, QoS 0 completions, and the close after a drained DISCONNECT. */
-  private written(waiting: boolean): void {
-    const link = this.driver.link!;
-    if (waiting !== this.writeRegistered) {
-      this.writeRegistered = waiting;
-      const socket = link.socket;
-      if (waiting) this.call("onSocketRegisterWrite", () => this.onSocketRegisterWrite?.(this, this.userdata, socket));
-      else this.call("onSocketUnregisterWrite", () => this.onSocketUnregisterWrite?.(this, this.userdata, socket));
-    }
-    if (!waiting) {
-      if (this.qos0Count > 0) this.qos0Written();
-      if (this.engine.state === CLOSING && this.driver.link !== null) this.closeWhenFlushed();
-    }
-  }
+
 
   /** QoS 0 messages count as published once the link has taken their bytes (as Paho's on_publish). */
   private qos0Written(): void {
@@ -1003,6 +1009,7 @@ export class Client {
     this.supervisor = next.state;
     for (const callback of next.callbacks) this.perform(callback, previous);
     if (next.state.phase === BACKOFF && before !== BACKOFF) this.log(MQTT_LOG_INFO, `Reconnecting in ${(next.timer - now) / 1000} s`);
+    if (next.timer < previous.deadline) this.driver.clearTimer();
     if (event.type === "lost" || next.state.phase !== before) {
       this.closedEvent = undefined;
       this.failure = undefined;
