@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { dirname, join } from "node:path";
+import type { QoS } from "../src/index.js";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -25,7 +26,8 @@ const RUNS = Number(process.env["BENCH_RUNS"] ?? 3);
 const WINDOW = 1000;
 const PAYLOAD_BYTES = 64;
 const PAIR_TIMEOUT_MS = 120_000;
-const CONTENDERS = ["floor", "floor-bulk", "tinymqtt", "mqtt.js"] as const;
+// "tinymqtt zero-copy": the same client with a subscriber on zeroCopyMessages, to show what owning costs.
+const CONTENDERS = ["floor", "floor-bulk", "tinymqtt", "tinymqtt zero-copy", "mqtt.js"] as const;
 type Contender = (typeof CONTENDERS)[number];
 const TARGETS = { rateVsFloor: 0.95, cpuVsFloor: 2 };
 
@@ -238,7 +240,7 @@ function floorPub(port: number, qos: number, topic: string, count: number, bulk:
   });
 }
 
-async function tinymqttPub(port: number, qos: number, topic: string, count: number): Promise<PubResult> {
+async function tinymqttPub(port: number, qos: QoS, topic: string, count: number): Promise<PubResult> {
   const { Client, MQTT_ERR_SUCCESS } = await import("../hosts/node/index.js");
   const size = publishPacketSize(topic, qos);
   // A budget that holds the window: WINDOW flows, their bytes, and a ring as large for QoS 0.
@@ -404,9 +406,9 @@ function floorSub(port: number, qos: number, topic: string, count: number): Prom
   }).finally(() => socket.destroy());
 }
 
-async function tinymqttSub(port: number, qos: number, topic: string, count: number): Promise<SubResult> {
+async function tinymqttSub(port: number, qos: QoS, topic: string, count: number, zeroCopyMessages: boolean): Promise<SubResult> {
   const { Client, MQTT_LOG_ERR, MQTT_LOG_WARNING } = await import("../hosts/node/index.js");
-  const client = new Client({ clientId: `e2e-tiny-sub-${process.pid}`, budget: { maxIncomingQos2: 8 * WINDOW } });
+  const client = new Client({ clientId: `e2e-tiny-sub-${process.pid}`, budget: { maxIncomingQos2: 8 * WINDOW }, zeroCopyMessages });
   // Warnings (a full table, a dropped message) go to stderr, which the parent shows when a run falls short.
   client.onLog = (_c, _u, level, message) => {
     if (level === MQTT_LOG_WARNING || level === MQTT_LOG_ERR) process.stderr.write(`tinymqtt subscriber: ${message}\n`);
@@ -431,11 +433,12 @@ async function mqttjsSub(port: number, qos: 0 | 1 | 2, topic: string, count: num
 async function child(role: string, contender: Contender, port: number, qos: 0 | 1 | 2, topic: string, count: number): Promise<void> {
   if (role === "pub") {
     const r = contender === "floor" || contender === "floor-bulk" ? await floorPub(port, qos, topic, count, contender === "floor-bulk")
-      : contender === "tinymqtt" ? await tinymqttPub(port, qos, topic, count) : await mqttjsPub(port, qos, topic, count);
+      : contender.startsWith("tinymqtt") ? await tinymqttPub(port, qos, topic, count) : await mqttjsPub(port, qos, topic, count);
     emit(r);
   } else {
     const r = contender === "floor" || contender === "floor-bulk" ? await floorSub(port, qos, topic, count)
-      : contender === "tinymqtt" ? await tinymqttSub(port, qos, topic, count) : await mqttjsSub(port, qos, topic, count);
+      : contender.startsWith("tinymqtt") ? await tinymqttSub(port, qos, topic, count, contender === "tinymqtt zero-copy")
+      : await mqttjsSub(port, qos, topic, count);
     emit(r);
   }
   // Sockets still closing must not hold the numbers back.
@@ -550,6 +553,13 @@ async function main(): Promise<void> {
       rows.push([`QoS ${qos}`, c, Math.round(rate).toLocaleString("en-US"), `${Math.round(Math.min(...xs.map((x) => x.rate))).toLocaleString("en-US")}..${Math.round(Math.max(...xs.map((x) => x.rate))).toLocaleString("en-US")}`,
         (rate / floorRate).toFixed(2), pubCpu.toFixed(2), `${(pubCpu / floorCpu).toFixed(2)}x`, subCpu.toFixed(2), lost === 0 ? "all" : `${lost} missing`]);
       summary.push({ qos, contender: c, rate, pubCpuPerMsg: pubCpu, subCpuPerMsg: subCpu, rateVsFloor: rate / floorRate, cpuVsFloor: pubCpu / floorCpu, missing: lost, runs: xs });
+      if (c === "tinymqtt zero-copy") {
+        const owned = summary.find((r) => r["qos"] === qos && r["contender"] === "tinymqtt")?.["subCpuPerMsg"];
+        if (typeof owned === "number") {
+          verdicts.push([`QoS ${qos}: what owning a received message costs (subscriber CPU/msg, owned - zero-copy)`,
+            `${(owned - subCpu).toFixed(2)} µs (${((owned / subCpu - 1) * 100).toFixed(0)} %)`, "measured"]);
+        }
+      }
       if (c === "tinymqtt") {
         verdicts.push([`QoS ${qos}: rate >= ${TARGETS.rateVsFloor} x floor`, (rate / floorRate).toFixed(2), rate / floorRate >= TARGETS.rateVsFloor ? "yes" : "NO"]);
         verdicts.push([`QoS ${qos}: publisher CPU <= ${TARGETS.cpuVsFloor} x floor`, `${(pubCpu / floorCpu).toFixed(2)}x`, pubCpu / floorCpu <= TARGETS.cpuVsFloor ? "yes" : "NO"]);

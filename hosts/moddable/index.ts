@@ -1,7 +1,8 @@
 /**
  * tinymqtt/moddable: the Moddable host, registered as the default host, and the whole client API with it.
  * `Client` here defaults to ESP32_BUDGET (about 13 KiB of buffers) instead of the core's Node-sized
- * DEFAULT_BUDGET; a partial `budget` is completed from ESP32_BUDGET too. The ECMA-419 client class is
+ * DEFAULT_BUDGET; a partial `budget` is completed from ESP32_BUDGET too; and it hands callbacks zero-copy
+ * messages (zeroCopyMessages) unless told otherwise, as allocation matters most there. The ECMA-419 client class is
  * its own module, "embedded:network/mqtt/client" (ecma419-client.ts), so neither API carries the other.
  */
 import { Client as CoreClient, type ClientOptions } from "../../src/paho/client.js";
@@ -12,7 +13,7 @@ import { moddableHost } from "./host.js";
 setDefaultHost(moddableHost);
 
 function onDevice(options: ClientOptions): ClientOptions {
-  return { ...options, budget: { ...ESP32_BUDGET, ...options.budget } };
+  return { ...options, budget: { ...ESP32_BUDGET, ...options.budget }, zeroCopyMessages: options.zeroCopyMessages ?? true };
 }
 
 export class Client extends CoreClient {

@@ -12,6 +12,12 @@
  * is valid until the next call to next() or feed(): copy what must outlive that. Once next() has
  * returned null, the caller may reuse the chunk it fed.
  *
+ * Oversized PUBLISH on MQTT 3.x. A 3.x client has no way to tell the broker its limit, so a broker may hold
+ * a message larger than the receive buffer and resend it on every reconnect. With skipOversized set, such
+ * a PUBLISH is not an error: only its header (topic and packet id) is kept, next() returns it as a view
+ * with `oversize` set and an empty payload, so that it can be acknowledged, and its remaining bytes are
+ * read past without being stored.
+ *
  * Errors. Anything wrong with the bytes throws MqttProtocolError with its v5 reason code; the decoder
  * then keeps throwing it until reset(), because the stream's framing can no longer be trusted.
  */
@@ -53,7 +59,13 @@ const SHORT_COPY = 1024;
 
 export class Decoder {
   version: ProtocolVersion;
-  readonly maxPacketSize: number;
+  /**
+   * The largest packet accepted: the receive buffer's size, or less once limitPacketSize() said so. A
+   * larger packet is refused (0x95) from its fixed header, before a byte of it is kept.
+   */
+  maxPacketSize: number;
+  /** Read past a PUBLISH larger than maxPacketSize instead of refusing it (see "Oversized PUBLISH"). */
+  skipOversized = false;
   /** Reused for every PUBLISH and every acknowledgement; see the lifetime note above. */
   readonly publish = new PublishView();
   readonly ack = new AckView();
@@ -65,6 +77,10 @@ export class Decoder {
   private chunk: Uint8Array = EMPTY;
   private chunkPos = 0;
   private failure: MqttProtocolError | null = null;
+  /** The size of the oversized PUBLISH whose header is being kept, 0 when none. */
+  private oversizeTotal = 0;
+  /** Bytes of an oversized PUBLISH still to read past. */
+  private skipLeft = 0;
   private readonly cursor = new Cursor();
   private readonly scan = new PropertyScan();
 
@@ -74,6 +90,14 @@ export class Decoder {
     this.maxPacketSize = max;
     this.version = options.version ?? 4;
     this.held = options.arena === undefined ? new Uint8Array(max) : options.arena.u8(max);
+  }
+
+  /**
+   * Accepts packets up to `limit` bytes, never more than the receive buffer holds: an MQTT 5 client
+   * enforces the Maximum Packet Size it advertised in CONNECT, not only what it has room for (3.1.2.11.4).
+   */
+  limitPacketSize(limit: number): void {
+    this.maxPacketSize = Math.min(limit, this.held.length);
   }
 
   /** Bytes of an unfinished packet kept in the receive buffer. */
@@ -102,7 +126,8 @@ export class Decoder {
       throw this.failure;
     }
     try {
-      const packet = this.heldLength > 0 ? this.completeHeld() : this.nextInChunk();
+      const packet = this.skipLeft > 0 ? this.skipPast() : this.oversizeTotal > 0 ? this.keepOversizedHeader()
+        : this.heldLength > 0 ? this.completeHeld() : this.nextInChunk();
       if (packet === null) this.dropChunk();
       return packet;
     } catch (e) {
@@ -128,6 +153,7 @@ export class Decoder {
   reset(version: ProtocolVersion = this.version): void {
     this.version = version;
     this.heldLength = this.heldTotal = 0;
+    this.oversizeTotal = this.skipLeft = 0;
     this.chunk = EMPTY;
     this.chunkPos = 0;
     this.failure = null;
@@ -139,6 +165,15 @@ export class Decoder {
     const available = b.length - pos;
     if (available === 0) return null;
     const total = this.frameLength(b, pos, b.length);
+    if (total < 0) {
+      // Oversized: its fixed header (complete, or frameLength could not have sized it) goes to the buffer.
+      let header = 2;
+      while (b[pos + header - 1]! & 0x80) header++;
+      this.copyIn(b, pos, header);
+      this.chunkPos = pos + header;
+      this.oversizeTotal = -total;
+      return this.keepOversizedHeader();
+    }
     if (total === 0 || total > available) {
       // Cut by the end of the chunk: keep it (frameLength has checked it fits) and wait for the rest.
       this.copyIn(b, pos, available);
@@ -156,6 +191,11 @@ export class Decoder {
       if (this.chunkPos === b.length) return null;
       this.held[this.heldLength++] = b[this.chunkPos++]!;
       this.heldTotal = this.frameLength(this.held, 0, this.heldLength);
+      if (this.heldTotal < 0) {
+        this.oversizeTotal = -this.heldTotal;
+        this.heldTotal = 0;
+        return this.keepOversizedHeader();
+      }
     }
     const n = Math.min(this.heldTotal - this.heldLength, b.length - this.chunkPos);
     this.copyIn(b, this.chunkPos, n);
@@ -164,6 +204,51 @@ export class Decoder {
     const total = this.heldTotal;
     this.heldLength = this.heldTotal = 0;
     return this.parse(this.held, 0, total);
+  }
+
+  /**
+   * Keeps an oversized PUBLISH's fixed header, topic and packet id in the receive buffer (its fixed header
+   * is there already), then returns it as a view with an empty payload; skipPast() reads past the rest.
+   */
+  private keepOversizedHeader(): PublishView | null {
+    const b = this.chunk;
+    const held = this.held;
+    const total = this.oversizeTotal;
+    let fixed = 2;
+    while (held[fixed - 1]! & 0x80) fixed++;
+    const idLength = held[0]! & 6 ? 2 : 0;
+    for (;;) {
+      // First the topic's length, then the topic and the packet id.
+      const sized = this.heldLength >= fixed + 2;
+      const want = sized ? fixed + 2 + ((held[fixed]! << 8) | held[fixed + 1]!) + idLength : fixed + 2;
+      // A header that cannot be kept (a topic longer than the receive buffer) cannot be acknowledged:
+      // the packet is refused as too large, as on MQTT 5. So is one whose header does not parse below.
+      if (want > total || want > held.length) throw tooLarge(PUBLISH, total, this.maxPacketSize);
+      if (sized && this.heldLength >= want) break;
+      if (this.chunkPos === b.length) return null;
+      const n = Math.min(want - this.heldLength, b.length - this.chunkPos);
+      this.copyIn(b, this.chunkPos, n);
+      this.chunkPos += n;
+    }
+    const kept = this.heldLength;
+    this.heldLength = this.heldTotal = this.oversizeTotal = 0;
+    this.skipLeft = total - kept;
+    let view: PublishView;
+    try {
+      view = this.parse(held, 0, kept) as PublishView;
+    } catch (e) {
+      throw e instanceof MqttProtocolError ? tooLarge(PUBLISH, total, this.maxPacketSize) : e;
+    }
+    view.oversize = total;
+    return view;
+  }
+
+  /** Reads past what is left of an oversized PUBLISH, then goes on with the packets after it. */
+  private skipPast(): DecodedPacket | null {
+    const n = Math.min(this.skipLeft, this.chunk.length - this.chunkPos);
+    this.chunkPos += n;
+    this.skipLeft -= n;
+    return this.skipLeft > 0 ? null : this.nextInChunk();
   }
 
   private copyIn(b: Uint8Array, from: number, n: number): void {
@@ -206,7 +291,10 @@ export class Decoder {
       if ((byte & 0x80) === 0) {
         if (byte === 0 && i > 1) throw malformed("Remaining Length is not minimally encoded [MQTT-1.5.5-1]");
         const total = 1 + i + remaining;
-        if (total > this.maxPacketSize) throw tooLarge(type, total, this.maxPacketSize);
+        if (total > this.maxPacketSize) {
+          if (type === PUBLISH && this.skipOversized) return -total;
+          throw tooLarge(type, total, this.maxPacketSize);
+        }
         return total;
       }
       multiplier *= 128;

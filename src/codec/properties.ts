@@ -8,6 +8,7 @@
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from "./constants.js";
 import { Cursor } from "./cursor.js";
 import { malformed, protocolError } from "./errors.js";
+import { topicNameSyntaxProblem } from "./topics.js";
 import { StringFieldCache, stringFieldLength, varintLength, writeBinary, writeMeasuredString, writeU16, writeU32, writeVarint } from "./write.js";
 
 export interface Properties {
@@ -108,6 +109,8 @@ for (const s of PROPERTY_SPECS) {
 const USER_PROPERTY = 0x26;
 const SUBSCRIPTION_IDENTIFIER = 0x0b;
 const TOPIC_ALIAS = 0x23;
+/** The Response Topic is a Topic Name: no wildcards [MQTT-3.3.2-14]. */
+const RESPONSE_TOPIC = 0x08;
 
 const kindName = (kind: number): string => (kind === WILL_PROPERTIES ? "will properties" : `packet type ${kind}`);
 
@@ -152,7 +155,13 @@ export function scanProperties(c: Cursor, kind: number, scan: PropertyScan): voi
       case U16: value = c.u16(s.name); break;
       case U32: value = c.u32(s.name); break;
       case VARINT: value = c.varint(s.name); break;
-      case STRING: c.skipUtf8(s.name); continue;
+      case STRING: {
+        const from = c.pos + 2;
+        c.skipUtf8(s.name);
+        // UTF-8 never puts an ASCII byte inside a multi-byte character, so the bytes say it exactly.
+        if (id === RESPONSE_TOPIC && hasWildcard(c.bytes, from, c.pos)) throw protocolError("the Response Topic contains a wildcard [MQTT-3.3.2-14]");
+        continue;
+      }
       case BINARY: c.skipBinary(s.name); continue;
       default: c.skipUtf8("user property name"); c.skipUtf8("user property value"); continue;
     }
@@ -160,6 +169,11 @@ export function scanProperties(c: Cursor, kind: number, scan: PropertyScan): voi
     if (id === TOPIC_ALIAS) scan.topicAlias = value;
   }
   c.end = outer;
+}
+
+function hasWildcard(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] === 0x2b || bytes[i] === 0x23) return true;
+  return false;
 }
 
 /** Builds the object for a block that scanProperties accepted; undefined for an empty block. */
@@ -253,6 +267,7 @@ export function propertiesLength(props: Properties | undefined, kind: number, m:
       }
       case STRING:
         if (typeof v !== "string") throw new TypeError(`property ${s.name} must be a string`);
+        if (s.id === RESPONSE_TOPIC && topicNameSyntaxProblem(v) !== undefined) throw new RangeError(`responseTopic: ${topicNameSyntaxProblem(v)!} [MQTT-3.3.2-14]`);
         if (v === m.string.value) n += 1 + m.string.field.length;
         else {
           const length = stringFieldLength(v, s.name);

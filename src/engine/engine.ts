@@ -22,7 +22,7 @@
  * own misuse (RangeError/TypeError from publish arguments); protocol violations by the peer become a
  * "closed" event carrying the v5 reason code.
  */
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "../paho/constants.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_WARNING } from "../paho/constants.js";
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
@@ -137,6 +137,11 @@ export class Engine {
   private readonly log: EngineLog;
   /** The host's clock in milliseconds, as the caller last passed it. */
   private now = 0;
+  /**
+   * Messages too large for budget.maxPacketSize that an MQTT 3.x broker sent (it cannot know the limit):
+   * each was read past, acknowledged as its QoS requires, logged at MQTT_LOG_ERR, and not delivered.
+   */
+  oversizedMessages = 0;
 
   readonly budget: Budget;
   private readonly decoder: Decoder;
@@ -162,6 +167,8 @@ export class Engine {
   private cleanStartSent = false;
   /** The Authentication Method of this connection's CONNECT (MQTT 5), undefined without one. */
   private authMethod: string | undefined = undefined;
+  /** This connection's CONNECT asked for Request Problem Information 0 (MQTT 5). */
+  private problemInformationRefused = false;
   /** Incoming QoS 2 ids the application has acknowledged by hand (manualAck), by incoming-table slot. */
   private readonly incomingAcked: Uint8Array;
   private lastSent = 0;
@@ -188,6 +195,8 @@ export class Engine {
   constructor(budget: Budget, version: ProtocolVersion = 4, options: EngineOptions = ENGINE_DEFAULTS, log: EngineLog = () => {}) {
     this.budget = budget;
     this.version = version;
+    // A QoS 1/2 publish queued before the first begin() is stored encoded: at this version, not 3.1.1's.
+    this.encoder.version = version;
     this.options = options;
     this.log = log;
     if (version === 5) this.makeTopicAliases();
@@ -229,6 +238,11 @@ export class Engine {
     this.version = connect.protocolVersion;
     this.encoder.version = this.version;
     this.decoder.reset(this.version);
+    // The Maximum Packet Size CONNECT advertises is the limit on this connection, even below the budget.
+    this.decoder.limitPacketSize(this.version === 5 ? connect.properties?.maximumPacketSize ?? Infinity : Infinity);
+    // 3.x cannot tell the broker the limit, so a larger message is read past rather than refused: refusing
+    // would drop the link, and the broker would send it again on every reconnect.
+    this.decoder.skipOversized = this.version !== 5;
     this.out.clear();
     this.queue.length = 0;
     this.owedAckType = 0;
@@ -243,6 +257,7 @@ export class Engine {
     this.cleanStartSent = connect.cleanStart;
     this.closingSince = -1;
     this.authMethod = connect.properties?.authenticationMethod;
+    this.problemInformationRefused = connect.properties?.requestProblemInformation === 0;
     this.state = CONNACK_WAIT;
     if (!this.writePacket(connect)) {
       throw new RangeError(`the CONNECT packet (${this.encoder.length} bytes) is larger than budget.outputBytes`);
@@ -327,8 +342,9 @@ export class Engine {
 
   /** The next event, or null when the fed bytes are used up (or the output must drain first). */
   poll(): EngineEvent | null {
-    if (this.owedAckType !== 0 && !this.payOwedAck()) return null;
     for (;;) {
+      // Owed for the last message, once the application had it (or at once for one never delivered).
+      if (this.owedAckType !== 0 && !this.payOwedAck()) return null;
       const queued = this.queue.shift();
       if (queued !== undefined) return queued;
       if (this.state === IDLE || this.state === CLOSING) return null;
@@ -524,6 +540,11 @@ export class Engine {
     this.now = now;
     if (this.state !== CONNECTED && this.state !== CONNACK_WAIT) return MQTT_ERR_NO_CONN;
     const packet = this.version === 5 ? { type: DISCONNECT as typeof DISCONNECT, reasonCode, properties } : { type: DISCONNECT as typeof DISCONNECT };
+    if (properties !== undefined && this.encoder.measure(packet) > this.serverMaximumPacketSize) {
+      // Reason String and User Property go only where they fit the broker's Maximum Packet Size [MQTT-3.14.2-3] [MQTT-3.14.2-4].
+      const { reasonString: _r, userProperties: _u, ...rest } = properties;
+      packet.properties = Object.keys(rest).length === 0 ? undefined : rest;
+    }
     this.writePacket(packet);
     this.state = CLOSING;
     this.closingSince = this.now;
@@ -550,6 +571,12 @@ export class Engine {
   private handle(p: DecodedPacket): EngineEvent | null {
     if (this.state === CONNACK_WAIT && p.type !== CONNACK && p.type !== AUTH) {
       return this.fail(PROTOCOL_ERROR, `${PACKET_NAMES[p.type]} before CONNACK [MQTT-3.2.0-1]`);
+    }
+    if (this.problemInformationRefused && p.type !== PUBLISH && p.type !== CONNACK && p.type !== DISCONNECT && "properties" in p) {
+      const props = p.properties;
+      if (props !== undefined && (props.reasonString !== undefined || props.userProperties !== undefined)) {
+        return this.fail(PROTOCOL_ERROR, `${PACKET_NAMES[p.type]} carries a Reason String or User Property after Request Problem Information 0 [MQTT-3.1.2-29]`);
+      }
     }
     switch (p.type) {
       case CONNACK: return this.onConnack(p);
@@ -602,8 +629,12 @@ export class Engine {
     if (p.sessionPresent && this.cleanStartSent) {
       return this.fail(PROTOCOL_ERROR, "CONNACK says a session is present after a clean start [MQTT-3.2.2-4]");
     }
-    this.state = CONNECTED;
     const props = p.properties;
+    if (this.version === 5 && props?.authenticationMethod !== this.authMethod) {
+      return this.fail(PROTOCOL_ERROR, this.authMethod === undefined ? "CONNACK names an Authentication Method that CONNECT did not [MQTT-4.12.0-6]"
+        : "a successful CONNACK must name the CONNECT's Authentication Method [MQTT-4.12.0-5]");
+    }
+    this.state = CONNECTED;
     if (this.version === 5) {
       // Section 3.2.2.3: what the broker takes on this connection; absent means no limit.
       this.serverReceiveMaximum = props?.receiveMaximum ?? 65535;
@@ -689,7 +720,7 @@ export class Engine {
         return null;
       }
       if (this.incoming.claim(p.packetId)) {
-        this.incomingAcked[this.incoming.slotOf(p.packetId)] = 0;
+        this.incomingAcked[this.incoming.slotOf(p.packetId)] = p.oversize > 0 ? 1 : 0;
       } else if (this.version === 5) {
         return this.fail(RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.incoming.capacity} QoS 2 messages in flight, our Receive Maximum`);
       } else {
@@ -699,9 +730,16 @@ export class Engine {
         this.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} delivered untracked`);
       }
     }
-    if (p.qos > 0 && !this.options.manualAck) {
+    if (p.qos > 0 && (!this.options.manualAck || p.oversize > 0)) {
       this.owedAckType = p.qos === 1 ? PUBACK : PUBREC;
       this.owedAckId = p.packetId;
+    }
+    if (p.oversize > 0) {
+      // Acknowledged (the broker stops resending it), never delivered: the application gets no message.
+      this.oversizedMessages++;
+      this.log(MQTT_LOG_ERR, `a ${p.oversize}-byte PUBLISH to ${p.topic} (QoS ${p.qos}, mid ${p.packetId}) is larger than ` +
+        `budget.maxPacketSize ${this.budget.maxPacketSize}: read past, acknowledged, not delivered`);
+      return null;
     }
     return this.messageEvent;
   }

@@ -35,6 +35,12 @@ export interface ClientOptions {
   protocol?: ProtocolVersion;
   transport?: "tcp" | "websockets";
   manualAck?: boolean;
+  /**
+   * Hand callbacks zero-copy views into the receive buffer instead of messages that own their data: no
+   * allocation per message, but a message is valid during its callback only (reading it later throws an
+   * error naming message.copy()). Default false; true on Moddable, where allocation matters most.
+   */
+  zeroCopyMessages?: boolean;
   budget?: Partial<Budget>;
   /**
    * Where the session is persisted so it survives a restart (MemoryStore, the Node FileStore, the
@@ -157,6 +163,7 @@ export class Client {
   private messageCallbacks: ReadonlyArray<[string, MessageCallback]> = NO_CALLBACKS;
   private authenticator: Authenticator | undefined;
   private followRedirects = false;
+  private zeroCopyMessages = false;
   /** Brokers to fail over to (failoverSet), after the one connect() named. */
   private failover: ReadonlyArray<{ host: string; port: number }> = NO_SERVERS;
   /** The connection's lifecycle (src/connection/supervisor.ts): backoff, failover, redirects, timeouts. */
@@ -233,6 +240,7 @@ export class Client {
     }
     const transport = options.transport ?? "tcp";
     if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
+    this.zeroCopyMessages = options.zeroCopyMessages ?? false;
     const manualAck = options.manualAck ?? false;
     // The default settings are one object every such client shares.
     const settings = !manualAck && unacked === "resend" && options.store === undefined ? ENGINE_DEFAULTS
@@ -325,7 +333,7 @@ export class Client {
     this.userdata = userdata;
   }
 
-  willSet(topic: string, payload?: Payload, qos: number = 0, retain = false, properties?: Properties): void {
+  willSet(topic: string, payload?: Payload, qos: QoS = 0, retain = false, properties?: Properties): void {
     const problem = topicNameProblem(topic);
     if (problem !== undefined) throw new RangeError(`invalid will topic: ${problem}`);
     checkQos(qos);
@@ -553,19 +561,30 @@ export class Client {
     return this.driver.link?.socket ?? null;
   }
 
+  /**
+   * Messages larger than budget.maxPacketSize that an MQTT 3.1/3.1.1 broker sent (it cannot be told the
+   * limit): each was read past without being stored, acknowledged as its QoS requires, logged at
+   * MQTT_LOG_ERR, and not delivered. On MQTT 5 the limit is advertised and a larger packet is a protocol
+   * error (DISCONNECT 0x95).
+   */
+  get oversizedMessages(): number {
+    return this.engine.oversizedMessages;
+  }
+
   wantWrite(): boolean {
     return this.engine.wantsWrite;
   }
 
   // ---- messages -------------------------------------------------------------------------------
 
-  publish(topic: string, payload?: Payload, qos: number = 0, retain = false, properties?: Properties): MessageInfo {
+  publish(topic: string, payload?: Payload, qos: QoS = 0, retain = false, properties?: Properties): MessageInfo {
     if (topic !== this.lastTopic) {
       const problem = topicNameProblem(topic);
       if (problem !== undefined) throw new RangeError(`invalid topic: ${problem}`);
       this.lastTopic = topic;
     }
     checkQos(qos);
+    if (properties?.subscriptionIdentifier !== undefined) throw new RangeError("a Subscription Identifier is the broker's to send: a client's PUBLISH carries none [MQTT-3.3.4-6]");
     const bytes = payload instanceof Uint8Array ? payload : toPayload(payload);
     if (bytes.length > MAX_PAYLOAD) throw new RangeError(`payload is ${bytes.length} bytes; MQTT allows at most ${MAX_PAYLOAD}`);
     // QoS 0 reads the clock once per burst: the publishes after the first, until the flush the first
@@ -582,12 +601,15 @@ export class Client {
       this.flush();
       result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, now);
     }
-    const rc = result.rc;
+    let rc = result.rc;
     const mid = result.mid;
     if (rc !== MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(rc)}`);
       return new MessageInfo(rc, mid, driver.host);
     }
+    // As Paho: without a connection every QoS says MQTT_ERR_NO_CONN, though QoS 1/2 is queued and goes
+    // out after CONNACK (its waitForPublish() still resolves then).
+    if (this.engine.state !== CONNECTED) rc = MQTT_ERR_NO_CONN;
     if (this.logging) this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${mid}), '${topic}', ... (${bytes.length} bytes)`);
     let info: MessageInfo;
     if (qos === 0) {
@@ -595,7 +617,7 @@ export class Client {
       info = new MessageInfo(rc, mid, driver.host, counter, ++counter.queued);
       this.qos0Mids[this.qos0Count++] = mid;
     } else {
-      info = new MessageInfo(rc, mid, driver.host);
+      info = new MessageInfo(rc, mid, driver.host, undefined, 0, true);
       (this.pendingInfos ??= new Map()).set(mid, info);
     }
     this.scheduleFlush();
@@ -606,7 +628,7 @@ export class Client {
    * subscribe("a/b", 1), subscribe(["a/b", 1]), subscribe([["a/b", 1], ["c", { qos: 2, noLocal: true }]]).
    * Returns [rc, mid].
    */
-  subscribe(topic: string | [string, number | SubscribeOptions] | Array<[string, number | SubscribeOptions]>, qos: number = 0, options?: SubscribeOptions, properties?: Properties): [number, number] {
+  subscribe(topic: string | [string, QoS | SubscribeOptions] | Array<[string, QoS | SubscribeOptions]>, qos: QoS = 0, options?: SubscribeOptions, properties?: Properties): [number, number] {
     const subs: Subscription[] = [];
     const add = (filter: unknown, o: number | SubscribeOptions | undefined): void => {
       const problem = topicFilterProblem(filter, this.protocol);
@@ -659,7 +681,7 @@ export class Client {
   }
 
   /** With manualAck on: acknowledges message mid (PUBACK for QoS 1, PUBREC for QoS 2). */
-  ack(mid: number, qos: number): number {
+  ack(mid: number, qos: QoS): number {
     checkQos(qos);
     const rc = this.engine.ack(mid, qos, this.driver.clock());
     this.scheduleFlush();
@@ -839,7 +861,7 @@ export class Client {
 
   /** A received message to the callbacks whose subscription matches its topic, or to onMessage. */
   private deliver(view: PublishView): void {
-    const message = new MQTTMessage(view);
+    const message = new MQTTMessage(view, this.zeroCopyMessages);
     if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${view.payloadLength} bytes)`);
     let matched = false;
     for (const [sub, callback] of this.messageCallbacks) {
@@ -848,6 +870,7 @@ export class Client {
       this.call("message callback", () => callback(this, this.userdata, message));
     }
     if (!matched) this.call("onMessage", () => this.onMessage?.(this, this.userdata, message));
+    message.expire();
   }
 
   private handleEvent(e: EngineEvent): void {

@@ -14,7 +14,7 @@ import { Client, MqttConnectionError, type Logger, type Payload, toPayload } fro
 import { MQTTv5, type ProtocolVersion } from "../codec/constants.js";
 import type { QoS } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
-import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS } from "./constants.js";
+import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_NO_CONN, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS } from "./constants.js";
 import type { Budget } from "../engine/budget.js";
 import type { Host, TlsOptions } from "../connection/host.js";
 import type { MessageInfo } from "./message.js";
@@ -181,7 +181,8 @@ async function publishAll(client: Client, list: readonly Outgoing[], topics: Map
   for (const m of list) {
     for (;;) {
       const info = client.publish(m.topic, m.payload, m.qos, m.retain, m.properties);
-      if (info.rc === MQTT_ERR_SUCCESS) {
+      // Between a lost link and the reconnect, QoS 1/2 says MQTT_ERR_NO_CONN but is queued all the same.
+      if (info.rc === MQTT_ERR_SUCCESS || (info.rc === MQTT_ERR_NO_CONN && m.qos > 0)) {
         if (m.qos > 0) topics.set(info.mid, m.topic);
         outstanding.push(info);
         break;

@@ -48,7 +48,7 @@ export async function callback(onMessage: MessageCallback, topics: string | read
   if (typeof onMessage !== "function") throw new TypeError("callback must be a function (client, userdata, message) => void");
   const filters = checkTopics(topics, options);
   const qos = options.qos ?? 0;
-  const requested = filters.map((f): [string, number] => [f, qos]);
+  const requested = filters.map((f): [string, QoS] => [f, qos]);
   await runSession(options, { cleanSession: options.cleanSession, userdata: options.userdata, reconnect: true }, {
     setup(client, session) {
       client.onMessage = (c, userdata, message) => {

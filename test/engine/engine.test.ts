@@ -6,163 +6,13 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { CONNACK, DISCONNECT, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, UNSUBACK,
-  type Packet, type ProtocolVersion, type QoS } from "../../src/codec/index.js";
-import type { Properties } from "../../src/codec/properties.js";
+import { DISCONNECT, PINGRESP, SUBACK, UNSUBACK, type ProtocolVersion, type QoS } from "../../src/codec/index.js";
 import { MQTT_ERR_CONN_LOST, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL,
-  MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS } from "../../src/paho/constants.js";
-import type { Budget } from "../../src/engine/budget.js";
-import { CLOSING, CONNACK_WAIT, CONNECTED, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../../src/engine/engine.js";
-import { type Seen, Wire, encode } from "../support/fake-host.js";
+  MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_ERR } from "../../src/paho/constants.js";
+import { CLOSING, CONNACK_WAIT, CONNECTED, IDLE } from "../../src/engine/engine.js";
+import { encode } from "../support/fake-host.js";
+import { type Ev, Rig, ascii, connack, ids, incoming, names, puback, pubcomp, pubrec, pubrel, snap } from "../support/engine-rig.js";
 
-const SMALL: Budget = { maxPacketSize: 4096, outputBytes: 4096, storeBytes: 16384, maxMessages: 64, maxIncomingQos2: 8, maxTopicAliases: 0 };
-
-const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-const ascii = (s: string): number[] => Array.from(text(s));
-
-/** An engine event copied out of the engine's reused objects, for deepEqual. */
-type Ev =
-  | { type: "connected"; sessionPresent: boolean; reasonCode: number; properties?: Properties | undefined }
-  | { type: "refused"; reasonCode: number; properties?: Properties | undefined }
-  | { type: "message"; topic: string; payload: string; qos: number; dup: boolean; retain: boolean; mid: number }
-  | { type: "published"; mid: number; reasonCode: number }
-  | { type: "subscribed" | "unsubscribed"; mid: number; reasonCodes: number[] }
-  | { type: "closed"; rc: number; reasonCode: number; properties?: Properties | undefined }
-  | { type: "auth"; reasonCode: number; properties?: Properties | undefined };
-
-function snap(e: EngineEvent): Ev {
-  switch (e.type) {
-    case "connected": return e.properties === undefined ? { type: e.type, sessionPresent: e.sessionPresent, reasonCode: e.reasonCode }
-      : { type: e.type, sessionPresent: e.sessionPresent, reasonCode: e.reasonCode, properties: e.properties };
-    case "refused": return e.properties === undefined ? { type: e.type, reasonCode: e.reasonCode } : { type: e.type, reasonCode: e.reasonCode, properties: e.properties };
-    case "message": {
-      const m = e.message;
-      return { type: e.type, topic: m.topic, payload: new TextDecoder().decode(m.payload), qos: m.qos, dup: m.dup, retain: m.retain, mid: m.packetId };
-    }
-    case "published": return { type: e.type, mid: e.mid, reasonCode: e.reasonCode };
-    case "subscribed": case "unsubscribed": return { type: e.type, mid: e.mid, reasonCodes: [...e.reasonCodes] };
-    case "closed": return e.properties === undefined ? { type: e.type, rc: e.rc, reasonCode: e.reasonCode }
-      : { type: e.type, rc: e.rc, reasonCode: e.reasonCode, properties: e.properties };
-    case "auth": return e.properties === undefined ? { type: e.type, reasonCode: e.reasonCode } : { type: e.type, reasonCode: e.reasonCode, properties: e.properties };
-  }
-}
-
-interface RigOptions {
-  version?: ProtocolVersion;
-  keepAlive?: number;
-  cleanStart?: boolean;
-  budget?: Partial<Budget>;
-  manualAck?: boolean;
-  maxInflight?: number;
-  maxQueued?: number;
-  retryMs?: number;
-}
-
-/** One engine, its clock, and the broker's view of what it writes. */
-class Rig {
-  readonly engine: Engine;
-  readonly version: ProtocolVersion;
-  readonly keepAlive: number;
-  readonly cleanStart: boolean;
-  now = 0;
-  wire: Wire = new Wire();
-  readonly logs: Array<[number, string]> = [];
-  /** Every event polled so far, in order. */
-  readonly history: Ev[] = [];
-
-  constructor(o: RigOptions = {}) {
-    this.engine = new Engine({ ...SMALL, ...o.budget }, 4, {
-      ...ENGINE_DEFAULTS, manualAck: o.manualAck ?? false,
-      ...(o.maxInflight === undefined ? {} : { maxInflight: o.maxInflight }),
-      ...(o.maxQueued === undefined ? {} : { maxQueued: o.maxQueued }),
-      ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
-    }, (level, message) => this.logs.push([level, message]));
-    this.version = o.version ?? 4;
-    this.keepAlive = o.keepAlive ?? 60;
-    this.cleanStart = o.cleanStart ?? true;
-  }
-
-  /** The engine's settings with `changes`, from now on. */
-  configure(changes: Partial<EngineOptions>): void {
-    this.engine.configure({ ...this.engine.options, ...changes });
-  }
-
-  /** The link opens: begin() and what it wrote. */
-  begin(): Seen[] {
-    this.wire = new Wire();
-    this.engine.begin({ type: 1, protocolVersion: this.version, clientId: "c", cleanStart: this.cleanStart, keepAlive: this.keepAlive }, this.now);
-    return this.out();
-  }
-
-  /** begin() and an accepting CONNACK; returns the events of the CONNACK. */
-  connect(sessionPresent = false, properties?: Properties): Ev[] {
-    this.begin();
-    return this.recv(connack(sessionPresent, 0, properties));
-  }
-
-  /** The transport takes everything waiting; the broker decodes it. */
-  out(): Seen[] {
-    const seen: Seen[] = [];
-    const e = this.engine;
-    for (let n = e.outputLength(); n > 0; n = e.outputLength()) {
-      const bytes = e.outputBuffer.slice(e.outputOffset(), e.outputOffset() + n);
-      e.consumed(n, this.now);
-      seen.push(...this.wire.feed(bytes));
-    }
-    return seen;
-  }
-
-  /** The transport takes at most n bytes. */
-  outSome(n: number): Seen[] {
-    const e = this.engine;
-    const len = Math.min(n, e.outputLength());
-    const bytes = e.outputBuffer.slice(e.outputOffset(), e.outputOffset() + len);
-    e.consumed(len, this.now);
-    return this.wire.feed(bytes);
-  }
-
-  /** The broker's packets arrive as one chunk; returns the events polled until null. */
-  recv(...packets: Packet[]): Ev[] {
-    const parts = packets.map((p) => Array.from(encode(this.version, p)));
-    return this.recvBytes(parts.flat());
-  }
-
-  recvBytes(bytes: number[] | Uint8Array): Ev[] {
-    this.engine.receive(Uint8Array.from(bytes), this.now);
-    return this.events();
-  }
-
-  events(): Ev[] {
-    const out: Ev[] = [];
-    for (let e = this.engine.poll(); e !== null; e = this.engine.poll()) out.push(snap(e));
-    this.history.push(...out);
-    return out;
-  }
-
-  publish(topic: string, payload: string, qos: QoS, retain = false, properties?: Properties): { rc: number; mid: number } {
-    const { rc, mid } = this.engine.publish(topic, text(payload), qos, retain, properties, this.now);
-    return { rc, mid };
-  }
-
-  tick(at: number): Ev[] {
-    this.now = at;
-    this.engine.tick(at);
-    return this.events();
-  }
-}
-
-function connack(sessionPresent: boolean, reasonCode = 0, properties?: Properties): Packet {
-  return properties === undefined ? { type: CONNACK, sessionPresent, reasonCode } : { type: CONNACK, sessionPresent, reasonCode, properties };
-}
-const puback = (packetId: number, reasonCode = 0): Packet => ({ type: PUBACK, packetId, reasonCode });
-const pubrec = (packetId: number, reasonCode = 0): Packet => ({ type: PUBREC, packetId, reasonCode });
-const pubrel = (packetId: number): Packet => ({ type: PUBREL, packetId });
-const pubcomp = (packetId: number): Packet => ({ type: PUBCOMP, packetId });
-function incoming(topic: string, payload: string, qos: QoS, packetId: number, dup = false, properties?: Properties): Packet {
-  return { type: PUBLISH, topic, payload: text(payload), qos, retain: false, dup, packetId, properties };
-}
-const names = (seen: Seen[]): string[] => seen.map((p) => p.name);
-const ids = (seen: Seen[]): string[] => seen.map((p) => `${p.name} ${p.packetId ?? ""}${p.dup ? " dup" : ""}`.trim());
 
 /** mulberry32: a small seeded PRNG, so random orders replay exactly. */
 function prng(seed: number): (below: number) => number {
@@ -814,7 +664,7 @@ describe("protocol errors", () => {
     ["packet type 0", [0x00, 0x00], 0x81],
     ["a PUBLISH with QoS 3", [0x36, 0x05, 0x00, 0x01, 0x74, 0x00, 0x01], 0x81],
     ["a PUBACK with packet id 0", [0x40, 0x02, 0x00, 0x00], 0x82],
-    ["a packet larger than budget.maxPacketSize", [0x30, 0xff, 0x01], 0x95],
+    ["a packet larger than budget.maxPacketSize (a SUBACK: on 3.x a PUBLISH is read past instead)", [0x90, 0xff, 0x01], 0x95],
   ];
   for (const [what, bytes, reason] of malformedCases) {
     test(`${what} closes the connection with reason 0x${reason.toString(16)}; on v5 a DISCONNECT carries it`, () => {
@@ -879,4 +729,32 @@ describe("protocol errors", () => {
     assert.deepEqual(rest.map((p) => p.name), ["PUBLISH", "DISCONNECT"]);
     assert.deepEqual(rest[1]?.bytes, [0xe0, 0x01, 0x81]);
   });
+});
+
+describe("MQTT 3.x: a PUBLISH larger than budget.maxPacketSize (a 3.x broker cannot be told the limit)", () => {
+  for (const version of [3, 4] as const) {
+    for (const qos of [0, 1, 2] as const) {
+      for (const split of ["whole", "byte by byte"] as const) {
+        test(`${version === 3 ? "3.1" : "3.1.1"} QoS ${qos}, ${split}: read past unstored, acknowledged, logged at MQTT_LOG_ERR, counted; the next message is delivered`, () => {
+          const r = new Rig({ version, budget: { maxPacketSize: 128 } });
+          r.connect();
+          r.out();
+          const big = Array.from(encode(version, incoming("big/topic", "x".repeat(1000), qos, qos > 0 ? 9 : 0)));
+          const small = Array.from(encode(version, incoming("small", "after", 0, 0)));
+          const bytes = [...big, ...small];
+          const events = split === "whole" ? r.recvBytes(bytes) : bytes.flatMap((b) => r.recvBytes([b]));
+          assert.deepEqual(events.map((e) => `${e.type} ${"topic" in e ? String(e.topic) : ""}`), ["message small"]);
+          assert.deepEqual(r.out().map((p) => `${p.name} ${p.packetId ?? ""}`), qos === 0 ? [] : [`${qos === 1 ? "PUBACK" : "PUBREC"} 9`]);
+          if (qos === 2) {
+            assert.deepEqual(r.recv(pubrel(9)), []);
+            assert.deepEqual(r.out().map((p) => `${p.name} ${p.packetId ?? ""}`), ["PUBCOMP 9"]);
+          }
+          assert.equal(r.engine.oversizedMessages, 1);
+          assert.deepEqual(r.logs.filter(([level]) => level === MQTT_LOG_ERR).map(([, m]) => m),
+            [`a ${big.length}-byte PUBLISH to big/topic (QoS ${qos}, mid ${qos > 0 ? 9 : 0}) is larger than budget.maxPacketSize 128: read past, acknowledged, not delivered`]);
+          assert.equal(r.engine.state, CONNECTED);
+        });
+      }
+    }
+  }
 });

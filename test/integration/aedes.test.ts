@@ -105,7 +105,7 @@ describe("client against aedes", { timeout: 60_000 }, () => {
       const infos: MessageInfo[] = [];
       const expected: string[] = [];
       for (const s of [0, 1, 2]) {
-        for (const q of [0, 1, 2]) {
+        for (const q of [0, 1, 2] as const) {
           infos.push(pub.publish(`${t}/s${s}`, `s${s}q${q}`, q));
           expected.push(`${t}/s${s} s${s}q${q} ${Math.min(s, q)}`);
         }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
 import {
-  Client, type ConnectFlags, type DisconnectFlags, type MQTTMessage, MQTTv311, MQTTv5, MQTT_ERR_NO_CONN,
+  Client, type ConnectFlags, type DisconnectFlags, type MQTTMessage, MQTTv31, MQTTv311, MQTTv5, MQTT_ERR_NO_CONN,
   MQTT_ERR_SUCCESS, MQTT_LOG_ERR, type Properties, type ProtocolVersion, type ReceivedMessage,
 } from "../../hosts/node/index.js";
 import { CONNACK, CONNECT, DISCONNECT, Encoder, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK,
@@ -601,4 +601,53 @@ describe("client against a hostile broker", { timeout: 90_000 }, () => {
       await until(() => rec.messages.length === 2, 3000, "two messages");
       assert.deepEqual([...(rec.messages[0]!.properties?.correlationData ?? [])], [1, 2, 3], "the first copy still holds its own correlationData");
     });
+  // A 3.x broker cannot be told our limit, and holds (retained, or queued for our session) a message larger
+  // than the budget: it must be read past and acknowledged, or every reconnect would fetch it again.
+  for (const protocol of [MQTTv31, MQTTv311] as const) {
+    for (const qos of [0, 1, 2] as const) {
+      test(`MQTT ${protocol === MQTTv31 ? "3.1" : "3.1.1"} QoS ${qos}: a message larger than budget.maxPacketSize is read past, acknowledged, reported, and the connection stays`, async () => {
+        const big = encode({ type: PUBLISH, topic: "big", payload: new Uint8Array(20_000).fill(0x62), qos, retain: true, dup: false, packetId: qos > 0 ? 7 : 0 }, protocol);
+        const small = encode({ type: PUBLISH, topic: "small", payload: new TextEncoder().encode("after"), qos: 0, retain: false, dup: false, packetId: 0 }, protocol);
+        const acks: string[] = [];
+        const broker = await scripted(async (conn) => {
+          await accept(conn);
+          // In pieces, as TCP may deliver it: the header cut in the middle of the topic, the rest in chunks.
+          for (let at = 0; at < big.length; at += 4000) {
+            await conn.sendRaw(big.subarray(at, at === 0 ? 5 : Math.min(at + 4000, big.length)));
+            if (at === 0) at = 5 - 4000;
+            await sleep(5);
+          }
+          await conn.sendRaw(small);
+          if (qos === 1) {
+            const p = await nextOf(conn, PUBACK);
+            acks.push(`PUBACK ${p?.type === PUBACK ? p.packetId : "none"}`);
+          }
+          if (qos === 2) {
+            const p = await nextOf(conn, PUBREC);
+            acks.push(`PUBREC ${p?.type === PUBREC ? p.packetId : "none"}`);
+            await conn.send({ type: PUBREL, packetId: 7 });
+            const c = await nextOf(conn, PUBCOMP);
+            acks.push(`PUBCOMP ${c?.type === PUBCOMP ? c.packetId : "none"}`);
+          }
+          await conn.next(5000).catch(() => null);
+        });
+        const { client, rec } = watched(protocol, { budget: { maxPacketSize: 1024 } });
+        client.reconnectDelaySet(0.05, 0.05);
+        await up(client, rec, broker.port);
+        await until(() => rec.messages.length === 1, 3000, () => `the message after it\n${rec.logText()}`);
+        assert.deepEqual(rec.messages.map((m) => m.topic), ["small"], "only the message that fits is delivered");
+        if (qos === 1) await until(() => acks.length === 1, 3000, "PUBACK");
+        if (qos === 2) await until(() => acks.length === 2, 3000, "PUBREC, then PUBCOMP");
+        assert.deepEqual(acks, qos === 0 ? [] : qos === 1 ? ["PUBACK 7"] : ["PUBREC 7", "PUBCOMP 7"]);
+        assert.equal(client.oversizedMessages, 1);
+        const errors = rec.logs.filter((l) => l.level === MQTT_LOG_ERR).map((l) => l.buf);
+        assert.deepEqual(errors, [`a ${big.length}-byte PUBLISH to big (QoS ${qos}, mid ${qos > 0 ? 7 : 0}) is larger than budget.maxPacketSize 1024: read past, acknowledged, not delivered`]);
+        await sleep(200);
+        assert.equal(rec.disconnects.length, 0, `no disconnect\n${rec.logText()}`);
+        assert.equal(rec.connects.length, 1, "no reconnect loop");
+        assert.equal(broker.connections.length, 1);
+        assert.ok(client.isConnected());
+      });
+    }
+  }
 });

@@ -248,7 +248,7 @@ describe("client against mosquitto", { timeout: 120_000 }, () => {
         // onPublish(client, userdata, mid, reasonCode, properties) with MessageInfo.mid; QoS 0 counts once written.
         const v5props: Properties = { contentType: "text/plain", responseTopic: `${t}/reply`,
           correlationData: new Uint8Array([1, 2, 3]), userProperties: [["k", "v"], ["k", "w"]] };
-        const infos = [0, 1, 2].map((q) => client.publish(`${t}/q${q}`, `payload ${q}`, q, false, protocol === MQTTv5 ? v5props : undefined));
+        const infos = ([0, 1, 2] as const).map((q) => client.publish(`${t}/q${q}`, `payload ${q}`, q, false, protocol === MQTTv5 ? v5props : undefined));
         for (const info of infos) {
           assert.equal(info.rc, MQTT_ERR_SUCCESS);
           assert.ok(info.mid > 0, "every publish gets a mid, QoS 0 included (Paho)");
@@ -320,7 +320,7 @@ describe("client against mosquitto", { timeout: 120_000 }, () => {
       });
     }
 
-    test("publish before the connection: QoS 1 waits for it, QoS 0 says MQTT_ERR_NO_CONN", async () => {
+    test("publish before the connection: MQTT_ERR_NO_CONN at every QoS (Paho); QoS 1/2 still go out after CONNACK", async () => {
       const t = root("early");
       const { client: sub, rec: srec } = await online(broker.port);
       await subscribed(sub, srec, `${t}/#`, 1);
@@ -328,8 +328,11 @@ describe("client against mosquitto", { timeout: 120_000 }, () => {
       live.add(client);
       const rec = watch(client);
       const early = client.publish(`${t}/q1`, "queued before connect", 1);
-      assert.equal(early.rc, MQTT_ERR_SUCCESS, "a QoS 1 publish is queued without a connection (Paho)");
+      assert.equal(early.rc, MQTT_ERR_NO_CONN, "not connected, as Paho says, though the QoS 1 publish is queued");
       assert.equal(early.isPublished(), false);
+      const [rc2, mid2] = client.publish(`${t}/q2`, "queued before connect too", 2);
+      assert.equal(rc2, MQTT_ERR_NO_CONN);
+      assert.ok(mid2 !== undefined && mid2 > 0 && mid2 !== early.mid, `a mid of its own: ${mid2}`);
       const q0 = client.publish(`${t}/q0`, "lost", 0);
       assert.equal(q0.rc, MQTT_ERR_NO_CONN);
       await assert.rejects(q0.waitForPublish(1000), /not queued/);
@@ -337,8 +340,10 @@ describe("client against mosquitto", { timeout: 120_000 }, () => {
       await client.connect(HOST, broker.port);
       client.loopStart();
       await within(early.waitForPublish(), 3000, "the early QoS 1 publish goes out after CONNACK");
-      await until(() => srec.topics(t).length === 1, 3000, "the early message delivered");
-      assert.equal(srec.topics(t)[0]!.text, "queued before connect");
+      await until(() => srec.topics(t).length === 2, 3000, "the early messages delivered");
+      assert.deepEqual(srec.topics(t).map((m) => m.text).sort(), ["queued before connect", "queued before connect too"]);
+      const [rcOnline] = client.publish(`${t}/q1`, "connected now", 1);
+      assert.equal(rcOnline, MQTT_ERR_SUCCESS);
       assert.deepEqual(rec.problems, []);
     });
   });
@@ -363,7 +368,7 @@ describe("client against mosquitto", { timeout: 120_000 }, () => {
         const expected: Array<{ topic: string; qos: number; text: string }> = [];
         let k = 0;
         for (const s of [0, 1, 2]) {
-          for (const q of [0, 1, 2]) {
+          for (const q of [0, 1, 2] as const) {
             const [payload, text] = payloads[k++ % payloads.length]!;
             infos.push(pub.publish(`${t}/s${s}`, payload, q));
             expected.push({ topic: `${t}/s${s}`, qos: Math.min(s, q), text });
@@ -787,7 +792,8 @@ describe("a broker that sends more QoS 2 than the client's table holds", { timeo
 
   // Measured: mosquitto 2.0.11 does not keep to a v5 client's Receive Maximum when QoS 1 and QoS 2 messages
   // are mixed (a client advertising 10 that acknowledges only the QoS 1 ones receives 15+ unacknowledged
-  // QoS 2 PUBLISHes live, 66 from an offline queue). The spec's answer is DISCONNECT 0x93 [MQTT-3.3.4-9].
+  // QoS 2 PUBLISHes live, 66 from an offline queue). The spec's answer is DISCONNECT 0x93, which
+  // mqtt5-scripted tests deterministically; here it happens only when mosquitto overruns.
   test("MQTT 5: a Receive Maximum overrun ends the connection with 0x93; reconnecting, every message still arrives once", async (t) => {
     const topic = root("rm5");
     const { client: sub, rec } = await online(broker.port, { protocol: MQTTv5, cleanSession: false,

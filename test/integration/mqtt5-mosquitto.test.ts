@@ -19,7 +19,7 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   Client, type ClientOptions, type ConnectFlags, type DisconnectFlags, type MQTTMessage, MQTTv5,
-  MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_SUCCESS, type Properties, codec, topicMatchesSub,
+  MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_SUCCESS, type Properties, codec, topicMatchesSub,
 } from "../../hosts/node/index.js";
 import { type Broker, startMosquitto } from "../support/mosquitto.js";
 import { sleep, until, within } from "../support/wait.js";
@@ -347,7 +347,7 @@ describe("MQTT 5 against mosquitto", { timeout: 180_000 }, () => {
         payloadFormatIndicator: 1, messageExpiryInterval: 3600, contentType: "application/json; charset=utf-8",
         responseTopic: `${t}/reply`, correlationData: new Uint8Array([0, 1, 2, 255]), userProperties,
       };
-      for (const qos of [0, 1, 2]) await published(pub.client, pub.rec, `${t}/q${qos}`, `{"q":${qos}}`, qos, false, sent);
+      for (const qos of [0, 1, 2] as const) await published(pub.client, pub.rec, `${t}/q${qos}`, `{"q":${qos}}`, qos, false, sent);
       await until(() => sub.rec.messages.length === 3, 3000, "three messages");
       for (const [i, m] of sub.rec.messages.entries()) {
         assert.equal(m.topic, `${t}/q${i}`);
@@ -672,7 +672,7 @@ describe("MQTT 5 against mosquitto", { timeout: 180_000 }, () => {
       await subscribed(client, rec, `${t}/#`, 1);
       const pub = await online(main.port);
       const topics = [`${t}/a`, `${t}/b`, `${t}/a`, `${t}/a`, `${t}/b`];
-      for (const [i, topic] of topics.entries()) await published(pub.client, pub.rec, topic, `p${i}`, i % 2);
+      for (const [i, topic] of topics.entries()) await published(pub.client, pub.rec, topic, `p${i}`, i % 2 === 0 ? 0 : 1);
       await until(() => rec.messages.length === topics.length, 3000, "every message");
       assert.deepEqual(rec.messages.map((m) => [m.topic, m.text]), topics.map((topic, i) => [topic, `p${i}`]));
       const down = s.packets.filter((p) => p.dir === "down" && p.type === codec.PUBLISH);
@@ -726,7 +726,7 @@ describe("MQTT 5 against mosquitto", { timeout: 180_000 }, () => {
       const topic = `${t}/x`;
       // PUBLISH = 1 + Remaining Length (2 bytes here) + 2 + topic + (QoS > 0: 2) + 1 (no properties) + payload.
       const fits = (qos: number): number => 1000 - (1 + 2 + 2 + Buffer.byteLength(topic) + (qos > 0 ? 2 : 0) + 1);
-      for (const qos of [0, 1]) {
+      for (const qos of [0, 1] as const) {
         const big = client.publish(topic, new Uint8Array(fits(qos) + 1), qos);
         assert.equal(big.rc, MQTT_ERR_PAYLOAD_SIZE, `QoS ${qos}: one byte over`);
         const huge = client.publish(topic, new Uint8Array(5000), qos);
@@ -736,7 +736,7 @@ describe("MQTT 5 against mosquitto", { timeout: 180_000 }, () => {
       await sleep(200);
       assert.ok(client.isConnected(), "still connected");
       assert.equal(s.packets.filter((p) => p.dir === "up" && p.type === codec.PUBLISH).length, 0, "nothing was sent, not even cut");
-      for (const qos of [0, 1]) await published(client, rec, topic, new Uint8Array(fits(qos)).fill(0x61), qos);
+      for (const qos of [0, 1] as const) await published(client, rec, topic, new Uint8Array(fits(qos)).fill(0x61), qos);
       const up = s.packets.filter((p) => p.dir === "up" && p.type === codec.PUBLISH);
       assert.deepEqual(up.map((p) => p.payloadLength), [fits(0), fits(1)]);
       await until(() => sub.rec.messages.length === 2, 3000, "the two that fit, at the subscriber");
@@ -753,7 +753,7 @@ describe("MQTT 5 against mosquitto", { timeout: 180_000 }, () => {
       client.reconnectDelaySet(0.2, 0.2);
       assert.equal(await within(client.connect(HOST, limits.port, 30), 3000, "connect()"), MQTT_ERR_SUCCESS);
       // CONNECT is written; the CONNACK (maximumPacketSize 1000) is not handled before loopStart().
-      assert.equal(client.publish(`${t}/x`, new Uint8Array(2000), 1).rc, MQTT_ERR_SUCCESS, "queued: the limit is not known yet");
+      assert.equal(client.publish(`${t}/x`, new Uint8Array(2000), 1).rc, MQTT_ERR_NO_CONN, "not connected yet (as Paho says), queued: the limit is not known yet");
       client.loopStart();
       await until(() => rec.connects.length > 0, 3000, "onConnect");
       await sleep(1000);

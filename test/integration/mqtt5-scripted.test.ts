@@ -15,7 +15,7 @@ import { after, afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   Client, type ClientOptions, type ConnectFlags, type DisconnectFlags, type MQTTMessage, MQTTv311, MQTTv5,
-  MQTT_ERR_INVAL, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_SUCCESS, type Properties, codec, topicMatchesSub,
+  MQTT_ERR_INVAL, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS, type Properties, codec, topicMatchesSub,
 } from "../../hosts/node/index.js";
 import { type ReceivedPacket, type ScriptedBroker, type ScriptedConnection, startScriptedBroker } from "../support/scripted-broker.js";
 import { sleep, until } from "../support/wait.js";
@@ -261,7 +261,7 @@ describe("properties out: CONNECT, will, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, DISCON
     const { client, rec } = await online(s);
     const props: Properties = { payloadFormatIndicator: 0, messageExpiryInterval: 30, contentType: "application/octet-stream",
       responseTopic: "r/t", correlationData: new Uint8Array([9, 8, 7]), userProperties: [["z", "1"], ["a", "2"], ["z", "3"]] };
-    for (const qos of [0, 1, 2]) client.publish(`p/${qos}`, "x", qos, false, props);
+    for (const qos of [0, 1, 2] as const) client.publish(`p/${qos}`, "x", qos, false, props);
     await until(() => rec.published.length === 3, 3000, "three onPublish");
     const sent = s.of(PUBLISH);
     assert.deepEqual(sent.map((p) => [p.topic, p.qos]), [["p/0", 0], ["p/1", 1], ["p/2", 2]]);
@@ -743,7 +743,27 @@ describe("limits: ours enforced on the broker, the broker's honoured by us", () 
     noErrors(s);
   });
 
-  test("our Receive Maximum (budget.maxIncomingQos2): one QoS 2 message more in flight is DISCONNECT 0x93", async () => {
+  test("a Maximum Packet Size asked for in connect properties, below the budget, is enforced too: DISCONNECT 0x95, reason in onDisconnect and the log", async () => {
+    // ejabberd sends a 92-byte PUBLISH to a client that advertised 64 (3.1.2.11.4 makes that a Protocol Error).
+    const encoder = new codec.Encoder();
+    encoder.version = MQTTv5;
+    const fits = publishPacket("t", new Uint8Array(58).fill(0x61));
+    const over = publishPacket("t", new Uint8Array(86).fill(0x62));
+    assert.equal(encoder.encode(fits).length, 64);
+    assert.equal(encoder.encode(over).length, 92);
+    const s = await scripted({ after: async (ctx) => { if (ctx.n === 0) { await ctx.send(fits); await ctx.send(over); } } });
+    const { rec } = await online(s, {}, { properties: { maximumPacketSize: 64 } });
+    assert.equal(s.of(CONNECT)[0]!.properties?.maximumPacketSize, 64);
+    await until(() => rec.disconnects.length === 1, 3000, "onDisconnect");
+    assert.deepEqual(rec.messages.map((m) => m.text.length), [58], "the 64-byte packet was delivered, the 92-byte one not");
+    assert.equal(rec.disconnects[0]!.rc, 0x95);
+    assert.match(rec.logText(), /PUBLISH of 92 bytes exceeds the maximum packet size of 64/);
+    await until(() => s.of(DISCONNECT).length === 1, 3000, "DISCONNECT at the broker");
+    assert.equal(s.of(DISCONNECT)[0]!.reasonCode, 0x95);
+    noErrors(s);
+  });
+
+  test("[5.0 MQTT-3.3.4-9] our Receive Maximum (budget.maxIncomingQos2): one QoS 2 message more in flight is DISCONNECT 0x93", async () => {
     const s = await scripted({
       after: async (ctx) => {
         if (ctx.n > 0) return;
@@ -829,7 +849,7 @@ describe("limits: ours enforced on the broker, the broker's honoured by us", () 
     assert.equal(await client.connect(HOST, s.port, 30), MQTT_ERR_SUCCESS);
     // CONNECT is written, the CONNACK not yet handled (no loop runs): the limit is not known yet.
     const info = client.publish("q/t", new Uint8Array(200), 1);
-    assert.equal(info.rc, MQTT_ERR_SUCCESS, "queued");
+    assert.equal(info.rc, MQTT_ERR_NO_CONN, "not connected yet (as Paho says), queued all the same");
     client.loopStart();
     await until(() => rec.connects.length === 1, 3000, "onConnect");
     await until(() => rec.published.length === 1 || s.of(PUBLISH).length > 0, 3000, "onPublish or a PUBLISH");
@@ -892,6 +912,45 @@ describe("limits: ours enforced on the broker, the broker's honoured by us", () 
     assert.deepEqual(s.of(CONNECT).map((c) => c.clientId), ["", "srv-given-42"]);
     assert.equal(rec.connects[0]!.props.assignedClientIdentifier, "srv-given-42");
     assert.equal(rec.connects[1]!.flags.sessionPresent, true);
+    noErrors(s);
+  });
+});
+
+describe("MQTT 5.0 conformance on the wire: the session's client identifier, PUBLISH properties, closing", () => {
+  test("[5.0 MQTT-3.1.3-2] the client identifier names the session: the reconnection asks for the same one and resumes its unacknowledged PUBLISH", async () => {
+    const s = await scripted({
+      connack: (_c, ctx) => ({ type: CONNACK, sessionPresent: ctx.n > 0, reasonCode: 0 }),
+      on: (p, ctx) => {
+        if (p.type !== PUBLISH || ctx.n > 0) return false;
+        ctx.conn.destroy(); // the first connection ends before the PUBACK
+        return true;
+      },
+    });
+    const { client, rec } = recorded({ clientId: "session-7" });
+    client.reconnectDelaySet(0.1, 0.1);
+    await go(client, rec, s.port, { cleanStart: false, properties: { sessionExpiryInterval: 60 } });
+    const mid = client.publish("t", "x", 1).mid;
+    await until(() => rec.published.length === 1, 3000, () => `the PUBACK on the second connection\n${rec.logText()}`);
+    assert.deepEqual(s.of(CONNECT).map((c) => [c.clientId, c.cleanStart]), [["session-7", false], ["session-7", false]]);
+    assert.deepEqual(s.of(PUBLISH).map((p) => [p.packetId, p.dup]), [[mid, false], [mid, true]]);
+    noErrors(s);
+  });
+
+  test("[5.0 MQTT-3.3.4-6] publish() refuses a Subscription Identifier: only the broker puts one in a PUBLISH", () => {
+    const client = new Client({ protocol: MQTTv5 });
+    assert.throws(() => client.publish("t", "x", 1, false, { subscriptionIdentifier: 1 }), /Subscription Identifier/);
+    assert.throws(() => client.publish("t", "x", 0, false, { subscriptionIdentifier: [1, 2] }), RangeError);
+  });
+
+  test("[5.0 MQTT-3.14.4-2] [5.0 MQTT-3.14.4-1] after its DISCONNECT the client closes the connection and sends nothing more", async () => {
+    const s = await scripted({ on: (p) => p.type === DISCONNECT });
+    const { client } = await online(s);
+    client.disconnect();
+    const conn = s.broker.connections[0]!;
+    let closed = false;
+    void conn.closed.then(() => { closed = true; });
+    await until(() => closed, 3000, () => "the client closes the connection");
+    assert.deepEqual(s.seen.map((x) => x.p.type).slice(-1), [DISCONNECT], "DISCONNECT was the last packet");
     noErrors(s);
   });
 });

@@ -133,7 +133,7 @@ describe("secrets never reach the logs", { timeout: 60_000 }, () => {
       });
       c.subscribe("secrets/#", 2);
       await within(subscribed, 5000, "SUBACK");
-      for (const qos of [0, 1, 2]) {
+      for (const qos of [0, 1, 2] as const) {
         const info = c.publish(`secrets/${qos}`, `message at QoS ${qos}`, qos);
         assert.equal(info.rc, MQTT_ERR_SUCCESS);
         if (qos > 0) await within(info.waitForPublish(), 5000, "publish");

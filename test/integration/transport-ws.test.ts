@@ -388,7 +388,7 @@ describe("WebSocket transport", { timeout: 240_000 }, () => {
     assert.equal(e.message, `connection refused by ${HOST}:${dead}`);
   });
 
-  test("wsSetOptions: the path and headers reach the server; the client asks for subprotocol mqtt", async () => {
+  test("[3.1.1 MQTT-6.0.0-3] [5.0 MQTT-6.0.0-3] wsSetOptions: the path and headers reach the server; the client asks for subprotocol mqtt", async () => {
     const server = await startWsServer(handshake, { path: "/custom/path?x=1" });
     try {
       await online(HOST, server.port, { setup: (c) => c.wsSetOptions("/custom/path?x=1", { "X-Tinymqtt-Test": "yes", Authorization: "Bearer t0k3n" }) });
@@ -417,7 +417,7 @@ describe("WebSocket transport", { timeout: 240_000 }, () => {
     }
   });
 
-  test("several MQTT packets in one frame; packets split across frames, mid-header, and across fragments", async () => {
+  test("[3.1.1 MQTT-6.0.0-2] [5.0 MQTT-6.0.0-2] several MQTT packets in one frame; packets split across frames, mid-header, and across fragments", async () => {
     const payloads = [pattern(10, 1), pattern(3000, 2), pattern(70_000, 3), pattern(5, 4), pattern(20_000, 5), pattern(1, 6)];
     const server = await startWsServer(async (peer) => {
       assert.equal((await peer.next())?.type, CONNECT);
@@ -455,7 +455,7 @@ describe("WebSocket transport", { timeout: 240_000 }, () => {
     }
   });
 
-  test("outgoing: a 200 KB PUBLISH and the packets around it reach the server whole, in binary frames", async () => {
+  test("[3.1.1 MQTT-6.0.0-1] [5.0 MQTT-6.0.0-1] outgoing: a 200 KB PUBLISH and the packets around it reach the server whole, in binary frames", async () => {
     let received: Array<{ type: number; topic?: string; size?: number }> = [];
     const server = await startWsServer(async (peer) => {
       await handshake(peer);
@@ -616,7 +616,7 @@ describe("WebSocket transport", { timeout: 240_000 }, () => {
     }
   });
 
-  test("a text frame is a protocol error: the link closes with MQTT_ERR_PROTOCOL's reason in the log", async () => {
+  test("[3.1.1 MQTT-6.0.0-1] [5.0 MQTT-6.0.0-1] a text frame is a protocol error: the link closes with MQTT_ERR_PROTOCOL's reason in the log", async () => {
     const server = await startWsServer(async (peer) => {
       await handshake(peer);
       await peer.write(frame(Buffer.from("not mqtt"), 1));

@@ -3,6 +3,7 @@
  * functions, logger level mapping and topic matching: no broker needed.
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { test } from "node:test";
 import {
   Client, MQTTv31, MQTTv311, MQTTv5, MQTT_ERR_NO_CONN, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE,
@@ -17,14 +18,16 @@ test("publish refuses bad topics, QoS and payloads with clear errors and queues 
   assert.throws(() => c.publish("a".repeat(65536)), /65535/);
   assert.throws(() => c.publish("a\u0000b"), /U\+0000/);
   assert.throws(() => c.publish(42 as unknown as string), /must be a string/);
+  // @ts-expect-error qos is typed 0 | 1 | 2; a JavaScript caller still gets the RangeError
   assert.throws(() => c.publish("t", "x", 3), /invalid QoS 3/);
+  // @ts-expect-error qos is typed 0 | 1 | 2; a JavaScript caller still gets the RangeError
   assert.throws(() => c.publish("t", "x", -1), /invalid QoS/);
   assert.throws(() => c.publish("t", { a: 1 } as unknown as string), TypeError);
   assert.throws(() => c.publish("t", Number.NaN), /no MQTT form/);
-  // Not connected: QoS 0 is not queued (Paho's MQTT_ERR_NO_CONN); QoS 1 is kept for the connection.
+  // Not connected: MQTT_ERR_NO_CONN at every QoS (Paho's); QoS 0 is not queued, QoS 1 is kept for the connection.
   assert.equal(c.publish("t", "x", 0).rc, MQTT_ERR_NO_CONN);
   const info = c.publish("t", "x", 1);
-  assert.equal(info.rc, 0);
+  assert.equal(info.rc, MQTT_ERR_NO_CONN);
   assert.equal(info.isPublished(), false);
 });
 
@@ -40,6 +43,7 @@ test("subscribe and unsubscribe check every filter and QoS; not connected they r
   assert.throws(() => c.subscribe("a/#/b"), /"#" must be a whole level/);
   assert.throws(() => c.subscribe("a+"), /"\+" must be a whole level/);
   assert.throws(() => c.subscribe(""), /must not be empty/);
+  // @ts-expect-error qos is typed 0 | 1 | 2; a JavaScript caller still gets the RangeError
   assert.throws(() => c.subscribe("a", 3), /invalid QoS 3/);
   assert.throws(() => c.subscribe([["a", 1], ["b/#/c", 0]]), /whole level/);
   assert.throws(() => c.subscribe("a", 0, { noLocal: true }), /need MQTT 5/);
@@ -56,6 +60,7 @@ test("subscribe and unsubscribe check every filter and QoS; not connected they r
 test("willSet checks its topic, QoS and payload size; constructor options are checked", () => {
   const c = new Client();
   assert.throws(() => c.willSet("w/+"), /invalid will topic/);
+  // @ts-expect-error qos is typed 0 | 1 | 2; a JavaScript caller still gets the RangeError
   assert.throws(() => c.willSet("w", "x", 5), /invalid QoS/);
   assert.throws(() => c.willSet("w", new Uint8Array(65536)), /65535/);
   c.willSet("w", "bye", 1, true);
@@ -129,4 +134,25 @@ test("topicMatchesSub follows Paho: + one level, # the rest and its parent, $ to
     ["$share/group/sensors/+", "sensors/a", true], ["$share/group/sensors/+", "other/a", false],
   ];
   for (const [sub, topic, expected] of cases) assert.equal(topicMatchesSub(sub, topic), expected, `${sub} vs ${topic}`);
+});
+
+test("publish() returns a MessageInfo that unpacks as Paho's tuple: const [rc, mid] = client.publish(...)", () => {
+  const c = new Client();
+  const info = c.publish("t", "x", 1);
+  const [rc, mid] = info;
+  assert.equal(rc, MQTT_ERR_NO_CONN);
+  assert.equal(mid, info.mid);
+  assert.ok(mid !== undefined && mid > 0);
+  assert.equal([...info].length, 2);
+});
+
+test("the published types: MessageInfo's internal hooks are not in them, qos is 0 | 1 | 2", () => {
+  const dts = (file: string): string => fs.readFileSync(new URL(file, import.meta.url), "utf8");
+  const message = dts("../../src/paho/message.d.ts");
+  assert.match(message, /class MessageInfo/);
+  assert.doesNotMatch(message, /markFailed|markPublished/);
+  assert.match(message, /\[Symbol\.iterator\]\(\): Iterator<number>/);
+  const client = dts("../../src/paho/client.d.ts");
+  assert.match(client, /publish\(topic: string, payload\?: Payload, qos\?: QoS,/);
+  assert.doesNotMatch(client, /qos\??: number/);
 });

@@ -107,7 +107,8 @@ export class Fleet {
 
   publish(device: Device): void {
     const info = device.client.publish(device.topic, this.payload.write(device.index, device.seq, performance.now()), this.settings.qos);
-    if (info.rc === MQTT_ERR_SUCCESS) {
+    // QoS 1/2 published while the link is down says MQTT_ERR_NO_CONN, as in Paho, but is queued.
+    if (info.rc === MQTT_ERR_SUCCESS || (this.settings.qos > 0 && info.rc === MQTT_ERR_NO_CONN)) {
       device.seq++;
       this.sent++;
       if (this.settings.qos > 0) device.pending++;

@@ -37,6 +37,11 @@ export class PublishView implements PublishPacket {
   propertiesEnd = 0;
   payloadStart = 0;
   payloadEnd = 0;
+  /**
+   * 0, or the size of a PUBLISH too large to keep that the decoder reads past (Decoder.skipOversized):
+   * the view then holds its topic and packet id only, and an empty payload.
+   */
+  oversize = 0;
   private topicCache: string | undefined = undefined;
 
   /** Gives the view the topic a v5 topic alias stands for (the packet itself carries none). */
@@ -76,6 +81,7 @@ export class PublishView implements PublishPacket {
     this.retain = (flags & 1) !== 0;
     if (qos === 0 && this.dup) throw malformed("PUBLISH at QoS 0 has DUP set [MQTT-3.3.1-2]");
     this.topicCache = undefined;
+    this.oversize = 0;
     this.bytes = c.bytes;
     c.skipBinary("topic name");
     const start = (this.topicStart = c.fieldStart);

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { Client, type MQTTMessage, MQTTv31, MQTTv311, MQTTv5, MQTT_ERR_SUCCESS, type ProtocolVersion } from "../../../hosts/node/index.js";
+import { Client, type MQTTMessage, MQTTv31, MQTTv311, MQTTv5, MQTT_ERR_SUCCESS, type ProtocolVersion, type QoS } from "../../../hosts/node/index.js";
 import { type Broker, freePort, startMosquitto } from "../../support/mosquitto.js";
 import { type Proxy, startProxy } from "../../support/proxy.js";
 import { PINGREQ, PINGRESP, XsDriver, type XsEvent } from "./xs-client/driver.js";
@@ -111,7 +111,7 @@ async function peer(port: number, protocol: ProtocolVersion = MQTTv311): Promise
   return { client, got };
 }
 
-async function peerSubscribe(client: Client, topic: string, qos: number): Promise<void> {
+async function peerSubscribe(client: Client, topic: string, qos: QoS): Promise<void> {
   let done = false;
   client.onSubscribe = () => { done = true; };
   client.subscribe(topic, qos);
@@ -222,7 +222,7 @@ describe("the whole client inside XS (xsnap-worker) against mosquitto", { timeou
       const expected: string[] = [];
       let k = 0;
       for (const s of [0, 1, 2]) {
-        for (const q of [0, 1, 2]) {
+        for (const q of [0, 1, 2] as const) {
           const payload = k++ % 3 === 2 ? big : `in s${s} q${q}`;
           const info = p.publish(`${t}/in/s${s}`, payload, q);
           assert.equal(info.rc, MQTT_ERR_SUCCESS);
@@ -393,7 +393,7 @@ describe("the whole client inside XS (xsnap-worker) against mosquitto", { timeou
     await until(() => events("control").some((e) => e.operation === 9), 3000, "SUBACK");
     assert.deepEqual([...(events("control").find((e) => e.operation === 9)!.payload as Uint8Array)], [0, 1, 2]);
 
-    for (const q of [0, 1, 2]) p.publish(`${t}/in/${q}`, `message at QoS ${q}`, q);
+    for (const q of [0, 1, 2] as const) p.publish(`${t}/in/${q}`, `message at QoS ${q}`, q);
     await until(() => events("readable").length >= 3, 3000, "three onReadable");
     for (const q of [0, 1, 2]) {
       const r = events("readable").find((e) => (e.options as { topic: string }).topic === `${t}/in/${q}`)!;
