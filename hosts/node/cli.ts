@@ -5,15 +5,15 @@
  * `simulate`, many simulated devices against one broker (hosts/node/simulate).
  * Bad arguments exit 1 with the usage on stderr; a failed or refused connection exits 1 with the reason.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { Logger } from "../../src/paho/client.js";
-import type { ProtocolVersion } from "../../src/codec/constants.js";
-import type { QoS } from "../../src/codec/packet-types.js";
 import { runDemo } from "./demo.js";
-import { type ConnectionOptions, single } from "./publish.js";
-import { callback } from "./subscribe.js";
+import { CONNECTION_FLAGS, UsageError, connectionOf, integer, qosOf } from "./cli-flags.js";
+import { runSub } from "./cli-sub.js";
+import { type ConnectionOptions, multiple } from "./publish.js";
 import { formatSummary, renderHtml, runSimulation } from "./simulate/index.js";
 
 const USAGE = `Usage: tinymqtt <command> [options]
@@ -24,11 +24,15 @@ Commands:
   demo   a publish/subscribe round trip at QoS 0, 1 and 2, with round-trip times
   simulate  many simulated sensors in this process against one broker: telemetry, link cuts, a checker
 
-tinymqtt pub -t topic {-m message | -n} [-h host] [-p port] [-q qos] [-r] [-i id] [-k keepalive]
-             [-u username [-P password]] [-V protocol] [-d]
+tinymqtt pub -t topic {-m message | -f file | -s | -l | -n} [-L URL] [-h host] [-p port] [-q qos] [-r] [-i id]
+             [-k keepalive] [-x session-expiry] [-u username [-P password]] [-V protocol] [-d] [--quiet]
              [--will-topic topic [--will-payload payload] [--will-qos qos] [--will-retain]]
-tinymqtt sub -t topic [-t topic ...] [-h host] [-p port] [-q qos] [-C count] [-R] [-v] [-i id]
-             [-k keepalive] [-u username [-P password]] [-V protocol] [-d]
+             [{--cafile file | --capath dir} [--cert file --key file] [--insecure] [--tls-version v]
+              [--tls-alpn protocol] [--tls-use-os-certs]] [--max-packet-size bytes]
+tinymqtt sub -t topic [-t topic ...] [-L URL] [-U topic ...] [-T filter_out ...] [-h host] [-p port] [-q qos] [-c]
+             [-x session-expiry] [-C count] [-W timeout] [-E] [-R] [--retained-only] [--remove-retained]
+             [-v] [-F format] [-N] [-i id] [-k keepalive] [-A bind_address] [-u username [-P password]]
+             [-V protocol] [-d] [--quiet] [--will-*] [TLS options as pub] [--max-packet-size bytes]
 tinymqtt demo [--broker mqtt://host:port]
 tinymqtt simulate --devices N --rate R --duration S [--broker mqtt://host:port] [--qos Q] [--cut-rate C]
              [--report file.html] [--connect-batch B] [--keepalive K]
@@ -47,10 +51,22 @@ tinymqtt --help
  -P : the password for authenticating with the broker (needs -u).
  -V : the MQTT version: mqttv5 (5), mqttv311 (311) or mqttv31 (31). Defaults to mqttv311.
  -d : print debugging information (to stderr).
+ -L : mqtt(s)://[username[:password]@]host[:port]/topic, or ws(s):// for MQTT over WebSockets.
+ -f : pub: send a file's contents as the message. -s : the whole of stdin. -l : one message per line of stdin.
+ -x : MQTT 5: the session expiry interval in seconds (-1: never). -c : sub: keep the session (clean session off).
+ -A : sub: bind the outgoing socket to this address.
  -C : sub: disconnect and exit after receiving this many messages.
- -R : sub: do not print stale (retained) messages.
- -v : sub: print "topic payload" instead of the payload alone.
- --will-topic, --will-payload, --will-qos, --will-retain : the will message (pub).
+ -W : sub: disconnect and exit (code 27) after this many seconds.
+ -E : sub: exit once the subscriptions are acknowledged. -U : sub: unsubscribe from this topic.
+ -R : sub: do not print stale (retained) messages. --retained-only : only those; exit at the first new one.
+ --remove-retained : sub: clear each retained message received (a null retained publish to its topic).
+ -T : sub: do not print messages on topics matching this filter.
+ -v : sub: print "topic payload" instead of the payload alone. -N : no newline after the payload.
+ -F : sub: the output format: %t topic, %p payload, %q qos, %r retain, %l length, %m mid, %x hex, %%, \\n.
+ --will-topic, --will-payload, --will-qos, --will-retain : the will message.
+ --cafile, --capath, --cert, --key, --insecure, --tls-version, --tls-alpn, --tls-use-os-certs : TLS, as mosquitto.
+ --max-packet-size : raise the client's budget to send and receive messages up to this many bytes.
+ --quiet : do not print errors. A refused connection exits with the CONNACK code (5 on 3.1.1, 135 on MQTT 5).
  --broker : demo, simulate: the broker URL (mqtt://host:port); without it an in-process broker is started.
 
 simulate: each device is a full client with the ESP32 budget and a will, publishing R messages per second
@@ -74,40 +90,32 @@ const SIMULATE = {
   help: { type: "boolean" },
 } as const;
 
-/** A mistake in the arguments: reported with the usage, exit 1. */
-class UsageError extends Error {}
-
-const COMMON = {
-  host: { type: "string", short: "h" },
-  port: { type: "string", short: "p" },
-  qos: { type: "string", short: "q" },
-  id: { type: "string", short: "i" },
-  keepalive: { type: "string", short: "k" },
-  username: { type: "string", short: "u" },
-  pw: { type: "string", short: "P" },
-  "protocol-version": { type: "string", short: "V" },
-  debug: { type: "boolean", short: "d" },
-  help: { type: "boolean" },
-} as const;
-
 const PUB = {
-  ...COMMON,
+  ...CONNECTION_FLAGS,
   topic: { type: "string", short: "t" },
   message: { type: "string", short: "m" },
+  file: { type: "string", short: "f" },
+  stdin: { type: "boolean", short: "s" },
+  lines: { type: "boolean", short: "l" },
   "null-message": { type: "boolean", short: "n" },
   retain: { type: "boolean", short: "r" },
-  "will-topic": { type: "string" },
-  "will-payload": { type: "string" },
-  "will-qos": { type: "string" },
-  "will-retain": { type: "boolean" },
 } as const;
 
 const SUB = {
-  ...COMMON,
+  ...CONNECTION_FLAGS,
   topic: { type: "string", short: "t", multiple: true },
+  unsubscribe: { type: "string", short: "U", multiple: true },
+  "filter-out": { type: "string", short: "T", multiple: true },
   count: { type: "string", short: "C" },
-  "remove-retained": { type: "boolean", short: "R" },
+  timeout: { type: "string", short: "W" },
+  "no-stale": { type: "boolean", short: "R" },
+  "retained-only": { type: "boolean" },
+  "remove-retained": { type: "boolean" },
+  "exit-on-subscribed": { type: "boolean", short: "E" },
   verbose: { type: "boolean", short: "v" },
+  format: { type: "string", short: "F" },
+  "no-eol": { type: "boolean", short: "N" },
+  pretty: { type: "boolean" },
 } as const;
 
 const DEMO = {
@@ -115,84 +123,45 @@ const DEMO = {
   help: { type: "boolean" },
 } as const;
 
-function integer(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(n >= min && n <= max)) throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
-  return n;
-}
-
-function qosOf(value: string | undefined, name: string): QoS | undefined {
-  return integer(value, name, 0, 2) as QoS | undefined;
-}
-
-function protocolOf(value: string | undefined): ProtocolVersion | undefined {
-  if (value === undefined) return undefined;
-  switch (value.toLowerCase()) {
-    case "mqttv5": case "5": return 5;
-    case "mqttv311": case "311": return 4;
-    case "mqttv31": case "31": return 3;
-    default: throw new UsageError(`-V must be mqttv5 (5), mqttv311 (311) or mqttv31 (31), got "${value}"`);
-  }
-}
-
-const stderrLogger: Logger = {
-  debug: (m) => process.stderr.write(`${m}\n`),
-  info: (m) => process.stderr.write(`${m}\n`),
-  warn: (m) => process.stderr.write(`Warning: ${m}\n`),
-  error: (m) => process.stderr.write(`Error: ${m}\n`),
-};
-
-type CommonValues = { [K in keyof typeof COMMON]?: (typeof COMMON)[K]["type"] extends "boolean" ? boolean : string };
-
-function connectionOptions(v: CommonValues): ConnectionOptions {
-  const options: ConnectionOptions = { hostname: v.host ?? "localhost", port: integer(v.port, "-p (port)", 1, 65535) ?? 1883,
-    keepalive: integer(v.keepalive, "-k (keepalive)", 0, 65535) ?? 60 };
-  if (v.id !== undefined) options.clientId = v.id;
-  const protocol = protocolOf(v["protocol-version"]);
-  if (protocol !== undefined) options.protocol = protocol;
-  if (v.pw !== undefined && v.username === undefined) throw new UsageError("-P (password) needs -u (username)");
-  if (v.username !== undefined) options.auth = { username: v.username, password: v.pw ?? null };
-  if (v.debug === true) options.logger = stderrLogger;
-  return options;
+/** The payload from -m, -n, -f or -s; -l sends one message per line of stdin. */
+function payloadsOf(v: { message?: string; file?: string; stdin?: boolean; lines?: boolean; "null-message"?: boolean }): Array<string | Uint8Array | null> {
+  const given = [v.message !== undefined, v.file !== undefined, v.stdin === true, v.lines === true, v["null-message"] === true].filter(Boolean).length;
+  if (given > 1) throw new UsageError("give only one of -m and -n, or of -f, -s and -l");
+  if (given === 0) throw new UsageError("pub needs a message: -m message, -f file, -s, -l, or -n for a null message");
+  if (v.message !== undefined) return [v.message];
+  if (v.file !== undefined) return [readFileSync(v.file)];
+  if (v.stdin === true) return [readFileSync(0)];
+  if (v.lines === true) return readFileSync(0, "utf8").split("\n").filter((line, i, all) => i < all.length - 1 || line !== "");
+  return [null];
 }
 
 async function pub(args: string[]): Promise<void> {
   const { values: v } = parseArgs({ args, options: PUB, strict: true, allowPositionals: false });
   if (v.help === true) return void process.stdout.write(USAGE);
-  const options = connectionOptions(v);
-  if (v.topic === undefined) throw new UsageError("pub needs a topic: -t topic");
-  if (v.message !== undefined && v["null-message"] === true) throw new UsageError("give only one of -m and -n");
-  if (v.message === undefined && v["null-message"] !== true) throw new UsageError("pub needs a message: -m message, or -n for a null message");
-  const willQos = qosOf(v["will-qos"], "--will-qos");
-  if (v["will-topic"] !== undefined) {
-    options.will = { topic: v["will-topic"], payload: v["will-payload"], qos: willQos ?? 0, retain: v["will-retain"] === true };
-  } else if (v["will-payload"] !== undefined || willQos !== undefined || v["will-retain"] === true) {
-    throw new UsageError("--will-payload, --will-qos and --will-retain need --will-topic");
-  }
-  await single(v.topic, v.message ?? null, { ...options, qos: qosOf(v.qos, "-q (qos)") ?? 0, retain: v.retain === true });
+  const c = connectionOf(v);
+  const topic = v.topic ?? c.urlTopic;
+  if (topic === undefined) throw new UsageError("pub needs a topic: -t topic (or -L URL/topic)");
+  // pub goes through tinymqtt/publish's multiple(), whose session is clean and whose socket is not bound.
+  if (!c.cleanSession || c.bindAddress !== "") throw new UsageError("-c and -A are for tinymqtt sub; tinymqtt pub's session is always clean");
+  const qos = qosOf(v.qos, "-q (qos)") ?? 0;
+  const retain = v.retain === true;
+  const { hostname, port, keepalive, protocol, clientId, will, auth, tls, transport, connectProperties, budget, logger } = c;
+  const options = Object.fromEntries(Object.entries({ hostname, port, keepalive, protocol, clientId, will, auth, tls, transport, connectProperties, budget, logger })
+    .filter(([, x]) => x !== undefined)) as ConnectionOptions;
+  await multiple(payloadsOf(v).map((payload) => ({ topic, payload, qos, retain })), options);
 }
 
-async function sub(args: string[]): Promise<void> {
+async function sub(args: string[]): Promise<number> {
   const { values: v } = parseArgs({ args, options: SUB, strict: true, allowPositionals: false });
-  if (v.help === true) return void process.stdout.write(USAGE);
-  const options = connectionOptions(v);
-  const topics = v.topic ?? [];
-  if (topics.length === 0) throw new UsageError("sub needs at least one topic: -t topic");
-  const count = integer(v.count, "-C (count)", 1, Number.MAX_SAFE_INTEGER);
-  const skipRetained = v["remove-retained"] === true;
-  const verbose = v.verbose === true;
-  const newline = Buffer.from("\n");
-  let received = 0;
-  await callback((client, _userdata, message) => {
-    if (skipRetained && message.retain) return;
-    if (count !== undefined && received >= count) return;
-    received++;
-    // The payload is a view into the client's receive buffer: Buffer.from copies it before the write queues it.
-    const payload = Buffer.from(message.payload);
-    process.stdout.write(verbose ? Buffer.concat([Buffer.from(`${message.topic} `), payload, newline]) : Buffer.concat([payload, newline]));
-    if (received === count) client.disconnect();
-  }, topics, { ...options, qos: qosOf(v.qos, "-q (qos)") ?? 0 });
+  if (v.help === true) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  return runSub(connectionOf(v), {
+    topics: v.topic ?? [], unsubscribe: v.unsubscribe ?? [], filterOut: v["filter-out"] ?? [], qos: v.qos, count: v.count, timeout: v.timeout,
+    noStale: v["no-stale"] === true, retainedOnly: v["retained-only"] === true, removeRetained: v["remove-retained"] === true,
+    exitOnSubscribed: v["exit-on-subscribed"] === true, verbose: v.verbose === true, format: v.format, noEol: v["no-eol"] === true,
+  });
 }
 
 async function demo(args: string[]): Promise<void> {
@@ -235,6 +204,13 @@ async function simulate(args: string[]): Promise<number> {
   return result.maxConnected === 0 ? 1 : 2;
 }
 
+/** As mosquitto_pub/sub: a refused connection exits with the CONNACK code (5 on 3.1.1, 135 on MQTT 5); else 1. */
+function exitCodeOf(e: unknown): number {
+  const { reasonCode, exitCode } = e as { reasonCode?: unknown; exitCode?: unknown };
+  if (typeof exitCode === "number" && exitCode > 0) return exitCode;
+  return typeof reasonCode === "number" && reasonCode > 0 ? reasonCode : 1;
+}
+
 /** Runs the command in argv; returns the exit code. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -245,7 +221,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case "pub": await pub(args); return 0;
-      case "sub": await sub(args); return 0;
+      case "sub": return await sub(args);
       case "demo": await demo(args); return 0;
       case "simulate": return await simulate(args);
       case undefined: throw new UsageError("no command given");
@@ -258,9 +234,24 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`Error: ${(e as Error).message}\n\n${USAGE}`);
       return 1;
     }
-    process.stderr.write(`Error: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    if (!args.includes("--quiet")) process.stderr.write(`Error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return exitCodeOf(e);
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/**
+ * Node 20 and 21 have the WebSocket that ws:// and wss:// need behind a flag: the command then runs again
+ * in a child Node with it, which gets Ctrl-C from the terminal itself (so the parent only waits).
+ */
+async function withWebSocket(argv: string[]): Promise<number> {
+  const child = spawn(process.execPath, ["--experimental-websocket", "--no-warnings", fileURLToPath(import.meta.url), ...argv], { stdio: "inherit" });
+  const ignore = (): void => {};
+  process.on("SIGINT", ignore).on("SIGTERM", ignore);
+  const code = await new Promise<number>((done) => child.once("exit", (c) => done(c ?? 1)));
+  process.off("SIGINT", ignore).off("SIGTERM", ignore);
+  return code;
+}
+
+const argv = process.argv.slice(2);
+const needsFlag = typeof (globalThis as { WebSocket?: unknown }).WebSocket === "undefined" && argv.some((a) => /^wss?:\/\//i.test(a));
+process.exitCode = needsFlag ? await withWebSocket(argv) : await main(argv);

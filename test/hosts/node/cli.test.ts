@@ -65,16 +65,17 @@ describe("tinymqtt pub and sub against mosquitto", { timeout: 60_000 }, () => {
     assert.match(run.stderr, /Sending CONNECT \(u0, p0, wr1, wq1, wf1, c1, k30\) client_id=cli-will-client/);
   });
 
-  test("a broker refusing the connection: exit 1 with the CONNACK reason", async () => {
+  // Issue 15: the exit code is mosquitto_pub/sub's, the CONNACK code (it was 1).
+  test("a broker refusing the connection: exit with the CONNACK code (5 on 3.1.1, 135 on MQTT 5) and the reason", async () => {
     const strict = await startMosquitto({ config: "allow_anonymous false" });
     try {
       const run = await cli(["pub", "-h", strict.host, "-p", String(strict.port), "-t", "a", "-m", "b"]);
-      assert.equal(run.code, 1);
+      assert.equal(run.code, 5);
       assert.equal(run.stdout, "");
       assert.match(run.stderr, /^Error: .*refused the connection: Connection Refused: not authorised\. \(CONNACK code 5\)\n$/);
       const sub = await cli(["sub", "-h", strict.host, "-p", String(strict.port), "-t", "a", "-u", "nobody", "-P", "wrong", "-V", "5"]);
-      assert.equal(sub.code, 1);
-      assert.match(sub.stderr, /refused the connection: .*\(CONNACK reason code 0x8[67]\)/);
+      assert.equal(sub.code, 135);
+      assert.match(sub.stderr, /refused the connection: .*\(CONNACK reason code 0x87\)/);
     } finally {
       await strict.stop();
     }

@@ -7,9 +7,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runNode } from "../../support/run.js";
 
@@ -18,8 +18,19 @@ const SIMULATE = ["simulate", "--devices", "3", "--rate", "1", "--duration", "1"
 let dir: string;
 let bin: string;
 
+/** A folder none of whose parents holds a node_modules/aedes (which Node would find from the install). */
+function isolatedTemp(): string {
+  for (const root of ["/var/tmp", tmpdir()]) {
+    if (!existsSync(root)) continue;
+    let up = root;
+    while (!existsSync(join(up, "node_modules", "aedes")) && dirname(up) !== up) up = dirname(up);
+    if (!existsSync(join(up, "node_modules", "aedes"))) return mkdtempSync(join(root, "tinymqtt-package-"));
+  }
+  throw new Error("every temporary folder has a node_modules/aedes above it: the install would not be isolated");
+}
+
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), "tinymqtt-package-"));
+  dir = isolatedTemp();
   const npm = (args: string[], cwd: string): string => execFileSync("npm", args, { cwd, encoding: "utf8", timeout: 120_000, stdio: ["ignore", "pipe", "pipe"] });
   const tarball = npm(["pack", "--silent", "--pack-destination", dir], ROOT).trim().split("\n").pop()!;
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "user-project", version: "1.0.0", private: true }));

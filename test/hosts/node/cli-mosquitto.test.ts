@@ -1,0 +1,227 @@
+/**
+ * `tinymqtt pub`/`sub` beside Debian's mosquitto_pub/mosquitto_sub (mosquitto-clients): the same arguments
+ * against the same mosquitto, comparing what reaches the broker (read back as a retained message by
+ * mosquitto_sub), what is printed and the exit code. Every run is killed after a bound.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Broker, freePort, startMosquitto } from "../../support/mosquitto.js";
+import { OPENSSL, type TestPki, makeTestPki, tlsListener, wsListener } from "../../support/tls.js";
+import { execFileSync } from "node:child_process";
+
+const CLI = fileURLToPath(new URL("../../../hosts/node/cli.js", import.meta.url));
+const ours = { pub: [process.execPath, CLI, "pub"], sub: [process.execPath, CLI, "sub"] } as const;
+const theirs = { pub: ["mosquitto_pub"], sub: ["mosquitto_sub"] } as const;
+type Tool = typeof ours;
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function run(command: readonly string[], args: string[], options: { input?: string; timeoutMs?: number; started?: (c: ChildProcess) => void } = {}): Promise<Run> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    // A tool that exits without reading its stdin closes the pipe under the write: that is no failure here.
+    child.stdin.on("error", () => {});
+    child.stdin.end(options.input);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${command.join(" ")} ${args.join(" ")} did not exit within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
+    }, timeoutMs);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    options.started?.(child);
+  });
+}
+
+describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeout: 120_000 }, () => {
+  let broker: Broker;
+  let strict: Broker;
+  let dir: string;
+  let wsPort: number;
+  before(async () => {
+    wsPort = await freePort();
+    broker = await startMosquitto({ config: wsListener(wsPort) });
+    strict = await startMosquitto({ config: "allow_anonymous false" });
+    dir = mkdtempSync(join(tmpdir(), "tinymqtt-cli-"));
+  });
+  after(async () => {
+    await broker?.stop();
+    await strict?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const at = (b: Broker = broker): string[] => ["-h", b.host, "-p", String(b.port)];
+  /** The retained message on topic as mosquitto_sub prints it: "qos retain length payload", or "" when none. */
+  const retained = async (topic: string): Promise<string> => (await run(theirs.sub, [...at(), "-t", topic, "-C", "1", "-W", "1", "-F", "%q %r %l %p"])).stdout;
+
+  const pubCases: Array<[string, (topic: string) => string[], string?]> = [
+    ["-m -q 1", (t) => ["-t", t, "-m", "hello", "-q", "1"]],
+    ["-f file", (t) => ["-t", t, "-f", join(dir, "payload.bin")]],
+    ["-s (stdin as one message)", (t) => ["-t", t, "-s"], "first line\nsecond line\n"],
+    ["-l (a message per line)", (t) => ["-t", t, "-l", "-q", "1"], "one\ntwo\nthree\n"],
+    ["-n", (t) => ["-t", t, "-n", "-q", "2"]],
+    ["-L mqtt://host:port/topic", (t) => ["-L", `mqtt://${broker.host}:${broker.port}/${t}`, "-m", "by url"]],
+    ["-V mqttv5 -x 60", (t) => ["-t", t, "-m", "five", "-V", "mqttv5", "-x", "60"]],
+    ["--will-* and -i", (t) => ["-t", t, "-m", "w", "--will-topic", `${t}/will`, "--will-payload", "gone", "--will-qos", "1", "-i", `id-${t.replace(/\//g, "-")}`]],
+  ];
+  for (const [name, args, input] of pubCases) {
+    test(`pub ${name}: the same message reaches the broker, the same output and exit code`, async () => {
+      writeFileSync(join(dir, "payload.bin"), Buffer.from([0x00, 0xff, 0x41, 0x0a]));
+      const results: Run[] = [];
+      const messages: string[] = [];
+      for (const [who, tool] of [["mosquitto", theirs], ["tinymqtt", ours]] as const) {
+        const topic = `cmp/pub/${who}/${name.replace(/[^a-z0-9]+/gi, "-")}`;
+        const opts = input === undefined ? {} : { input };
+        results.push(await run(tool.pub, name.startsWith("-L") ? args(topic) : [...at(), ...args(topic), "-r"], opts));
+        if (name.startsWith("-L")) results.at(-1)!.code === 0 && (await run(tool.pub, ["-L", `mqtt://${broker.host}:${broker.port}/${topic}/check`, "-m", "by url", "-r"]));
+        messages.push(await retained(name.startsWith("-L") ? `${topic}/check` : topic));
+        await run(theirs.pub, [...at(), "-t", name.startsWith("-L") ? `${topic}/check` : topic, "-n", "-r"]);
+      }
+      assert.deepEqual(results[1], results[0]);
+      assert.equal(messages[1], messages[0]);
+      // A null retained message clears the topic: nothing to read back, for both.
+      if (name !== "-n") assert.notEqual(messages[0], "", "a retained message was read back");
+    });
+  }
+
+  test("pub -L ws://host:port/topic (which mosquitto_pub 2.0 refuses: unsupported URL scheme) reaches the broker over WebSockets", async () => {
+    const topic = "cmp/pub/ws";
+    assert.deepEqual(await run(ours.pub, ["-L", `ws://127.0.0.1:${wsPort}/${topic}`, "-m", "over ws", "-q", "1", "-r"]), { code: 0, stdout: "", stderr: "" });
+    assert.equal(await retained(topic), "0 1 7 over ws\n");
+    await run(theirs.pub, [...at(), "-t", topic, "-n", "-r"]);
+  });
+
+  test("pub --max-packet-size: a 400 kB message, larger than the default budget, goes through", async () => {
+    writeFileSync(join(dir, "large.bin"), Buffer.alloc(400_000, 0x61));
+    const topic = "cmp/pub/large";
+    const sent = await run(ours.pub, [...at(), "-t", topic, "-f", join(dir, "large.bin"), "-r", "-q", "1", "--max-packet-size", "500000"]);
+    assert.deepEqual(sent, { code: 0, stdout: "", stderr: "" });
+    assert.equal((await run(theirs.sub, [...at(), "-t", topic, "-C", "1", "-W", "2", "-F", "%l"])).stdout, "400000\n");
+    await run(theirs.pub, [...at(), "-t", topic, "-n", "-r"]);
+  });
+
+  const subCases: Array<[string, string[]]> = [
+    ["-C 2 -v", ["-t", "cmp/sub/#", "-C", "2", "-v"]],
+    ["-F with every field", ["-t", "cmp/sub/#", "-C", "2", "-F", "%t|%q|%r|%l|%x|%p|%%\\t."]],
+    ["-N", ["-t", "cmp/sub/#", "-C", "2", "-N"]],
+    ["-T filters a topic out", ["-t", "cmp/sub/#", "-T", "cmp/sub/a", "-C", "1", "-v"]],
+    ["-R with -W: nothing printed, exit 27", ["-t", "cmp/sub/#", "-R", "-W", "1"]],
+    ["--retained-only with -W", ["-t", "cmp/sub/#", "--retained-only", "-W", "1", "-v"]],
+    ["-W on a silent topic: Timed out, exit 27", ["-t", "cmp/silent", "-W", "1"]],
+    ["-E: exit once subscribed", ["-t", "cmp/silent", "-E", "-q", "1"]],
+    ["-U with -E", ["-t", "cmp/silent", "-U", "cmp/other", "-E"]],
+    ["-c -i -x -V 5", ["-t", "cmp/sub/#", "-C", "2", "-c", "-i", "cmp-sub-session", "-x", "1", "-V", "5", "-v"]],
+  ];
+  for (const [name, args] of subCases) {
+    test(`sub ${name}: the same output and exit code`, async () => {
+      for (const [topic, text] of [["cmp/sub/a", "one"], ["cmp/sub/b", "two"]]) await run(theirs.pub, [...at(), "-t", topic!, "-m", text!, "-r", "-q", "1"]);
+      const theirRun = await run(theirs.sub, [...at(), ...args]);
+      const ourRun = await run(ours.sub, [...at(), ...args]);
+      assert.deepEqual(ourRun, theirRun);
+    });
+  }
+
+  test("sub --remove-retained: both clear the retained messages they receive", async () => {
+    const runs: Run[] = [];
+    for (const tool of [theirs, ours] as Tool[]) {
+      await run(theirs.pub, [...at(), "-t", "cmp/rr/x", "-m", "v", "-r"]);
+      // The retained "v"; the null message that cleared it may come back live too, for either tool (a race in the broker).
+      const r = await run(tool.sub, [...at(), "-t", "cmp/rr/#", "--remove-retained", "-W", "1"]);
+      runs.push({ ...r, stdout: r.stdout.replace(/\n\n$/, "\n") });
+      assert.equal(await retained("cmp/rr/#"), "");
+    }
+    assert.deepEqual(runs[1], runs[0]);
+    assert.deepEqual(runs[0], { code: 27, stdout: "v\n", stderr: "Timed out\n" });
+  });
+
+  test("SIGINT ends sub with a DISCONNECT (its will is not published) and exit 0, as mosquitto_sub", async () => {
+    await run(theirs.pub, [...at(), "-t", "cmp/sigint/topic", "-m", "here", "-r"]);
+    // mosquitto_sub's stdout is block-buffered into a pipe: stdbuf makes it line-buffered, so the signal goes
+    // out once the first message (the retained one: subscribed by then) is printed.
+    for (const [who, command] of [["mosquitto", ["stdbuf", "-oL", ...theirs.sub]], ["tinymqtt", ours.sub]] as const) {
+      const will = `cmp/sigint/${who}`;
+      const r = await run(command, [...at(), "-t", "cmp/sigint/topic", "-v", "--will-topic", will, "--will-payload", "died", "--will-retain"], {
+        started: (child) => child.stdout!.once("data", () => child.kill("SIGINT")),
+      });
+      assert.deepEqual(r, { code: 0, stdout: "cmp/sigint/topic here\n", stderr: "" }, who);
+      assert.equal(await retained(will), "", `${who}: no will`);
+    }
+  });
+
+  for (const [name, args] of [["3.1.1", ["-u", "nobody", "-P", "wrong"]], ["MQTT 5", ["-V", "5"]]] as const) {
+    test(`a refused connection on ${name}: the same exit code (the CONNACK code) from pub and sub`, async () => {
+      for (const command of ["pub", "sub"] as const) {
+        const extra = command === "pub" ? ["-t", "a", "-m", "b"] : ["-t", "a"];
+        const theirRun = await run(theirs[command], [...at(strict), ...extra, ...args]);
+        const ourRun = await run(ours[command], [...at(strict), ...extra, ...args]);
+        assert.equal(ourRun.code, theirRun.code, `${command}: ${ourRun.stderr}`);
+        assert.equal(ourRun.code, name === "MQTT 5" ? 135 : 5);
+        assert.equal((await run(ours[command], [...at(strict), ...extra, ...args, "--quiet"])).stderr, "");
+      }
+    });
+  }
+});
+
+describe("tinymqtt pub beside mosquitto_pub over TLS: --cafile, --capath, --cert/--key, --insecure, --tls-version, -L mqtts://", { timeout: 120_000 }, () => {
+  let broker: Broker;
+  let pki: TestPki;
+  let port: { mutual: number; mismatch: number };
+  let capath: string;
+  before(async () => {
+    pki = makeTestPki();
+    port = { mutual: await freePort(), mismatch: await freePort() };
+    broker = await startMosquitto({ config: [tlsListener(port.mutual, { ca: pki.ca, ...pki.server }, ["require_certificate true"]),
+      tlsListener(port.mismatch, { ca: pki.ca, ...pki.mismatch })].join("\n") });
+    // --capath: a folder of CA certificates named by their subject hash, as OpenSSL (and so mosquitto_pub) looks them up.
+    capath = join(pki.dir, "capath");
+    mkdirSync(capath);
+    const hash = execFileSync(OPENSSL, ["x509", "-hash", "-noout", "-in", pki.ca], { encoding: "utf8" }).trim();
+    copyFileSync(pki.ca, join(capath, `${hash}.0`));
+  });
+  after(async () => {
+    await broker?.stop();
+    pki?.remove();
+  });
+  const plain = (): string[] => ["-h", broker.host, "-p", String(broker.port)];
+  const retained = async (topic: string): Promise<string> => (await run(theirs.sub, [...plain(), "-t", topic, "-C", "1", "-W", "1", "-F", "%q %r %p"])).stdout;
+  const client = (): string[] => ["--cert", pki.client.cert, "--key", pki.client.key];
+
+  const cases: Array<[string, (topic: string) => string[]]> = [
+    ["--cafile --cert --key", (t) => ["-h", "127.0.0.1", "-p", String(port.mutual), "--cafile", pki.ca, ...client(), "-t", t]],
+    ["--capath", (t) => ["-h", "127.0.0.1", "-p", String(port.mutual), "--capath", capath, ...client(), "-t", t]],
+    ["--tls-version tlsv1.2", (t) => ["-h", "127.0.0.1", "-p", String(port.mutual), "--cafile", pki.ca, ...client(), "--tls-version", "tlsv1.2", "-t", t]],
+    ["--insecure (a certificate for another name)", (t) => ["-h", "127.0.0.1", "-p", String(port.mismatch), "--cafile", pki.ca, "--insecure", "-t", t]],
+    ["-L mqtts://", (t) => ["-L", `mqtts://127.0.0.1:${port.mutual}/${t}`, "--cafile", pki.ca, ...client()]],
+  ];
+  for (const [name, args] of cases) {
+    test(`pub ${name}: the same message reaches the broker, the same output and exit code`, async () => {
+      const results: Run[] = [];
+      const messages: string[] = [];
+      for (const [who, tool] of [["mosquitto", theirs], ["tinymqtt", ours]] as const) {
+        const topic = `cmp/tls/${who}/${name.replace(/[^a-z0-9]+/gi, "-")}`;
+        results.push(await run(tool.pub, [...args(topic), "-m", "over tls", "-q", "1", "-r"]));
+        messages.push(await retained(topic));
+      }
+      assert.deepEqual(results[1], results[0]);
+      assert.deepEqual(messages, ["0 1 over tls\n", "0 1 over tls\n"]);
+    });
+  }
+
+  test("pub without --insecure to a certificate for another name: both fail, exit 1", async () => {
+    for (const tool of [theirs, ours]) {
+      const r = await run(tool.pub, ["-h", "127.0.0.1", "-p", String(port.mismatch), "--cafile", pki.ca, "-t", "cmp/tls/refused", "-m", "x"]);
+      assert.equal(r.code, 1, r.stderr);
+    }
+  });
+});
