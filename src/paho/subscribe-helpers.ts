@@ -41,8 +41,7 @@ export type SimpleResult<N extends number> = N extends 1 ? ReceivedMessage : num
 /**
  * Subscribes to `topics` (a filter or a list of them, each at `options.qos`) and calls
  * `onMessage(client, userdata, message)` for every message. Resolves once the callback calls
- * `client.disconnect()`. As with every onMessage, `message` is valid during the call: keep
- * `message.copy()` or `message.payload.slice()`.
+ * `client.disconnect()`. The helper's client hands over messages that own their data: `message` may be kept.
  */
 export async function callback(onMessage: MessageCallback, topics: string | readonly string[], options: CallbackOptions = {}): Promise<void> {
   if (typeof onMessage !== "function") throw new TypeError("callback must be a function (client, userdata, message) => void");
