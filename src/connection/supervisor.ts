@@ -29,8 +29,9 @@
  *   any            lost, redirected (a followed Server Reference): the next open goes to connect()'s broker,
  *                  which the facade has replaced with the referenced one
  *
- *   (1) BACKOFF only while a loop runs (loopStart, loopForever); otherwise STOPPED, and loopEnded when
- *       loopForever's first connection failed without retryFirstConnection (loopFailed instead).
+ *   (1) BACKOFF only while a loop runs (loopStart, loopForever); otherwise STOPPED. An attempt that fails
+ *       before any connection was accepted, under loopForever without retryFirstConnection, ends in
+ *       STOPPED with loopFailed added (loopForever rejects).
  *   (2) disconnect() writes DISCONNECT (the engine's part) and the link closes once it has drained: the
  *       end is Paho's normal disconnection (onDisconnect, reason 0), never "closed by the broker".
  *   (3) The backoff goes back to its minimum only when the connection lasted STABLE_MS after CONNACK.
