@@ -26,10 +26,12 @@
  *   CLOSING        lost, after disconnect      STOPPED        onDisconnectNormal, loopEnded      none
  *   CLOSING        lost, after a refusal       BACKOFF        onDisconnect (next server)         now + delay  (1)
  *   CLOSING        disconnect                  CLOSING        - (the end is disconnect()'s now)  none
- *   any            lost with a Server Reference, followed: the next open goes to the referenced broker
+ *   any            lost, redirected (a followed Server Reference): the next open goes to connect()'s broker,
+ *                  which the facade has replaced with the referenced one
  *
- *   (1) BACKOFF only while a loop runs (loopStart, loopForever); otherwise STOPPED, and loopEnded when
- *       loopForever's first connection failed without retryFirstConnection (loopFailed instead).
+ *   (1) BACKOFF only while a loop runs (loopStart, loopForever); otherwise STOPPED. An attempt that fails
+ *       before any connection was accepted, under loopForever without retryFirstConnection, ends in
+ *       STOPPED with loopFailed added (loopForever rejects).
  *   (2) disconnect() writes DISCONNECT (the engine's part) and the link closes once it has drained: the
  *       end is Paho's normal disconnection (onDisconnect, reason 0), never "closed by the broker".
  *   (3) The backoff goes back to its minimum only when the connection lasted STABLE_MS after CONNACK.
@@ -54,12 +56,10 @@ export type Phase = typeof STOPPED | typeof OPENING | typeof AWAIT_CONNACK | typ
  */
 export const STABLE_MS = 10_000;
 
-export interface Server { readonly host: string; readonly port: number }
-
 export interface SupervisorState {
   readonly phase: Phase;
-  /** connect()'s broker first, then failoverSet()'s; `server` is the one the next open goes to. */
-  readonly servers: readonly Server[];
+  /** How many brokers there are (connect()'s, then failoverSet()'s); `server`: the next open goes to this one. */
+  readonly servers: number;
   readonly server: number;
   /** The next backoff wait, ms. */
   readonly delayMs: number;
@@ -87,8 +87,8 @@ export type SupervisorEvent =
   | { readonly type: "opened" }
   | { readonly type: "accepted" }
   | { readonly type: "refused" }
-  /** The link is gone; `redirect`: a Server Reference to follow (serverRedirectSet). */
-  | { readonly type: "lost"; readonly redirect?: Server | undefined }
+  /** The link is gone; `redirected`: it carried a Server Reference the facade follows (serverRedirectSet). */
+  | { readonly type: "lost"; readonly redirected?: boolean }
   | { readonly type: "disconnect" }
   | { readonly type: "timer" };
 
@@ -104,7 +104,7 @@ export interface Transition {
 
 export function initialState(connectTimeoutMs = 5_000, minDelayMs = 1_000, maxDelayMs = 120_000): SupervisorState {
   return {
-    phase: STOPPED, servers: [], server: 0, delayMs: minDelayMs, minDelayMs, maxDelayMs, connectTimeoutMs,
+    phase: STOPPED, servers: 1, server: 0, delayMs: minDelayMs, minDelayMs, maxDelayMs, connectTimeoutMs,
     connectedAt: -1, refused: false, stopping: false, looping: false, giveUpBeforeFirst: false, everConnected: false,
     deadline: Infinity,
   };
@@ -130,7 +130,8 @@ export function transition(s: SupervisorState, e: SupervisorEvent, now: number):
       if (s.phase === OPENING || s.phase === AWAIT_CONNACK) return failedAttempt(s, now, ["drop", "onConnectFail"]);
       return to({ ...s, deadline: Infinity });
     case "lost":
-      return lost(s.phase !== STOPPED && e.redirect !== undefined ? redirect(s, e.redirect) : s, now);
+      // A followed Server Reference replaced connect()'s broker: it is tried next.
+      return lost(s.phase !== STOPPED && e.redirected === true ? { ...s, server: 0 } : s, now);
   }
 }
 
@@ -196,12 +197,5 @@ function stopped(s: SupervisorState): SupervisorState {
 }
 
 function nextServer(s: SupervisorState): SupervisorState {
-  return s.servers.length > 1 ? { ...s, server: (s.server + 1) % s.servers.length } : s;
-}
-
-/** A v5 Server Reference to follow: the referenced broker replaces connect()'s, and is tried next. */
-function redirect(s: SupervisorState, to: Server): SupervisorState {
-  const servers = s.servers.slice();
-  servers[0] = to;
-  return { ...s, servers, server: 0 };
+  return s.servers > 1 ? { ...s, server: (s.server + 1) % s.servers } : s;
 }

@@ -23,10 +23,11 @@
 import { MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS } from "../paho/constants.js";
 import type { ConnectPacket, QoS, Subscription } from "../codec/packet-types.js";
 import type { PublishView } from "../codec/packets/publish.js";
-import { utf8Length, writeUtf8 } from "../codec/utf8.js";
+import { NO_BYTES, utf8Bytes, viewBytes } from "../connection/payload.js";
 import { type Budget, ESP32_BUDGET, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNACK_WAIT, CONNECTED, Engine, type EngineEvent } from "../engine/engine.js";
-import { type Host, type Link, type LinkError, type TlsOptions, getDefaultHost } from "../connection/host.js";
+import { type Host, type LinkError, type TlsOptions, getDefaultHost } from "../connection/host.js";
+import { ConnectionDriver } from "../connection/driver.js";
 import { type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
 import { errorString } from "../paho/strings.js";
 import { topicFilterProblem, topicNameProblem } from "../paho/topic-rules.js";
@@ -118,7 +119,6 @@ class Qos2Ids {
   }
 }
 
-const EMPTY = new Uint8Array(0);
 /** How long opening the link, and then CONNACK, may each take: the pattern has no option for it. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
@@ -140,12 +140,8 @@ export class Ecma419Client {
 
   target: unknown;
   #options: Ecma419Options;
-  #host: Host;
-  #engine: Engine;
-  #link: Link | null = null;
-  #open = false;
-  #timer: unknown = undefined;
-  #timerAt = Infinity;
+  /** The engine's only caller: the link, the one timer (src/connection/driver.ts). */
+  #driver: ConnectionDriver;
   #qos2: Qos2Ids;
   /** The message whose payload is being read: its view stays valid until the next poll(). */
   #message: PublishView | null = null;
@@ -153,7 +149,6 @@ export class Ecma419Client {
   #resume = false;
   /** A fragmented publish being assembled. */
   #fragment: { bytes: Uint8Array; filled: number; topic: string; qos: QoS; retain: boolean } | null = null;
-  #servicing = false;
   /** The output was full: onWritable is owed once it drains. */
   #blocked = false;
   #closing = false;
@@ -165,33 +160,40 @@ export class Ecma419Client {
     if (options.format !== undefined && options.format !== "buffer") throw new RangeError('format must be "buffer"');
     this.#options = options;
     this.target = options.target;
-    this.#host = options.platform ?? getDefaultHost();
     const budget = checkBudget({ ...ESP32_BUDGET, ...options.budget });
-    this.#engine = new Engine(budget, 4);
     this.#qos2 = new Qos2Ids(budget.maxMessages);
     const connect = this.#connectPacket(options);
     const port = options.port ?? (options.tls === undefined ? 1883 : 8883);
-    let link: Link;
-    const events = {
-      onOpen: () => {
-        if (this.#link !== link) return;
-        this.#open = true;
-        this.#supervise({ type: "opened" });
-        this.#engine.begin(connect, this.#host.now());
-        this.#service();
-      },
-      onReadable: () => { if (this.#link === link) this.#service(); },
-      onWritable: () => { if (this.#link === link) this.#service(); },
-      onClose: (error: LinkError | undefined) => {
-        if (this.#link !== link) return;
-        this.#link = null;
-        this.#finish(error === undefined ? undefined : new Error(error.message));
-      },
-    };
+    this.#driver = new Ecma419Client.#Driver(options.platform ?? getDefaultHost(), new Engine(budget, 4), this, connect);
     this.#supervise({ type: "start" });
-    link = this.#host.open({ host: options.host, port, bindAddress: "", transport: "tcp", tls: options.tls, wsPath: "/mqtt", wsHeaders: undefined }, events);
-    this.#link = link;
+    this.#driver.open({ host: options.host, port, bindAddress: "", transport: "tcp", tls: options.tls, wsPath: "/mqtt", wsHeaders: undefined });
   }
+
+  /** The driver, with what it tells this client: nested, so it reaches the private members. */
+  static readonly #Driver = class extends ConnectionDriver {
+    constructor(host: Host, engine: Engine, private readonly client: Ecma419Client, private readonly connect: ConnectPacket) {
+      super(host, engine);
+    }
+
+    linkOpened(): void {
+      this.client.#supervise({ type: "opened" });
+      this.engine.begin(this.connect, this.clock());
+      this.service();
+    }
+
+    linkReadable(): void { this.service(); }
+
+    linkClosed(error: LinkError | undefined): void {
+      this.release();
+      this.client.#finish(error === undefined ? undefined : new Error(error.message));
+    }
+
+    dispatch(): boolean { return this.client.#dispatch(); }
+    written(waiting: boolean): void { this.client.#written(waiting); }
+    serviced(): void { this.flush(); }
+    timerFired(): void { this.client.#supervise({ type: "timer" }); }
+    deadline(): number { return this.client.#supervisor.deadline; }
+  };
 
   get format(): "buffer" {
     return "buffer";
@@ -228,14 +230,14 @@ export class Ecma419Client {
     if (m !== null && this.#position >= m.payloadEnd - m.payloadStart && this.#resume) {
       // Read outside onReadable: the client was waiting for this to go on.
       this.#resume = false;
-      this.#host.defer(() => this.#service());
+      this.#driver.host.defer(() => this.#driver.service());
     }
     return result;
   }
 
   /** Publishes, continues a fragmented payload, or sends SUBSCRIBE/UNSUBSCRIBE/DISCONNECT. Returns write room. */
   write(data: BufferSource | null, options?: Ecma419WriteOptions): number {
-    const engine = this.#engine;
+    const engine = this.#driver.engine;
     if (this.#fragment !== null) {
       if (options !== undefined || data === null) throw new Error("a fragmented payload is being written: only its data may follow");
       this.#continueFragment(bytesOf(data));
@@ -243,7 +245,7 @@ export class Ecma419Client {
     }
     if (engine.state !== CONNECTED) throw new Error("not connected");
     if (options === undefined) throw new TypeError("write() needs options (topic, or an operation)");
-    const now = this.#host.now();
+    const now = this.#driver.clock();
     const operation = options.operation ?? Ecma419Client.PUBLISH;
     switch (operation) {
       case Ecma419Client.PUBLISH: {
@@ -252,7 +254,7 @@ export class Ecma419Client {
         if (problem !== undefined) throw new RangeError(`invalid topic: ${problem}`);
         const qos = options.QoS ?? 0;
         if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`invalid QoS ${String(qos)}`);
-        const bytes = data === null ? EMPTY : bytesOf(data);
+        const bytes = data === null ? NO_BYTES : bytesOf(data);
         const total = options.byteLength ?? bytes.length;
         if (!Number.isInteger(total) || total < bytes.length) throw new RangeError("byteLength is smaller than the data");
         if (total > bytes.length) {
@@ -288,20 +290,16 @@ export class Ecma419Client {
       default:
         throw new RangeError(`operation ${operation} is not written by the application (the engine acknowledges and pings itself)`);
     }
-    this.#flush();
+    this.#driver.flush();
     return this.#room();
   }
 
   /** Drops the connection at once; no callback runs after this. */
   close(): void {
-    const link = this.#link;
-    this.#link = null;
-    this.#open = false;
     this.#message = null;
     this.#fragment = null;
-    this.#clearTimer();
-    this.#engine.lost();
-    link?.destroy();
+    this.#driver.clearTimer();
+    this.#driver.release()?.destroy();
   }
 
   #connectPacket(o: Ecma419Options): ConnectPacket {
@@ -310,7 +308,7 @@ export class Ecma419Client {
     return {
       type: 1, protocolVersion: 4, clientId: o.id ?? "", cleanStart: o.clean ?? true, keepAlive: Math.ceil((o.keepAlive ?? 0) / 1000),
       username: o.user, password: o.password === undefined ? undefined : bytesOf(o.password),
-      will: will === undefined ? undefined : { topic: will.topic, payload: will.message === undefined ? EMPTY : bytesOf(will.message),
+      will: will === undefined ? undefined : { topic: will.topic, payload: will.message === undefined ? NO_BYTES : bytesOf(will.message),
         qos: (will.QoS ?? 0) as QoS, retain: will.retain === true },
     };
   }
@@ -323,11 +321,11 @@ export class Ecma419Client {
     if (f.filled < f.bytes.length) return;
     this.#fragment = null;
     this.#publish(f.topic, f.bytes, f.qos, f.retain);
-    this.#flush();
+    this.#driver.flush();
   }
 
   #publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): void {
-    const r = this.#engine.publish(topic, payload, qos, retain, undefined, this.#host.now());
+    const r = this.#driver.engine.publish(topic, payload, qos, retain, undefined, this.#driver.clock());
     this.#check(r.rc);
     if (qos === 2) this.#qos2.add(r.mid);
   }
@@ -340,42 +338,25 @@ export class Ecma419Client {
 
   /** What write() may take next: the output's room when it has drained, else 0 (onWritable follows). */
   #room(): number {
-    return this.#engine.wantsWrite ? 0 : this.#engine.budget.outputBytes;
-  }
-
-  #service(): void {
-    if (this.#servicing || this.#link === null) return;
-    this.#servicing = true;
-    try {
-      const engine = this.#engine;
-      for (;;) {
-        if (!this.#dispatch()) break;
-        this.#flush();
-        if (this.#link === null || engine.hasInput || (engine.state !== CONNECTED && engine.state !== CONNACK_WAIT)) break;
-        const chunk = this.#link.read();
-        if (chunk === null) break;
-        engine.receive(chunk, this.#host.now());
-      }
-      this.#flush();
-    } finally {
-      this.#servicing = false;
-    }
-    this.#armTimer();
+    const engine = this.#driver.engine;
+    return engine.wantsWrite ? 0 : engine.budget.outputBytes;
   }
 
   /** Hands events to the application; false while a payload waits to be read. */
   #dispatch(): boolean {
     const m = this.#message;
-    if (m !== null && this.#position < m.payloadEnd - m.payloadStart) {
+    const engine = this.#driver.engine;
+    // A payload still unread holds back the next message, but not the end of the connection.
+    if (m !== null && this.#position < m.payloadEnd - m.payloadStart && engine.state !== CLOSING) {
       this.#resume = true;
       return false;
     }
     this.#message = null;
     let e: EngineEvent | null;
-    while (this.#link !== null && (e = this.#engine.poll()) !== null) {
+    while (this.#driver.link !== null && (e = engine.poll()) !== null) {
       if (!this.#handle(e)) return false;
     }
-    return this.#link !== null;
+    return this.#driver.link !== null;
   }
 
   #handle(e: EngineEvent): boolean {
@@ -387,7 +368,7 @@ export class Ecma419Client {
         this.#position = 0;
         const length = m.payloadEnd - m.payloadStart;
         this.#call(o.onReadable, length, { more: false, topic: m.topic, QoS: m.qos, byteLength: length, retain: m.retain, duplicate: m.dup });
-        if (this.#position < length && this.#link !== null) {
+        if (this.#position < length && this.#driver.link !== null) {
           this.#resume = true;
           return false;
         }
@@ -397,7 +378,7 @@ export class Ecma419Client {
       case "connected":
         this.#supervise({ type: "accepted" });
         this.#call(o.onControl, { operation: Ecma419Client.CONNACK, id: 0 });
-        if (this.#link !== null) this.#call(o.onWritable, this.#room());
+        if (this.#driver.link !== null) this.#call(o.onWritable, this.#room());
         return true;
       case "published":
         this.#call(o.onControl, { operation: this.#qos2.take(e.mid) ? Ecma419Client.PUBCOMP : Ecma419Client.PUBACK, id: e.mid });
@@ -419,20 +400,12 @@ export class Ecma419Client {
     }
   }
 
-  #flush(): void {
-    const link = this.#link;
-    const engine = this.#engine;
-    if (link === null || !this.#open) return;
-    let length: number;
-    while ((length = engine.outputLength()) > 0) {
-      const taken = link.write(engine.outputBuffer, engine.outputOffset(), length);
-      if (taken > 0) engine.consumed(taken, this.#host.now());
-      if (taken < length) break;
-    }
-    if (engine.wantsWrite) return;
+  /** The driver wrote: the close after a drained DISCONNECT, and onWritable owed since a full output. */
+  #written(waiting: boolean): void {
+    if (waiting) return;
+    const engine = this.#driver.engine;
     if (engine.state === CLOSING && this.#closing) {
-      this.#link = null;
-      link.close();
+      this.#driver.release()?.close();
       this.#finish(undefined);
       return;
     }
@@ -444,60 +417,32 @@ export class Ecma419Client {
 
   /** The engine ended the connection: what it still has to say goes out, then the link is dropped. */
   #end(error: Error | undefined): void {
-    this.#flush();
-    const link = this.#link;
+    this.#driver.flush();
+    const link = this.#driver.release();
     if (link === null) return;
-    this.#link = null;
     link.destroy();
     this.#finish(error);
   }
 
+  /** The link is gone (released): the application hears why, once. */
   #finish(error: Error | undefined): void {
-    this.#open = false;
     this.#message = null;
-    this.#clearTimer();
-    this.#engine.lost();
+    this.#driver.clearTimer();
+    // This class never reconnects: what is left of the lifecycle is its start, for no one.
+    this.#supervisor = initialState(CONNECT_TIMEOUT_MS);
     if (error === undefined) this.#call(this.#options.onClose);
     else this.#call(this.#options.onError, error);
   }
 
   /** Feeds the supervisor; a connect timeout ends the connection with an error. */
   #supervise(event: SupervisorEvent): void {
-    const next = transition(this.#supervisor, event, this.#host.now());
+    const next = transition(this.#supervisor, event, this.#driver.host.now());
+    if (next.timer < this.#supervisor.deadline) this.#driver.clearTimer();
     this.#supervisor = next.state;
     if (next.callbacks.includes("onConnectFail")) {
-      const link = this.#link;
-      this.#link = null;
-      link?.destroy();
+      this.#driver.release()?.destroy();
       this.#finish(new Error(event.type === "timer" ? "no CONNACK within the connect timeout" : "the connection could not be made"));
     }
-  }
-
-  #armTimer(): void {
-    if (this.#link === null) return;
-    const deadline = Math.min(this.#engine.nextDeadline(), this.#supervisor.deadline);
-    if (deadline === Infinity || (this.#timer !== undefined && this.#timerAt <= deadline)) return;
-    this.#clearTimer();
-    this.#timerAt = deadline;
-    this.#timer = this.#host.setTimer(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      if (this.#link === null) return;
-      const engine = this.#engine;
-      const now = this.#host.now();
-      if (now >= this.#supervisor.deadline) this.#supervise({ type: "timer" });
-      if (this.#link === null) return;
-      engine.tick(now);
-      // A payload still unread does not hold up the end of the connection.
-      if (engine.state === CLOSING) this.#message = null;
-      this.#service();
-    }, Math.max(0, deadline - this.#host.now()));
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) this.#host.clearTimer(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Infinity;
   }
 
   /** Runs application code; what it throws is reported to onError (or rethrown when there is none). */
@@ -514,15 +459,8 @@ export class Ecma419Client {
 }
 
 function bytesOf(data: string | BufferSource): Uint8Array {
-  if (typeof data === "string") {
-    const n = utf8Length(data);
-    if (n < 0) throw new RangeError("a string with a lone UTF-16 surrogate");
-    const bytes = new Uint8Array(n);
-    writeUtf8(data, bytes, 0);
-    return bytes;
-  }
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError("data must be an ArrayBuffer, a view of one, or a string");
+  if (typeof data === "string") return utf8Bytes(data, "a string");
+  const bytes = viewBytes(data);
+  if (bytes === undefined) throw new TypeError("data must be an ArrayBuffer, a view of one, or a string");
+  return bytes;
 }

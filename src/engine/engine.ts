@@ -116,12 +116,17 @@ export interface EngineOptions {
   readonly resendOnSessionLoss: boolean;
   /** MQTT 5: give repeated QoS 0 topics an alias when the broker takes them (section 3.3.2.3.4). */
   readonly useTopicAliases: boolean;
-  readonly log: EngineLog;
 }
+
+/**
+ * What publish() returns, one object for every engine: JavaScript runs one publish at a time, and the
+ * caller reads it before publishing again (no object per message, and none per client).
+ */
+const PUBLISH_RESULT: RequestResult = { rc: 0, mid: 0 };
 
 export const ENGINE_DEFAULTS: EngineOptions = Object.freeze({
   maxInflight: 20, maxQueued: 0, retryMs: 0, closeTimeoutMs: 10_000, manualAck: false, store: undefined,
-  resendOnSessionLoss: true, useTopicAliases: false, log: () => {},
+  resendOnSessionLoss: true, useTopicAliases: false,
 });
 
 export class Engine {
@@ -129,6 +134,7 @@ export class Engine {
   /** The protocol of the connection begin() started (the constructor's until then). */
   version: ProtocolVersion = 4;
   options: EngineOptions;
+  private readonly log: EngineLog;
   /** The host's clock in milliseconds, as the caller last passed it. */
   private now = 0;
   /**
@@ -149,7 +155,7 @@ export class Engine {
   private readonly queue: EngineEvent[] = [];
   private readonly messageEvent: MessageEvent;
   private readonly publishedEvent: PublishedEvent = { type: "published", mid: 0, reasonCode: 0, properties: undefined };
-  private readonly publishResult: RequestResult = { rc: 0, mid: 0 };
+
   /** The last QoS 0 PUBLISH's header, made at the first QoS 0 publish: see repeatQos0(). */
   private qos0Repeat: Qos0Repeat | undefined = undefined;
   /** publish()'s packet, filled in for each publish. */
@@ -182,12 +188,17 @@ export class Engine {
   private owedAckId = 0;
 
   /** `version`: the protocol the client speaks; a 3.x engine makes no topic alias tables unless begun with MQTT 5. */
-  constructor(budget: Budget, version: ProtocolVersion = 4, options: EngineOptions = ENGINE_DEFAULTS) {
+  /**
+   * `options`: clients with the default settings share ENGINE_DEFAULTS; `log`: where the engine's warnings
+   * go (not a setting: the facade's logger).
+   */
+  constructor(budget: Budget, version: ProtocolVersion = 4, options: EngineOptions = ENGINE_DEFAULTS, log: EngineLog = () => {}) {
     this.budget = budget;
     this.version = version;
     // A QoS 1/2 publish queued before the first begin() is stored encoded: at this version, not 3.1.1's.
     this.encoder.version = version;
     this.options = options;
+    this.log = log;
     if (version === 5) this.makeTopicAliases();
     // Every buffer and table of the budget, carved out of one ArrayBuffer allocated here.
     const arena = new Arena(Engine.arenaBytes(budget));
@@ -281,7 +292,7 @@ export class Engine {
     this.queue.length = 0;
     this.owedAckType = 0;
     this.pingSentAt = -1;
-    this.outbox.dropControlIds((id) => this.options.log(MQTT_LOG_WARNING, `the acknowledgement of (un)subscribe mid ${id} was lost with the connection`));
+    this.outbox.dropControlIds((id) => this.log(MQTT_LOG_WARNING, `the acknowledgement of (un)subscribe mid ${id} was lost with the connection`));
   }
 
   /** Feeds received bytes; ignored once the connection is closing, as nothing more will be processed. */
@@ -407,11 +418,18 @@ export class Engine {
    * Queues a PUBLISH at `now`. QoS 0 goes straight to the output (MQTT_ERR_NO_CONN without a connection,
    * as in Paho); QoS 1/2 is kept in the outbox and sent as the in-flight window allows, across reconnects.
    * Arguments were checked by the caller; the codec's RangeError remains for what only it can see. The
-   * result is the engine's one RequestResult, reused by the next publish (no object per message).
+   * result is one RequestResult shared by every engine, overwritten by the next publish.
    */
   publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, now: number): RequestResult {
     this.now = now;
-    const result = this.publishResult;
+    const result = PUBLISH_RESULT;
+    // The hot path first: a QoS 0 PUBLISH with the header of the last one (see Qos0Repeat).
+    const repeat = this.qos0Repeat;
+    if (qos === 0 && repeat !== undefined && properties === undefined && topic === repeat.topic &&
+      payload.length === repeat.payloadLength && retain === repeat.retain && this.version === repeat.version &&
+      !this.options.useTopicAliases && this.repeatQos0(repeat.header, payload, retain, result)) {
+      return result;
+    }
     result.mid = 0;
     result.rc = this.queuePublish(topic, payload, qos, retain, properties, result);
     return result;
@@ -420,12 +438,8 @@ export class Engine {
   /** publish()'s work: returns the MQTT_ERR_* code, the mid taken in result.mid. */
   private queuePublish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, result: RequestResult): number {
     const useAliases = this.options.useTopicAliases;
-    if (qos === 0 && properties === undefined && !useAliases && this.qos0Repeat?.matches(topic, payload.length, retain, this.version) === true) {
-      const rc = this.repeatQos0(payload, retain, result);
-      if (rc >= 0) return rc;
-    }
     if (qos > this.serverMaximumQos || (retain && !this.serverRetainAvailable)) {
-      this.options.log(MQTT_LOG_WARNING, `the broker takes ${retain && !this.serverRetainAvailable ? "no retained messages" : `QoS ${this.serverMaximumQos} at most`}: publish to ${topic} refused`);
+      this.log(MQTT_LOG_WARNING, `the broker takes ${retain && !this.serverRetainAvailable ? "no retained messages" : `QoS ${this.serverMaximumQos} at most`}: publish to ${topic} refused`);
       return MQTT_ERR_NOT_SUPPORTED;
     }
     // One packet object reused: nothing runs between filling it and writing it that could publish.
@@ -448,7 +462,7 @@ export class Engine {
     }
     const length = this.encoder.measure(packet);
     if (length > this.serverMaximumPacketSize) {
-      this.options.log(MQTT_LOG_WARNING, `a ${length}-byte PUBLISH is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}`);
+      this.log(MQTT_LOG_WARNING, `a ${length}-byte PUBLISH is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}`);
       return MQTT_ERR_PAYLOAD_SIZE;
     }
     if (qos === 0) {
@@ -492,21 +506,23 @@ export class Engine {
 
   /**
    * A QoS 0 PUBLISH whose header the last one kept (see Qos0Repeat): the header is copied rather than the
-   * packet measured and encoded again. Returns the MQTT_ERR_* code, or -1 when the general path must
-   * decide (an error to report).
+   * packet measured and encoded again. False when the general path must decide (an error to report).
    */
-  private repeatQos0(payload: Uint8Array, retain: boolean, result: RequestResult): number {
-    const header = this.qos0Repeat!.header;
+  private repeatQos0(header: Uint8Array, payload: Uint8Array, retain: boolean, result: RequestResult): boolean {
     const length = header.length + payload.length;
-    if (this.state !== CONNECTED || length > this.serverMaximumPacketSize || (retain && !this.serverRetainAvailable)) return -1;
+    if (this.state !== CONNECTED || length > this.serverMaximumPacketSize || (retain && !this.serverRetainAvailable)) return false;
     const offset = this.out.reserve(length);
-    if (offset === RING_FULL) return -1;
-    result.mid = this.qos0Mid();
+    if (offset === RING_FULL) return false;
+    const ids = this.outbox.ids;
+    const mid = ids.allocate();
+    if (mid !== NO_PACKET_ID) ids.release(mid);
+    result.mid = mid;
+    result.rc = MQTT_ERR_SUCCESS;
     const bytes = this.out.bytes;
     copyBytes(bytes, copyBytes(bytes, offset, header), payload);
     this.out.commit(length);
     this.lastSent = this.now;
-    return MQTT_ERR_SUCCESS;
+    return true;
   }
 
   subscribe(subscriptions: Subscription[], properties: Properties | undefined, now: number): RequestResult {
@@ -671,7 +687,7 @@ export class Engine {
     }
     for (const id of discarded) {
       this.completePublish(id);
-      this.options.log(MQTT_LOG_WARNING, `mid ${id} was sent to a session the broker no longer has: discarded, not re-sent`);
+      this.log(MQTT_LOG_WARNING, `mid ${id} was sent to a session the broker no longer has: discarded, not re-sent`);
       this.queue.push({ type: "published", mid: id, reasonCode: UNSPECIFIED_ERROR, properties: undefined });
     }
   }
@@ -711,7 +727,7 @@ export class Engine {
         // A 3.x broker has no Receive Maximum to respect. Delivered without tracking rather than left
         // unacknowledged (the broker would hold it until a reconnect): a duplicate is then possible
         // only if this PUBLISH is re-sent before its PUBREL.
-        this.options.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} delivered untracked`);
+        this.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} delivered untracked`);
       }
     }
     if (p.qos > 0 && (!this.options.manualAck || p.oversize > 0)) {
@@ -721,7 +737,7 @@ export class Engine {
     if (p.oversize > 0) {
       // Acknowledged (the broker stops resending it), never delivered: the application gets no message.
       this.oversizedMessages++;
-      this.options.log(MQTT_LOG_ERR, `a ${p.oversize}-byte PUBLISH to ${p.topic} (QoS ${p.qos}, mid ${p.packetId}) is larger than ` +
+      this.log(MQTT_LOG_ERR, `a ${p.oversize}-byte PUBLISH to ${p.topic} (QoS ${p.qos}, mid ${p.packetId}) is larger than ` +
         `budget.maxPacketSize ${this.budget.maxPacketSize}: read past, acknowledged, not delivered`);
       return null;
     }
@@ -756,7 +772,7 @@ export class Engine {
       return null;
     }
     if (st !== WAIT_PUBREC) {
-      this.options.log(MQTT_LOG_WARNING, `PUBREC for mid ${p.packetId}, which has no QoS 2 flow waiting for one`);
+      this.log(MQTT_LOG_WARNING, `PUBREC for mid ${p.packetId}, which has no QoS 2 flow waiting for one`);
       if (this.version === 5) this.writeAck(PUBREL, p.packetId, PACKET_ID_NOT_FOUND);
       return null;
     }
@@ -775,7 +791,7 @@ export class Engine {
   private onPubrel(p: AckView): EngineEvent | null {
     const known = this.incoming.release(p.packetId);
     if (known) this.options.store?.removeIncoming(p.packetId);
-    if (!known) this.options.log(MQTT_LOG_DEBUG, `PUBREL for mid ${p.packetId}, which is not in flight: answered with PUBCOMP`);
+    if (!known) this.log(MQTT_LOG_DEBUG, `PUBREL for mid ${p.packetId}, which is not in flight: answered with PUBCOMP`);
     this.writeAck(PUBCOMP, p.packetId, known || this.version < 5 ? 0 : PACKET_ID_NOT_FOUND);
     return null;
   }
@@ -791,7 +807,7 @@ export class Engine {
     const name = waiting === WAIT_SUBACK ? "SUBACK" : "UNSUBACK";
     const slot = this.outbox.ids.slotOf(p.packetId);
     if (slot < 0 || this.outbox.stateOf(slot) !== waiting) {
-      this.options.log(MQTT_LOG_WARNING, `${name} for mid ${p.packetId}, which was not sent`);
+      this.log(MQTT_LOG_WARNING, `${name} for mid ${p.packetId}, which was not sent`);
       return null;
     }
     const expected = this.filterCount[slot]!;
@@ -807,7 +823,7 @@ export class Engine {
   private expect(id: number, state: number, name: string): boolean {
     const slot = this.outbox.ids.slotOf(id);
     if (slot >= 0 && this.outbox.stateOf(slot) === state) return true;
-    this.options.log(MQTT_LOG_WARNING, `${name} for mid ${id}, which has no flow waiting for one`);
+    this.log(MQTT_LOG_WARNING, `${name} for mid ${id}, which has no flow waiting for one`);
     return false;
   }
 
@@ -833,7 +849,7 @@ export class Engine {
       if (st !== WAIT_PUBCOMP && ob.recordLength(slot) > this.serverMaximumPacketSize) {
         // Queued before this broker said what it takes: it would disconnect us on every attempt.
         const id = ob.ids.idAt(slot);
-        this.options.log(MQTT_LOG_WARNING, `mid ${id} (${ob.recordLength(slot)} bytes) is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}: not sent`);
+        this.log(MQTT_LOG_WARNING, `mid ${id} (${ob.recordLength(slot)} bytes) is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}: not sent`);
         this.completePublish(id);
         this.queue.push({ type: "published", mid: id, reasonCode: PACKET_TOO_LARGE_REASON, properties: undefined });
         continue;
@@ -875,7 +891,7 @@ export class Engine {
       const sent = ob.stateOf(slot) === WAIT_PUBCOMP ? this.writeAck(PUBREL, id, 0) : this.copyRecord(slot, true) !== 0;
       // Restarted either way: a full output is retried a whole interval later, not in a busy loop.
       ob.retriedAt(slot, now);
-      if (sent) this.options.log(MQTT_LOG_DEBUG, `re-sent mid ${id} after ${this.options.retryMs} ms without acknowledgement`);
+      if (sent) this.log(MQTT_LOG_DEBUG, `re-sent mid ${id} after ${this.options.retryMs} ms without acknowledgement`);
     }
   }
 
@@ -906,7 +922,7 @@ export class Engine {
     const length = this.encoder.measure(packet);
     const offset = this.out.reserve(length);
     if (offset === RING_FULL) {
-      this.options.log(MQTT_LOG_WARNING, `output full (budget.outputBytes ${this.out.capacity}): ${PACKET_NAMES[packet.type]} waits`);
+      this.log(MQTT_LOG_WARNING, `output full (budget.outputBytes ${this.out.capacity}): ${PACKET_NAMES[packet.type]} waits`);
       return false;
     }
     this.encoder.write(this.out.bytes, offset);
@@ -916,7 +932,7 @@ export class Engine {
   }
 
   private tooLarge(length: number): number {
-    this.options.log(MQTT_LOG_WARNING, `a ${length}-byte packet does not fit (budget outputBytes ${this.out.capacity}, storeBytes ${this.outbox.store.capacity}; the broker's Maximum Packet Size ${this.serverMaximumPacketSize})`);
+    this.log(MQTT_LOG_WARNING, `a ${length}-byte packet does not fit (budget outputBytes ${this.out.capacity}, storeBytes ${this.outbox.store.capacity}; the broker's Maximum Packet Size ${this.serverMaximumPacketSize})`);
     return MQTT_ERR_PAYLOAD_SIZE;
   }
 

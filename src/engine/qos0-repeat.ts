@@ -9,17 +9,13 @@
 const MAX_KEPT_HEADER = 136;
 
 export class Qos0Repeat {
-  private topic: string | undefined = undefined;
-  private payloadLength = -1;
-  private retain = false;
-  private version = 0;
+  /** What the kept header depends on, compared by the engine's publish() inline (its hot path). */
+  topic: string | undefined = undefined;
+  payloadLength = -1;
+  retain = false;
+  version = 0;
   /** The kept header's bytes. */
   header = new Uint8Array(0);
-
-  /** Whether a PUBLISH of these has the kept header. */
-  matches(topic: string, payloadLength: number, retain: boolean, version: number): boolean {
-    return topic === this.topic && payloadLength === this.payloadLength && retain === this.retain && version === this.version;
-  }
 
   /** Keeps the `headerLength` header bytes written at bytes[offset] for a PUBLISH of these; long ones are not kept. */
   keep(topic: string, payloadLength: number, retain: boolean, version: number, bytes: Uint8Array, offset: number, headerLength: number): void {

@@ -10,17 +10,19 @@
 import { MQTTv31, MQTTv311, MQTTv5, type ProtocolVersion } from "../codec/constants.js";
 import type { ConnectPacket, QoS, Subscription, Will } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
+import type { PublishView } from "../codec/packets/publish.js";
 import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING } from "./constants.js";
 import { type Budget, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNECTED, type ClosedEvent, ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions, IDLE } from "../engine/engine.js";
 import { type Host, type Link, type LinkError, type LinkEvents, type LinkParams, type TlsOptions, getDefaultHost } from "../connection/host.js";
-import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type Server, type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
+import { ConnectionDriver } from "../connection/driver.js";
+import { NO_BYTES, utf8Bytes } from "../connection/payload.js";
+import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
 import { MQTTMessage, MessageInfo, WrittenCounter } from "./message.js";
 import type { SessionStore } from "../session/store.js";
 import { connackString, errorString } from "./strings.js";
 import { topicFilterProblem, topicMatchesSub, topicNameProblem } from "./topic-rules.js";
 import { isSharedFilter } from "../codec/topics.js";
-import { utf8Length, writeUtf8 } from "../codec/utf8.js";
 
 export type Payload = Uint8Array | ArrayBuffer | string | number | null | undefined;
 
@@ -104,6 +106,9 @@ type SocketCallback = (client: Client, userdata: unknown, socket: unknown) => vo
 export type MessageCallback = (client: Client, userdata: unknown, message: MQTTMessage) => void;
 
 const MODE_MANUAL = 0;
+/** Empty lists every new client starts with, shared: a client holds its own once it has something in it. */
+const NO_CALLBACKS: ReadonlyArray<[string, MessageCallback]> = Object.freeze([]);
+const NO_SERVERS: ReadonlyArray<{ host: string; port: number }> = Object.freeze([]);
 /** What Client.lastTopic holds before publish() has accepted a topic: equal to nothing a caller passes. */
 const NO_TOPIC = Symbol("no topic yet");
 const MODE_BACKGROUND = 1;
@@ -139,10 +144,10 @@ export class Client {
   onSocketUnregisterWrite: SocketCallback | null = null;
 
   userdata: unknown;
-  private host!: Host;
+  /** The engine's only caller: the link, the one timer, the clock as last read (src/connection/driver.ts). */
+  private driver!: ConnectionDriver;
+  /** The driver's engine, for the facade's commands (a field: publish() is a hot path on XS). */
   private engine!: Engine;
-  /** The host's clock as last read, passed to the engine (a burst of QoS 0 publishes reads it once). */
-  private now = 0;
   private clientId!: string;
   private cleanSession!: boolean;
   private protocol!: ProtocolVersion;
@@ -154,28 +159,25 @@ export class Client {
   private wsPath = "/mqtt";
   private wsHeaders: Record<string, string> | undefined;
   private logger: Logger | undefined;
-  private messageCallbacks: Array<[string, MessageCallback]> = [];
+  /** Copied when changed (rarely), so a new client shares the one empty list. */
+  private messageCallbacks: ReadonlyArray<[string, MessageCallback]> = NO_CALLBACKS;
   private authenticator: Authenticator | undefined;
   private followRedirects = false;
   private zeroCopyMessages = false;
   /** Brokers to fail over to (failoverSet), after the one connect() named. */
-  private failover: Server[] = [];
+  private failover: ReadonlyArray<{ host: string; port: number }> = NO_SERVERS;
   /** The connection's lifecycle (src/connection/supervisor.ts): backoff, failover, redirects, timeouts. */
   private supervisor!: SupervisorState;
 
   private args: ConnectArgs | undefined;
-  private link: Link | null = null;
-  /** The link opened (CONNECT written). */
-  private linkOpen = false;
   /** Why the engine ended the connection, for onDisconnect once the link is gone. */
   private closedEvent: ClosedEvent | undefined;
-  /** Why the link closed, as the host said; why an attempt could not even start. Both until the supervisor has decided. */
-  private linkError: LinkError | undefined = undefined;
-  private attemptFailure: Error | undefined = undefined;
+  /**
+   * Why the link closed, as the host said (a LinkError), or why an attempt could not even start (an
+   * Error, rejected as it is): kept until the supervisor has decided.
+   */
+  private failure: LinkError | Error | undefined = undefined;
   private mode = MODE_MANUAL;
-  /** The one timer: the engine's next deadline or the supervisor's, whichever comes first. */
-  private timer: unknown = undefined;
-  private timerAt = Infinity;
   private writeRegistered = false;
   private readable = false;
   private readableWaiter: (() => void) | undefined;
@@ -194,12 +196,16 @@ export class Client {
   private qos0Counter = new WrittenCounter();
   /** The last topic publish() accepted: a publisher's topics repeat, so each is checked once in a row. */
   private lastTopic: unknown = NO_TOPIC;
-  private servicing = false;
   private flushScheduled = false;
   /** A publish in a callback of service() left bytes for service() to write when its callbacks are done. */
   private flushOwed = false;
   /** loopStart() ran and loopStop() has not: loopStop() succeeds even if the loop already ended. */
   private backgroundStarted = false;
+
+  private get host(): Host {
+    return this.driver.host;
+  }
+
 
   constructor(options: ClientOptions = {}) {
     this.init(options);
@@ -208,7 +214,7 @@ export class Client {
   /** Back to the just-constructed state with new options: the link is dropped, callbacks are cleared. */
   reinitialise(options: ClientOptions = {}): void {
     this.dropLink();
-    this.clearTimer();
+    this.driver.clearTimer();
     this.onConnect = this.onConnectFail = this.onDisconnect = this.onMessage = this.onPublish = null;
     this.onSubscribe = this.onUnsubscribe = this.onLog = this.onPreConnect = null;
     this.onSocketOpen = this.onSocketClose = this.onSocketRegisterWrite = this.onSocketUnregisterWrite = null;
@@ -234,13 +240,15 @@ export class Client {
     }
     const transport = options.transport ?? "tcp";
     if (transport !== "tcp" && transport !== "websockets") throw new RangeError(`transport must be "tcp" or "websockets", got ${String(transport)}`);
-    this.host = options.host ?? getDefaultHost();
     this.zeroCopyMessages = options.zeroCopyMessages ?? false;
-    this.engine = new Engine(checkBudget(options.budget), protocol, {
-      ...ENGINE_DEFAULTS, manualAck: options.manualAck ?? false, log: (level, message) => this.log(level, message),
-      resendOnSessionLoss: unacked === "resend", store: options.store,
-    });
-    if (options.store !== undefined) this.engine.restore(options.store.open(clientId, protocol));
+    const manualAck = options.manualAck ?? false;
+    // The default settings are one object every such client shares.
+    const settings = !manualAck && unacked === "resend" && options.store === undefined ? ENGINE_DEFAULTS
+      : { ...ENGINE_DEFAULTS, manualAck, resendOnSessionLoss: unacked === "resend", store: options.store };
+    const engine = new Engine(checkBudget(options.budget), protocol, settings, (level, message) => this.log(level, message));
+    if (options.store !== undefined) engine.restore(options.store.open(clientId, protocol));
+    this.driver = new Client.Driver(options.host ?? getDefaultHost(), engine, this);
+    this.engine = engine;
     this.clientId = clientId;
     this.cleanSession = cleanSession;
     this.protocol = protocol;
@@ -249,10 +257,10 @@ export class Client {
     this.username = this.password = this.will = this.tls = this.wsHeaders = this.logger = undefined;
     this.wsPath = "/mqtt";
     this.supervisor = initialState(connectTimeoutMs(options.connectTimeout ?? 5));
-    this.messageCallbacks = [];
+    this.messageCallbacks = NO_CALLBACKS;
     this.authenticator = undefined;
     this.followRedirects = false;
-    this.failover = [];
+    this.failover = NO_SERVERS;
     this.args = undefined;
     this.mode = MODE_MANUAL;
     this.pendingInfos = undefined;
@@ -360,7 +368,7 @@ export class Client {
   /** MQTT 5: starts a re-authentication (AUTH 0x19) with the authenticator's initial data. */
   reauthenticate(): number {
     if (this.authenticator === undefined) return MQTT_ERR_INVAL;
-    const rc = this.engine.sendAuth(0x19, this.authenticator.initialData?.(), this.now = this.host.now());
+    const rc = this.engine.sendAuth(0x19, this.authenticator.initialData?.(), this.driver.clock());
     this.flush();
     return rc;
   }
@@ -420,7 +428,7 @@ export class Client {
   /** Stores the arguments; the connection is made by loopStart()/loopForever() (Paho's connect_async). */
   connectAsync(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): number {
     this.setArgs(host, port, keepalive, bindAddress, cleanStart, properties);
-    if (this.mode !== MODE_MANUAL && this.link === null) void this.start(false);
+    if (this.mode !== MODE_MANUAL && this.driver.link === null) void this.start(false);
     return MQTT_ERR_SUCCESS;
   }
 
@@ -450,13 +458,13 @@ export class Client {
 
   /** Sends DISCONNECT (so no will is published) and closes the link; stops reconnecting. */
   disconnect(reasonCode = 0, properties?: Properties): number {
-    const link = this.link;
-    if (link === null || !this.linkOpen) {
+    const link = this.driver.link;
+    if (link === null || !this.driver.linkOpen) {
       this.supervise({ type: "disconnect" });
       return MQTT_ERR_NO_CONN;
     }
     this.log(MQTT_LOG_DEBUG, "Sending DISCONNECT");
-    const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
+    const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined, this.driver.clock());
     this.supervise({ type: "disconnect" });
     if (rc !== MQTT_ERR_SUCCESS) {
       link.destroy();
@@ -487,7 +495,7 @@ export class Client {
     if (!this.backgroundStarted) return MQTT_ERR_INVAL;
     this.backgroundStarted = false;
     if (this.mode === MODE_BACKGROUND) this.setMode(MODE_MANUAL, false);
-    this.clearTimer();
+    this.driver.clearTimer();
     return MQTT_ERR_SUCCESS;
   }
 
@@ -506,7 +514,7 @@ export class Client {
 
   /** Waits up to timeout seconds for bytes, then reads, writes and runs timers once (Paho's loop()). */
   async loop(timeout = 1.0): Promise<number> {
-    if (this.link === null) return MQTT_ERR_NO_CONN;
+    if (this.driver.link === null) return MQTT_ERR_NO_CONN;
     if (!this.readable && !this.engine.hasInput) {
       await new Promise<void>((resolve) => {
         const timer = this.host.setTimer(() => {
@@ -528,31 +536,29 @@ export class Client {
 
   /** Reads and handles what the link has received. */
   loopRead(): number {
-    if (this.link === null) return MQTT_ERR_NO_CONN;
+    if (this.driver.link === null) return MQTT_ERR_NO_CONN;
     this.readable = false;
     this.service();
-    return this.link === null && this.supervisor.phase !== "STOPPED" ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
+    return this.driver.link === null && this.supervisor.phase !== "STOPPED" ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
   }
 
   /** Writes what is waiting to be sent. */
   loopWrite(): number {
-    if (this.link === null) return MQTT_ERR_NO_CONN;
+    if (this.driver.link === null) return MQTT_ERR_NO_CONN;
     this.flush();
     return MQTT_ERR_SUCCESS;
   }
 
   /** Keepalive and retries: call at least once a second in an external loop. */
   loopMisc(): number {
-    if (this.link === null) return MQTT_ERR_NO_CONN;
-    this.engine.tick(this.now = this.host.now());
-    if (this.now >= this.supervisor.deadline) this.supervise({ type: "timer" });
-    if (this.link !== null) this.service();
-    return this.link === null ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
+    if (this.driver.link === null) return MQTT_ERR_NO_CONN;
+    this.driver.tick();
+    return this.driver.link === null ? MQTT_ERR_CONN_LOST : MQTT_ERR_SUCCESS;
   }
 
   /** The host's socket object, for an external event loop; null without a link. */
   socket(): unknown {
-    return this.link?.socket ?? null;
+    return this.driver.link?.socket ?? null;
   }
 
   /**
@@ -584,21 +590,22 @@ export class Client {
     // QoS 0 reads the clock once per burst: the publishes after the first, until the flush the first
     // scheduled, are in the same turn of the event loop. For QoS 0 the time only says when something was
     // last sent (for keepalive), and a clock read can cost as much as the rest of a small QoS 0 publish.
-    if (qos !== 0 || !(this.flushScheduled || this.flushOwed)) this.now = this.host.now();
+    const driver = this.driver;
+    const now = qos !== 0 || !(this.flushScheduled || this.flushOwed) ? (driver.now = driver.host.now()) : driver.now;
     const props = this.protocol === MQTTv5 ? properties : undefined;
-    let result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.now);
+    let result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, now);
     if (result.rc === MQTT_ERR_QUEUE_SIZE && this.flushOwed) {
       // In a callback, what earlier publishes queued waits for service() to write it: when that fills the
       // output, it is written now and this publish tried again, so a callback still publishes as much as
       // the link takes.
       this.flush();
-      result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, this.now);
+      result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, now);
     }
     let rc = result.rc;
     const mid = result.mid;
     if (rc !== MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(rc)}`);
-      return new MessageInfo(rc, mid, this.host);
+      return new MessageInfo(rc, mid, driver.host);
     }
     // As Paho: without a connection every QoS says MQTT_ERR_NO_CONN, though QoS 1/2 is queued and goes
     // out after CONNACK (its waitForPublish() still resolves then).
@@ -607,10 +614,10 @@ export class Client {
     let info: MessageInfo;
     if (qos === 0) {
       const counter = this.qos0Counter;
-      info = new MessageInfo(rc, mid, this.host, counter, ++counter.queued);
+      info = new MessageInfo(rc, mid, driver.host, counter, ++counter.queued);
       this.qos0Mids[this.qos0Count++] = mid;
     } else {
-      info = new MessageInfo(rc, mid, this.host, undefined, 0, true);
+      info = new MessageInfo(rc, mid, driver.host, undefined, 0, true);
       (this.pendingInfos ??= new Map()).set(mid, info);
     }
     this.scheduleFlush();
@@ -650,7 +657,7 @@ export class Client {
         add(pair[0], pair[1] as number | SubscribeOptions);
       }
     } else throw new TypeError("subscribe() takes a topic, a [topic, qos] pair or a non-empty list of pairs");
-    const r = this.engine.subscribe(subs, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
+    const r = this.engine.subscribe(subs, this.protocol === MQTTv5 ? properties : undefined, this.driver.clock());
     if (r.rc === MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_DEBUG, `Sending SUBSCRIBE (d0, m${r.mid}) [${subs.map((s) => `('${s.topicFilter}', ${s.qos})`).join(", ")}]`);
       this.scheduleFlush();
@@ -665,7 +672,7 @@ export class Client {
       const problem = topicFilterProblem(f, this.protocol);
       if (problem !== undefined) throw new RangeError(`invalid topic filter: ${problem}`);
     }
-    const r = this.engine.unsubscribe(filters, this.protocol === MQTTv5 ? properties : undefined, this.now = this.host.now());
+    const r = this.engine.unsubscribe(filters, this.protocol === MQTTv5 ? properties : undefined, this.driver.clock());
     if (r.rc === MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_DEBUG, `Sending UNSUBSCRIBE (d0, m${r.mid}) [${filters.map((f) => `'${f}'`).join(", ")}]`);
       this.scheduleFlush();
@@ -676,7 +683,7 @@ export class Client {
   /** With manualAck on: acknowledges message mid (PUBACK for QoS 1, PUBREC for QoS 2). */
   ack(mid: number, qos: QoS): number {
     checkQos(qos);
-    const rc = this.engine.ack(mid, qos, this.now = this.host.now());
+    const rc = this.engine.ack(mid, qos, this.driver.clock());
     this.scheduleFlush();
     return rc;
   }
@@ -688,7 +695,7 @@ export class Client {
     if (typeof callback !== "function") throw new TypeError("callback must be a function");
     const existing = this.messageCallbacks.find(([s]) => s === sub);
     if (existing !== undefined) existing[1] = callback;
-    else this.messageCallbacks.push([sub, callback]);
+    else this.messageCallbacks = [...this.messageCallbacks, [sub, callback]];
   }
 
   messageCallbackRemove(sub: string): void {
@@ -711,7 +718,7 @@ export class Client {
   private setServers(): void {
     const a = this.args;
     if (a === undefined) return;
-    this.supervisor = { ...this.supervisor, servers: [{ host: a.host, port: a.port }, ...this.failover], server: 0 };
+    this.supervisor = { ...this.supervisor, servers: 1 + this.failover.length, server: 0 };
   }
 
   private connectPacket(): ConnectPacket {
@@ -766,52 +773,64 @@ export class Client {
   private openLink(): void {
     const a = this.args!;
     this.call("onPreConnect", () => this.onPreConnect?.(this, this.userdata));
-    const target = this.supervisor.servers[this.supervisor.server]!;
+    const server = this.supervisor.server;
+    const target = server === 0 ? a : this.failover[server - 1]!;
     const params: LinkParams = { host: target.host, port: target.port, bindAddress: a.bindAddress, transport: this.transport,
       tls: this.tls, wsPath: this.wsPath, wsHeaders: this.wsHeaders };
     this.log(MQTT_LOG_DEBUG, `Connecting to ${target.host}:${target.port}`);
-    this.linkOpen = false;
     this.closedEvent = undefined;
     this.readable = false;
-    const events = new Client.LinkEventsOf(this);
-    let link: Link;
     try {
-      link = this.host.open(params, events);
+      this.driver.open(params);
     } catch (e) {
       // The host could not even start (a TLS file that cannot be read...): a failed attempt.
-      this.attemptFailure = e instanceof Error ? e : new Error(String(e));
+      this.failure = e instanceof Error ? e : new Error(String(e));
       this.supervise({ type: "lost" });
       return;
     }
-    events.link = link;
-    this.link = link;
   }
 
-  /**
-   * What a link reports to its client: one small object per link rather than a closure per event, as a
-   * process may hold thousands of connected clients. Events of a link that is no longer the client's are
-   * ignored.
-   */
-  private static readonly LinkEventsOf = class implements LinkEvents {
-    link: Link | undefined = undefined;
-    constructor(private readonly client: Client) {}
-    onOpen(): void { if (this.client.link === this.link) this.client.linkOpened(); }
-    onReadable(): void { if (this.client.link === this.link) this.client.linkReadable(); }
-    onWritable(): void { if (this.client.link === this.link) this.client.service(); }
-    onClose(error: LinkError | undefined): void { if (this.client.link === this.link) this.client.linkClosed(error); }
+  /** The driver, with what it tells the client: a nested class, so the client's private methods stay private. */
+  private static readonly Driver = class extends ConnectionDriver {
+    constructor(host: Host, engine: Engine, private readonly client: Client) {
+      super(host, engine);
+    }
+    linkOpened(): void { this.client.linkOpened(); }
+    linkReadable(): void { this.client.linkReadable(); }
+    linkClosed(error: LinkError | undefined): void { this.client.linkClosed(error); }
+    dispatch(): boolean { this.client.dispatch(); return true; }
+    /** The driver wrote: Paho's socket callbacks, QoS 0 completions, and the close after a drained DISCONNECT. */
+    written(waiting: boolean): void {
+      const c = this.client;
+      if (waiting !== c.writeRegistered) {
+        c.writeRegistered = waiting;
+        const socket = this.link!.socket;
+        if (waiting) c.call("onSocketRegisterWrite", () => c.onSocketRegisterWrite?.(c, c.userdata, socket));
+        else c.call("onSocketUnregisterWrite", () => c.onSocketUnregisterWrite?.(c, c.userdata, socket));
+      }
+      if (!waiting) {
+        if (c.qos0Count > 0) c.qos0Written();
+        if (this.engine.state === CLOSING && this.link !== null) c.closeWhenFlushed();
+      }
+    }
+    // What user code queued after the loop's last flush (a publish from onPublish of QoS 0 written there).
+    serviced(): void { if (this.client.flushOwed) this.client.flush(); }
+    timerFired(): void { this.client.supervise({ type: "timer" }); }
+    deadline(): number { return this.client.supervisor.deadline; }
+    // Without a loop the application ticks, by loopMisc().
+    override timed(): boolean { return this.client.mode !== MODE_MANUAL; }
   };
 
   private linkOpened(): void {
-    this.linkOpen = true;
     this.supervise({ type: "opened" });
-    this.call("onSocketOpen", () => this.onSocketOpen?.(this, this.userdata, this.link!.socket));
+    this.call("onSocketOpen", () => this.onSocketOpen?.(this, this.userdata, this.driver.link!.socket));
     let packet: ConnectPacket;
     try {
       packet = this.connectPacket();
-      this.engine.begin(packet, this.now = this.host.now());
+      this.engine.begin(packet, this.driver.clock());
     } catch (e) {
       // A CONNECT that cannot be made (larger than the budget's output): the attempt failed.
-      this.attemptFailure = e as Error;
+      this.failure = e as Error;
       this.dropLink();
       this.supervise({ type: "lost" });
       return;
@@ -821,7 +840,7 @@ export class Client {
     const waiter = this.openWaiter;
     this.openWaiter = undefined;
     waiter?.resolve(MQTT_ERR_SUCCESS);
-    this.armTimer();
+    this.driver.armTimer();
   }
 
   private linkReadable(): void {
@@ -830,37 +849,9 @@ export class Client {
     if (this.mode !== MODE_MANUAL) this.service();
   }
 
-  /**
-   * Reads and handles whatever is waiting, then writes. Reentrant calls (a callback that publishes)
-   * only write; the outer call goes on reading.
-   */
+  /** Reads and handles whatever is waiting, then writes (the driver's loop). */
   private service(): void {
-    if (this.servicing) {
-      this.flush();
-      return;
-    }
-    this.servicing = true;
-    try {
-      const engine = this.engine;
-      for (;;) {
-        this.dispatch();
-        this.flush();
-        if (this.link === null || engine.state === IDLE || engine.state === CLOSING) break;
-        // Input left over means the output filled up: read on once flush() made room, wait if it did not.
-        if (engine.hasInput) {
-          if (engine.wantsWrite) break;
-          continue;
-        }
-        const chunk = this.link.read();
-        if (chunk === null) break;
-        engine.receive(chunk, this.now = this.host.now());
-      }
-    } finally {
-      this.servicing = false;
-    }
-    // What user code queued after the loop's last flush (a publish from onPublish of QoS 0 written there).
-    if (this.flushOwed) this.flush();
-    this.armTimer();
+    this.driver.service();
   }
 
   private dispatch(): void {
@@ -868,22 +859,26 @@ export class Client {
     while ((event = this.engine.poll()) !== null) this.handleEvent(event);
   }
 
+  /** A received message to the callbacks whose subscription matches its topic, or to onMessage. */
+  private deliver(view: PublishView): void {
+    const message = new MQTTMessage(view, this.zeroCopyMessages);
+    if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${view.payloadLength} bytes)`);
+    let matched = false;
+    for (const [sub, callback] of this.messageCallbacks) {
+      if (!topicMatchesSub(sub, message.topic)) continue;
+      matched = true;
+      this.call("message callback", () => callback(this, this.userdata, message));
+    }
+    if (!matched) this.call("onMessage", () => this.onMessage?.(this, this.userdata, message));
+    message.expire();
+  }
+
   private handleEvent(e: EngineEvent): void {
     const props = (p: Properties | undefined): Properties => p ?? {};
     switch (e.type) {
-      case "message": {
-        const message = new MQTTMessage(e.message, this.zeroCopyMessages);
-        if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${e.message.payloadLength} bytes)`);
-        let matched = false;
-        for (const [sub, callback] of this.messageCallbacks) {
-          if (!topicMatchesSub(sub, message.topic)) continue;
-          matched = true;
-          this.call("message callback", () => callback(this, this.userdata, message));
-        }
-        if (!matched) this.call("onMessage", () => this.onMessage?.(this, this.userdata, message));
-        message.expire();
+      case "message":
+        this.deliver(e.message);
         return;
-      }
       case "published": {
         const info = this.pendingInfos?.get(e.mid);
         this.pendingInfos?.delete(e.mid);
@@ -927,7 +922,7 @@ export class Client {
         this.call("authenticator.challenge", () => {
           response = auth.challenge(e.properties?.authenticationData?.slice(), props(e.properties));
         });
-        this.engine.sendAuth(0x18, response, this.now);
+        this.engine.sendAuth(0x18, response, this.driver.now);
         return;
       }
       case "closed":
@@ -946,7 +941,7 @@ export class Client {
     // In a callback of service() (onConnect, onMessage, onPublish...): service() writes once its callbacks
     // are done, everything they queued in one write rather than a system call per publish (as Paho writes
     // after its callbacks).
-    if (this.servicing) {
+    if (this.driver.servicing) {
       this.flushOwed = true;
       return;
     }
@@ -969,31 +964,11 @@ export class Client {
 
   /** Writes what the engine has for the link, as much as the link takes now. */
   private flush(): void {
-    const link = this.link;
-    const engine = this.engine;
     this.flushOwed = false;
-    if (link === null || !this.linkOpen) return;
-    // What the broker is about to hear of must be durable first (the store decides how durable).
-    if (engine.wantsWrite) engine.options.store?.flush();
-    let length: number;
-    while ((length = engine.outputLength()) > 0) {
-      const taken = link.write(engine.outputBuffer, engine.outputOffset(), length);
-      if (taken > 0) engine.consumed(taken, this.now);
-      if (taken < length) break;
-    }
-    const waiting = engine.wantsWrite;
-    if (waiting !== this.writeRegistered) {
-      this.writeRegistered = waiting;
-      const socket = link.socket;
-      if (waiting) this.call("onSocketRegisterWrite", () => this.onSocketRegisterWrite?.(this, this.userdata, socket));
-      else this.call("onSocketUnregisterWrite", () => this.onSocketUnregisterWrite?.(this, this.userdata, socket));
-    }
-    if (!waiting) {
-      if (this.qos0Count > 0) this.qos0Written();
-      if (engine.state === CLOSING && this.link !== null) this.closeWhenFlushed();
-    }
-    this.armTimer();
+    this.driver.flush();
   }
+
+
 
   /** QoS 0 messages count as published once the link has taken their bytes (as Paho's on_publish). */
   private qos0Written(): void {
@@ -1021,36 +996,31 @@ export class Client {
    */
   private endLink(): void {
     this.flush();
-    const link = this.link;
+    const link = this.driver.link;
     if (link === null) return;
     link.destroy();
     this.linkClosed(undefined);
   }
 
   private closeWhenFlushed(): void {
-    if (this.link === null || this.engine.wantsWrite) return;
-    const link = this.link;
+    if (this.driver.link === null || this.engine.wantsWrite) return;
+    const link = this.driver.link;
     link.close();
     this.linkClosed(undefined);
   }
 
   /** Drops the link without callbacks, as reconnect() and reinitialise() do. */
   private dropLink(): void {
-    const link = this.link;
-    if (link === null) return;
-    this.link = null;
-    this.linkOpen = false;
-    link.destroy();
-    this.engine.lost();
+    this.driver.release()?.destroy();
   }
 
   /** The link is gone: socket callbacks, then what the supervisor decides (callbacks, a reconnect). */
   private linkClosed(error: LinkError | undefined): void {
-    const link = this.link;
+    const link = this.driver.link;
     if (link === null) return;
     this.releaseLink(link);
-    this.linkError = error;
-    this.supervise({ type: "lost", redirect: this.redirectTarget(this.closedEvent) });
+    this.failure = error;
+    this.supervise({ type: "lost", redirected: this.followRedirect(this.closedEvent) });
   }
 
   /** Feeds the supervisor an event and does what it answers, then keeps the one timer. */
@@ -1062,12 +1032,12 @@ export class Client {
     this.supervisor = next.state;
     for (const callback of next.callbacks) this.perform(callback, previous);
     if (next.state.phase === BACKOFF && before !== BACKOFF) this.log(MQTT_LOG_INFO, `Reconnecting in ${(next.timer - now) / 1000} s`);
+    if (next.timer < previous.deadline) this.driver.clearTimer();
     if (event.type === "lost" || next.state.phase !== before) {
       this.closedEvent = undefined;
-      this.linkError = undefined;
-      this.attemptFailure = undefined;
+      this.failure = undefined;
     }
-    this.armTimer();
+    this.driver.armTimer();
   }
 
   /** Does what the supervisor answered; `previous`: its state before the event. */
@@ -1078,7 +1048,7 @@ export class Client {
         this.openLink();
         return;
       case "drop": {
-        const link = this.link;
+        const link = this.driver.link;
         if (link === null) return;
         if (this.host.now() >= previous.deadline) {
           this.closedEvent = { type: "closed", rc: MQTT_ERR_NO_CONN, reasonCode: 0, properties: undefined, fromServer: false,
@@ -1115,10 +1085,8 @@ export class Client {
 
   /** The link is no longer the client's: the engine forgets it, and the socket callbacks run. */
   private releaseLink(link: Link): void {
-    this.link = null;
-    const wasOpen = this.linkOpen;
-    this.linkOpen = false;
-    this.engine.lost();
+    const wasOpen = this.driver.linkOpen;
+    this.driver.release();
     if (this.writeRegistered) {
       this.writeRegistered = false;
       this.call("onSocketUnregisterWrite", () => this.onSocketUnregisterWrite?.(this, this.userdata, link.socket));
@@ -1127,7 +1095,12 @@ export class Client {
   }
 
   private failureText(): string {
-    return this.closedEvent?.reason ?? this.linkError?.message ?? this.attemptFailure?.message ?? "the connection could not be opened";
+    return this.closedEvent?.reason ?? this.failure?.message ?? "the connection could not be opened";
+  }
+
+  /** What the host said when the link closed, if it closed with an error. */
+  private get linkError(): LinkError | undefined {
+    return this.failure instanceof Error ? undefined : this.failure;
   }
 
   /** An attempt failed before CONNACK accepted it: the awaited connect() rejects, or onConnectFail runs. */
@@ -1136,11 +1109,11 @@ export class Client {
     const waiter = this.openWaiter;
     this.openWaiter = undefined;
     if (phase === AWAIT_CONNACK) {
-      this.log(MQTT_LOG_ERR, `Connection failed before CONNACK: ${this.closedEvent?.reason ?? this.linkError?.message ?? this.attemptFailure?.message ?? "closed by the broker"}`);
+      this.log(MQTT_LOG_ERR, `Connection failed before CONNACK: ${this.closedEvent?.reason ?? this.failure?.message ?? "closed by the broker"}`);
     } else {
       this.log(MQTT_LOG_ERR, `Failed to connect: ${message}`);
     }
-    if (waiter !== undefined) waiter.reject(this.attemptFailure ?? new MqttConnectionError(this.linkError?.rc ?? this.closedEvent?.rc ?? MQTT_ERR_NO_CONN, message));
+    if (waiter !== undefined) waiter.reject(this.failure instanceof Error ? this.failure : new MqttConnectionError(this.linkError?.rc ?? this.closedEvent?.rc ?? MQTT_ERR_NO_CONN, message));
     else this.call("onConnectFail", () => this.onConnectFail?.(this, this.userdata));
   }
 
@@ -1165,20 +1138,22 @@ export class Client {
     this.call("onDisconnect", () => this.onDisconnect?.(this, this.userdata, { isDisconnectPacketFromServer: fromServer }, reasonCode, closed?.properties ?? {}));
   }
 
-  /** A v5 Server Reference to follow ("host", "host:port", or several, space-separated: the first), if any. */
-  private redirectTarget(closed: ClosedEvent | undefined): Server | undefined {
+  /**
+   * Follows a v5 Server Reference ("host", "host:port", or several, space-separated: the first) when asked
+   * to: it replaces connect()'s broker. Whether it did.
+   */
+  private followRedirect(closed: ClosedEvent | undefined): boolean {
     const reference = closed?.properties?.serverReference;
     const a = this.args;
-    if (reference === undefined || a === undefined) return undefined;
+    if (reference === undefined || a === undefined) return false;
     const code = closed!.reasonCode;
     this.log(MQTT_LOG_NOTICE, `The broker refers to ${reference} (reason 0x${code.toString(16)})${this.followRedirects ? "" : "; not followed (serverRedirectSet)"}`);
-    if (!this.followRedirects || (code !== 0x9c && code !== 0x9d)) return undefined;
+    if (!this.followRedirects || (code !== 0x9c && code !== 0x9d)) return false;
     const first = reference.trim().split(/\s+/)[0]!;
     const match = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(first);
-    if (match === null || match[1] === "") return undefined;
-    const to = { host: match[1]!, port: match[2] === undefined ? a.port : Number(match[2]) };
-    this.args = { ...a, ...to };
-    return to;
+    if (match === null || match[1] === "") return false;
+    this.args = { ...a, host: match[1]!, port: match[2] === undefined ? a.port : Number(match[2]) };
+    return true;
   }
 
   private setMode(mode: number, giveUpBeforeFirst: boolean): void {
@@ -1187,7 +1162,7 @@ export class Client {
   }
 
   private startLooping(): void {
-    if (this.link === null) {
+    if (this.driver.link === null) {
       if (this.args === undefined) {
         const waiter = this.foreverWaiter;
         if (waiter !== undefined) {
@@ -1207,41 +1182,8 @@ export class Client {
     const waiter = this.foreverWaiter;
     this.foreverWaiter = undefined;
     if (this.mode !== MODE_MANUAL) this.setMode(MODE_MANUAL, false);
-    this.clearTimer();
+    this.driver.clearTimer();
     waiter?.resolve(rc);
-  }
-
-  // ---- timers ---------------------------------------------------------------------------------
-
-  /**
-   * Keeps the one timer armed for the first of the engine's next deadline (with a link) and the
-   * supervisor's (connect timeout, backoff), only when a loop runs: otherwise the caller's loopMisc() ticks.
-   */
-  private armTimer(): void {
-    if (this.mode === MODE_MANUAL) return;
-    const deadline = Math.min(this.link === null ? Infinity : this.engine.nextDeadline(), this.supervisor.deadline);
-    if (deadline === Infinity) return;
-    if (this.timer !== undefined && this.timerAt <= deadline) return;
-    this.clearTimer();
-    const now = this.host.now();
-    this.timerAt = deadline;
-    this.timer = this.host.setTimer(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.now = this.host.now();
-      if (this.now >= this.supervisor.deadline) this.supervise({ type: "timer" });
-      if (this.link !== null) {
-        this.engine.tick(this.now);
-        this.service();
-      }
-      this.armTimer();
-    }, Math.max(0, deadline - now));
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== undefined) this.host.clearTimer(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
   }
 
   // ---- logging and user code ------------------------------------------------------------------
@@ -1304,24 +1246,18 @@ function nonNegativeInteger(n: unknown, what: string): number {
 function toBytes(value: string | Uint8Array, what: string): Uint8Array {
   if (value instanceof Uint8Array) return value;
   if (typeof value !== "string") throw new TypeError(`${what} must be a string or a Uint8Array`);
-  const n = utf8Length(value);
-  if (n < 0) throw new RangeError(`${what} contains a lone UTF-16 surrogate`);
-  const bytes = new Uint8Array(n);
-  writeUtf8(value, bytes, 0);
-  return bytes;
+  return utf8Bytes(value, what);
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** Paho's payload rules: bytes as they are, strings as UTF-8, numbers as their decimal text. */
 export function toPayload(payload: Payload): Uint8Array {
-  if (payload === undefined || payload === null) return EMPTY;
+  if (payload === undefined || payload === null) return NO_BYTES;
   if (payload instanceof Uint8Array) return payload;
   if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
-  if (typeof payload === "string") return toBytes(payload, "payload");
+  if (typeof payload === "string") return utf8Bytes(payload, "payload");
   if (typeof payload === "number") {
     if (!Number.isFinite(payload)) throw new RangeError(`payload number ${payload} has no MQTT form`);
-    return toBytes(String(payload), "payload");
+    return utf8Bytes(String(payload), "payload");
   }
   throw new TypeError("payload must be a Uint8Array, ArrayBuffer, string, number or null");
 }

@@ -21,8 +21,6 @@ import { sleep, until, within } from "../support/wait.js";
 
 const HOST = "127.0.0.1";
 
-// ---- bounded waiting ---------------------------------------------------------------------------
-
 // ---- nothing may escape the client -------------------------------------------------------------
 
 const escaped: unknown[] = [];

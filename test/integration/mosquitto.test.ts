@@ -18,16 +18,11 @@ import {
 import { type Broker, startMosquitto } from "../support/mosquitto.js";
 import { type Proxy, startProxy } from "../support/proxy.js";
 import { sleep, until, within } from "../support/wait.js";
+import { owned, disconnectAll } from "../support/clients.js";
 
 const HOST = "127.0.0.1";
 const PROTOCOLS: ReadonlyArray<readonly [ProtocolVersion, string]> = [[MQTTv31, "3.1"], [MQTTv311, "3.1.1"], [MQTTv5, "5"]];
 const LOG_LEVELS = new Set([MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING, MQTT_LOG_ERR, MQTT_LOG_DEBUG]);
-
-// ---- bounded waiting ---------------------------------------------------------------------------
-
-/** p, or a rejection naming `what` after ms. */
-
-/** Polls cond every 5 ms; rejects naming `what` (evaluated late, so it can show the state) after ms. */
 
 // ---- recording callbacks -----------------------------------------------------------------------
 
@@ -42,16 +37,6 @@ interface Got {
   mid: number;
   properties: Properties | undefined;
   at: number;
-}
-
-/** A deep copy with every Uint8Array (a Buffer included) as a fresh plain Uint8Array. */
-function owned<T>(value: T): T {
-  if (value instanceof Uint8Array) return new Uint8Array(value) as T;
-  if (Array.isArray(value)) return value.map(owned) as T;
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, owned(v)])) as T;
-  }
-  return value;
 }
 
 function got(m: MQTTMessage): Got {
@@ -145,17 +130,7 @@ function watch(client: Client): Rec {
 const live = new Set<Client>();
 
 /** Disconnects every client online() made (safe on clients already disconnected). */
-function closeAll(): void {
-  for (const c of live) {
-    try {
-      c.disconnect();
-      c.loopStop();
-    } catch {
-      // Already down.
-    }
-  }
-  live.clear();
-}
+const closeAll = (): void => disconnectAll(live);
 
 interface OnlineOptions extends ClientOptions {
   keepalive?: number;

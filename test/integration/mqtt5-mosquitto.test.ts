@@ -23,25 +23,14 @@ import {
 } from "../../hosts/node/index.js";
 import { type Broker, startMosquitto } from "../support/mosquitto.js";
 import { sleep, until, within } from "../support/wait.js";
+import { owned, disconnectAll } from "../support/clients.js";
 
 const HOST = "127.0.0.1";
-
-// ---- bounded waiting ---------------------------------------------------------------------------
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString("utf8");
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "utf8"));
 
 // ---- recording clients -------------------------------------------------------------------------
-
-/** A deep copy with every Uint8Array (a Buffer included) as a fresh plain Uint8Array. */
-function owned<T>(value: T): T {
-  if (value instanceof Uint8Array) return new Uint8Array(value) as T;
-  if (Array.isArray(value)) return value.map(owned) as T;
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, owned(v)])) as T;
-  }
-  return value;
-}
 
 interface Got {
   topic: string;
@@ -87,17 +76,7 @@ function watch(client: Client): Rec {
 
 const live = new Set<Client>();
 
-function closeAll(): void {
-  for (const c of live) {
-    try {
-      c.disconnect();
-      c.loopStop();
-    } catch {
-      // Already down.
-    }
-  }
-  live.clear();
-}
+const closeAll = (): void => disconnectAll(live);
 
 let idCounter = 0;
 const uid = (what: string): string => `${what}-${process.pid}-${++idCounter}`;

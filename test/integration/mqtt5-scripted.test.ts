@@ -19,6 +19,7 @@ import {
 } from "../../hosts/node/index.js";
 import { type ReceivedPacket, type ScriptedBroker, type ScriptedConnection, startScriptedBroker } from "../support/scripted-broker.js";
 import { sleep, until } from "../support/wait.js";
+import { owned } from "../support/clients.js";
 
 const { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } = codec;
 type Packet = codec.Packet;
@@ -26,19 +27,8 @@ type Authenticator = NonNullable<Parameters<Client["authenticatorSet"]>[0]>;
 
 const HOST = "127.0.0.1";
 
-// ---- bounded waiting ---------------------------------------------------------------------------
-
 const text = (b: Uint8Array | undefined): string => (b === undefined ? "<none>" : Buffer.from(b).toString("utf8"));
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "utf8"));
-
-function owned<T>(value: T): T {
-  if (value instanceof Uint8Array) return new Uint8Array(value) as T;
-  if (Array.isArray(value)) return value.map(owned) as T;
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, owned(v)])) as T;
-  }
-  return value;
-}
 
 // ---- the scripted broker ------------------------------------------------------------------------
 

@@ -66,11 +66,11 @@ export class Rig {
 
   constructor(o: RigOptions = {}) {
     this.engine = new Engine({ ...SMALL, ...o.budget }, o.version ?? 4, {
-      ...ENGINE_DEFAULTS, manualAck: o.manualAck ?? false, log: (level, message) => this.logs.push([level, message]),
+      ...ENGINE_DEFAULTS, manualAck: o.manualAck ?? false,
       ...(o.maxInflight === undefined ? {} : { maxInflight: o.maxInflight }),
       ...(o.maxQueued === undefined ? {} : { maxQueued: o.maxQueued }),
       ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
-    });
+    }, (level, message) => this.logs.push([level, message]));
     this.version = o.version ?? 4;
     this.keepAlive = o.keepAlive ?? 60;
     this.cleanStart = o.cleanStart ?? true;
