@@ -118,11 +118,6 @@ export interface EngineOptions {
   readonly useTopicAliases: boolean;
 }
 
-/**
- * What publish() returns, one object for every engine: JavaScript runs one publish at a time, and the
- * caller reads it before publishing again (no object per message, and none per client).
- */
-const PUBLISH_RESULT: RequestResult = { rc: 0, mid: 0 };
 
 export const ENGINE_DEFAULTS: EngineOptions = Object.freeze({
   maxInflight: 20, maxQueued: 0, retryMs: 0, closeTimeoutMs: 10_000, manualAck: false, store: undefined,
@@ -146,6 +141,12 @@ export class Engine {
   readonly budget: Budget;
   private readonly decoder: Decoder;
   private readonly encoder = new Encoder();
+  /**
+   * What publish() returns, overwritten by the next publish: the caller reads it before publishing again, so
+   * no object is made per message. One per engine, made at run time: a module-level object would be mutable
+   * preloaded state on Moddable, copied from flash to RAM.
+   */
+  private readonly publishResult: RequestResult = { rc: 0, mid: 0 };
   private readonly out: ByteRing;
   readonly outbox: Outbox;
   /** Incoming QoS 2 ids between PUBREC and PUBREL: what makes delivery exactly once. */
@@ -418,11 +419,11 @@ export class Engine {
    * Queues a PUBLISH at `now`. QoS 0 goes straight to the output (MQTT_ERR_NO_CONN without a connection,
    * as in Paho); QoS 1/2 is kept in the outbox and sent as the in-flight window allows, across reconnects.
    * Arguments were checked by the caller; the codec's RangeError remains for what only it can see. The
-   * result is one RequestResult shared by every engine, overwritten by the next publish.
+   * result is the engine's one RequestResult, overwritten by the next publish.
    */
   publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties: Properties | undefined, now: number): RequestResult {
     this.now = now;
-    const result = PUBLISH_RESULT;
+    const result = this.publishResult;
     // The hot path first: a QoS 0 PUBLISH with the header of the last one (see Qos0Repeat).
     const repeat = this.qos0Repeat;
     if (qos === 0 && repeat !== undefined && properties === undefined && topic === repeat.topic &&
