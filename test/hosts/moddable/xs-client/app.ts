@@ -95,7 +95,7 @@ type ModdableMqttClass = new (dictionary: { host: string; port: number; id: stri
 
 let ModdableMqtt: ModdableMqttClass | undefined;
 const peers = new Map<number, { client: ModdableMqttClient; received: number; payload: ArrayBuffer | undefined }>();
-const bare = new Map<number, { socket: FakeSocket; timer: ReturnType<typeof Timer.repeat> }>();
+const bare = new Map<number, { socket: FakeSocket; timer: ReturnType<typeof Timer.repeat>; connected: boolean }>();
 
 export function useModdableMqtt(Class: ModdableMqttClass): void {
   ModdableMqtt = Class;
@@ -271,8 +271,30 @@ const calls: Record<string, (...args: never[]) => unknown> = {
   openBareSocket(id: number, hostName: string, port: number): null {
     const socket = new FakeSocket({ host: hostName, port });
     socket.callback = (message) => { if (message === 1) emit({ client: id, type: "connect" }); };
-    bare.set(id, { socket, timer: Timer.repeat(() => {}, 60_000) });
+    bare.set(id, { socket, timer: Timer.repeat(() => {}, 60_000), connected: false });
     return null;
+  },
+
+  /**
+   * Writes `count` QoS 0 PUBLISH packets of `size` bytes (under 130), one write() each, as Moddable's mqtt
+   * writes each PUBLISH; a CONNECT first, so that the broker reads them. Returns how many it wrote.
+   */
+  writeBareSocket(id: number, count: number, size: number): number {
+    const b = bare.get(id)!;
+    const socket = b.socket;
+    if (!b.connected) {
+      b.connected = true;
+      socket.write(Uint8Array.of(0x10, 13, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 60, 0, 1, 0x62).buffer);
+    }
+    const bytes = new Uint8Array(size).fill(0x78);
+    bytes.set([0x30, size - 2, 0, 1, 0x62]);
+    const packet = bytes.buffer;
+    let n = 0;
+    while (n < count && (socket.write() as number) >= size) {
+      socket.write(packet);
+      n++;
+    }
+    return n;
   },
 
   closeBareSocket(id: number): null {

@@ -345,18 +345,32 @@ export async function profileModdableMqtt(options: PeerOptions): Promise<PeerPro
 }
 
 /**
- * The live slots of a bare connected socket and one repeating timer of the fakes: JavaScript objects here,
- * native on a device (a host object of a few slots each), and under both clients alike.
+ * The live slots of a bare connected socket and one repeating timer of the fakes (JavaScript objects here,
+ * native on a device: a host object of a few slots each, under both clients alike), and the compute of one
+ * write() of a QoS 0 PUBLISH through them (after a CONNECT; only XS is metered).
  */
-export async function bareSocketSlots(broker: Broker): Promise<number> {
+export async function bareSocket(broker: Broker, packetBytes: number, writes = 2000): Promise<{ slots: number; computePerWrite: number }> {
   const d = await XsDriver.start();
   try {
     const base = await d.gc();
     await d.call("openBareSocket", XS, HOST, broker.port);
     await d.waitFor((e) => e.type === "connect", 3000, "the bare socket connected");
     const slots = (await d.gc()) - base;
+    // What one write() of a packet costs in the fakes and the bridge (Moddable's mqtt makes one per PUBLISH).
+    await d.settled();
+    const before = d.compute;
+    const deadline = performance.now() + 20_000;
+    for (let left = writes; left > 0;) {
+      const n = await d.call<number>("writeBareSocket", XS, left, packetBytes);
+      left -= n;
+      if (n > 0) continue;
+      if (performance.now() > deadline) throw new Error(`the bare socket took ${writes - left} of ${writes} writes within 20 s`);
+      await sleep(1);
+    }
+    await d.settled();
+    const computePerWrite = (d.compute - before - d.lastCompute) / writes;
     await d.call("closeBareSocket", XS);
-    return slots;
+    return { slots, computePerWrite };
   } finally {
     await d.close();
   }
