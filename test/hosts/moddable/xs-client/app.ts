@@ -325,7 +325,9 @@ const calls: Record<string, (...args: never[]) => unknown> = {
       seen.add(value);
       queue.push({ value, path });
     };
-    for (const key of Reflect.ownKeys(root as object)) visit((root as Record<PropertyKey, unknown>)[key], String(key));
+    const rootKeys = Reflect.ownKeys(root as object);
+    groups.set("(the client object itself)", { objects: 1, slots: 1 + rootKeys.length });
+    for (const key of rootKeys) visit((root as Record<PropertyKey, unknown>)[key], String(key));
     while (queue.length > 0) {
       const { value, path } = queue.shift()!;
       let slots = 1;
