@@ -235,6 +235,10 @@ export class Engine {
 
   /** The link is open: writes CONNECT. Unfinished flows will be resumed once CONNACK arrives. */
   begin(connect: ConnectPacket, now: number): void {
+    // The client's rule, not the codec's: a broker decodes such a CONNECT and refuses it with CONNACK 0x02.
+    if (connect.protocolVersion !== 5 && connect.clientId === "" && !connect.cleanStart) {
+      throw new RangeError("MQTT 3.x: a zero-byte client id needs clean session [MQTT-3.1.3-7]");
+    }
     this.now = now;
     this.version = connect.protocolVersion;
     this.encoder.version = this.version;
