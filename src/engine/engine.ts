@@ -22,7 +22,7 @@
  * own misuse (RangeError/TypeError from publish arguments); protocol violations by the peer become a
  * "closed" event carrying the v5 reason code.
  */
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_WARNING } from "../paho/constants.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_ERR_UNKNOWN, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_WARNING } from "../paho/constants.js";
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
@@ -347,6 +347,19 @@ export class Engine {
 
   /** The next event, or null when the fed bytes are used up (or the output must drain first). */
   poll(): EngineEvent | null {
+    try {
+      return this.nextEvent();
+    } catch (e) {
+      // The decoder's errors are handled inside; what else throws here is the session store (a disk that is
+      // full, a flash write that failed): a transient error while processing an inbound packet, which ends
+      // the connection [MQTT-4.8.0-2] rather than escape into the host's event loop. An acknowledgement
+      // owed for the packet is not sent: payOwedAck() drops it once the engine is closing.
+      this.transientError(e);
+      return this.nextEvent();
+    }
+  }
+
+  private nextEvent(): EngineEvent | null {
     for (;;) {
       // Owed for the last message, once the application had it (or at once for one never delivered).
       if (this.owedAckType !== 0 && !this.payOwedAck()) return null;
@@ -948,6 +961,14 @@ export class Engine {
     // After whatever is queued: the ring holds whole packets, and the link may be mid-way through one.
     if (this.version === 5 && this.state !== IDLE) this.writePacket({ type: DISCONNECT, reasonCode });
     return this.close(MQTT_ERR_PROTOCOL, reasonCode, reason);
+  }
+
+  /** A transient error while processing an inbound packet: DISCONNECT 0x80 (v5), then the link goes. */
+  private transientError(e: unknown): void {
+    const reason = `the session store failed while processing a packet: ${e instanceof Error ? e.message : String(e)}`;
+    this.log(MQTT_LOG_ERR, reason);
+    if (this.version === 5 && (this.state === CONNECTED || this.state === CONNACK_WAIT)) this.writePacket({ type: DISCONNECT, reasonCode: UNSPECIFIED_ERROR });
+    this.close(MQTT_ERR_UNKNOWN, UNSPECIFIED_ERROR, reason);
   }
 
   /** Ends the connection: the "closed" event comes out of the next poll(), after any queued before it. */
