@@ -10,10 +10,39 @@ import { rootCertificates } from "node:tls";
 import type { ProtocolVersion } from "../../src/codec/constants.js";
 import type { QoS } from "../../src/codec/packet-types.js";
 import type { ConnectionOptions } from "./publish.js";
-import { DEFAULT_BUDGET, type Logger, type TlsOptions } from "./index.js";
+import { CONNACK } from "../../src/codec/constants.js";
+import { Client, DEFAULT_BUDGET, type Logger, MqttConnectionError, type TlsOptions, connackString, reasonCodeString } from "./index.js";
 
 /** A mistake in the arguments: reported with the usage, exit 1. */
 export class UsageError extends Error {}
+
+type OptionTable = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+/**
+ * mosquitto's tools take the argument after a flag that needs one as its value, whatever it looks like
+ * (`-x -1`, `-m -5`); node:util's parseArgs would read a leading dash as another option. So each such
+ * pair is joined into --name=value before parseArgs sees it.
+ */
+export function joinValues(args: readonly string[], options: OptionTable): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== "string") continue;
+    takesValue.set(`--${name}`, name);
+    if (o.short !== undefined) takesValue.set(`-${o.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const name = takesValue.get(arg);
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (name !== undefined && i + 1 < args.length) out.push(`--${name}=${args[++i]!}`);
+    else out.push(arg);
+  }
+  return out;
+}
 
 export const CONNECTION_FLAGS = {
   host: { type: "string", short: "h" },
@@ -142,7 +171,11 @@ export function connectionOf(v: ConnectionValues): CliConnection {
   if (v.pw !== undefined && v.username === undefined && o.auth === undefined) throw new UsageError("-P (password) needs -u (username)");
   if (v.username !== undefined) o.auth = { username: v.username, password: v.pw ?? null };
   const expiry = v["session-expiry-interval"] === "-1" ? 0xffffffff : integer(v["session-expiry-interval"], "-x (session expiry)", 0, 0xffffffff);
-  if (o.protocol === 5 && (expiry !== undefined || !o.cleanSession)) o.connectProperties = { sessionExpiryInterval: expiry ?? 0xffffffff };
+  if (o.protocol === 5 && (expiry !== undefined || !o.cleanSession)) {
+    o.connectProperties = { sessionExpiryInterval: expiry ?? 0xffffffff };
+    // mosquitto's rule: a session that never expires must be found again, by its client id.
+    if (o.connectProperties.sessionExpiryInterval === 0xffffffff && v.id === undefined) throw new UsageError("You must provide a client id if you are using an infinite session expiry interval.");
+  }
   const willQos = qosOf(v["will-qos"], "--will-qos");
   if (v["will-topic"] !== undefined) o.will = { topic: v["will-topic"], payload: v["will-payload"], qos: willQos ?? 0, retain: v["will-retain"] === true };
   else if (v["will-payload"] !== undefined || willQos !== undefined || v["will-retain"] === true) throw new UsageError("--will-payload, --will-qos and --will-retain need --will-topic");
@@ -150,4 +183,25 @@ export function connectionOf(v: ConnectionValues): CliConnection {
   if (maxPacket !== undefined) o.budget = budgetFor(maxPacket);
   if (v.debug === true) o.logger = stderrLogger;
   return o;
+}
+
+/** A client configured from the flags (connect() takes the rest: host, port, keepalive, bind address). */
+export function clientOf(c: CliConnection): Client {
+  const client = new Client({ clientId: c.clientId ?? "", cleanSession: c.cleanSession, protocol: c.protocol, transport: c.transport ?? "tcp", budget: c.budget });
+  if (c.auth !== undefined) client.usernamePwSet(c.auth.username, c.auth.password);
+  if (c.will !== undefined) client.willSet(c.will.topic, c.will.payload, c.will.qos ?? 0, c.will.retain ?? false, c.will.properties);
+  if (c.tls !== undefined) {
+    const { insecure, ...rest } = c.tls;
+    client.tlsSet(rest);
+    if (insecure === true) client.tlsInsecureSet(true);
+  }
+  if (c.logger !== undefined) client.enableLogger(c.logger);
+  return client;
+}
+
+/** The error for a CONNACK refusing the connection; the command exits with its code, as mosquitto's do. */
+export function refusal(c: CliConnection, rc: number): Error {
+  const text = c.protocol === 5 ? reasonCodeString(rc, CONNACK) : connackString(rc);
+  const code = c.protocol === 5 ? `CONNACK reason code 0x${rc.toString(16).padStart(2, "0")}` : `CONNACK code ${rc}`;
+  return Object.assign(new MqttConnectionError(rc, `${c.hostname}:${c.port} refused the connection: ${text} (${code})`), { exitCode: rc });
 }

@@ -5,11 +5,10 @@
  * (at the first message without the retain flag), or SIGINT/SIGTERM, always with a DISCONNECT. A refused
  * connection exits with the CONNACK code, as mosquitto_sub does (5 on 3.1.1, 0x87 = 135 on MQTT 5).
  */
-import { CONNACK } from "../../src/codec/constants.js";
 import type { QoS } from "../../src/codec/packet-types.js";
 import type { ReceivedMessage } from "../../src/paho/message.js";
-import { type CliConnection, integer, qosOf, UsageError } from "./cli-flags.js";
-import { Client, MqttConnectionError, connackString, reasonCodeString, topicMatchesSub } from "./index.js";
+import { type CliConnection, clientOf, integer, qosOf, refusal, UsageError } from "./cli-flags.js";
+import { reasonCodeString, topicMatchesSub } from "./index.js";
 
 export interface SubSettings {
   topics: string[];
@@ -79,25 +78,6 @@ export async function runSub(c: CliConnection, s: SubSettings): Promise<number> 
 
 /** -W's ending: printed as mosquitto_sub prints it, without "Error: ". */
 class TimedOut extends Error {}
-
-function refusal(c: CliConnection, rc: number): Error {
-  const text = c.protocol === 5 ? reasonCodeString(rc, CONNACK) : connackString(rc);
-  const code = c.protocol === 5 ? `CONNACK reason code 0x${rc.toString(16).padStart(2, "0")}` : `CONNACK code ${rc}`;
-  return new MqttConnectionError(rc, `${c.hostname}:${c.port} refused the connection: ${text} (${code})`);
-}
-
-export function clientOf(c: CliConnection): Client {
-  const client = new Client({ clientId: c.clientId ?? "", cleanSession: c.cleanSession, protocol: c.protocol, transport: c.transport ?? "tcp", budget: c.budget });
-  if (c.auth !== undefined) client.usernamePwSet(c.auth.username, c.auth.password);
-  if (c.will !== undefined) client.willSet(c.will.topic, c.will.payload, c.will.qos ?? 0, c.will.retain ?? false);
-  if (c.tls !== undefined) {
-    const { insecure, ...rest } = c.tls;
-    client.tlsSet(rest);
-    if (insecure === true) client.tlsInsecureSet(true);
-  }
-  if (c.logger !== undefined) client.enableLogger(c.logger);
-  return client;
-}
 
 /** What mosquitto_sub prints for a message: -F format, else [-v topic] payload, then a newline unless -N. */
 function printed(m: ReceivedMessage, s: SubSettings): Buffer {

@@ -95,6 +95,61 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
     });
   }
 
+  /** The flags a --help text describes, one per " -x : ..." line. */
+  const flagsOf = (help: string): string[] => [...help.matchAll(/^ (-[A-Za-z]|--[a-z0-9-]+) : /gm)].map((m) => m[1]!).sort();
+  // mosquitto's flags we leave out: a unix socket, repeats, client id prefixes, the inflight limit, Nagle,
+  // cipher lists, TLS engines and PSK (node:tls has no engines; PSK needs a callback), SOCKS proxies, JSON output.
+  const leftOut = ["--unix", "--repeat", "--repeat-delay", "-I", "-M", "--nodelay", "--ciphers", "--keyform", "--tls-engine",
+    "--tls-engine-kpass-sha1", "--psk", "--psk-identity", "--proxy", "--random-filter", "--pretty", "-D"];
+  for (const command of ["pub", "sub"] as const) {
+    test(`${command} --help describes each of mosquitto_${command}'s flags but those left out, in mosquitto's layout`, async () => {
+      const theirRun = await run(theirs[command], ["--help"]);
+      const ourRun = await run(ours[command], ["--help"]);
+      assert.equal(ourRun.code, 0);
+      const theirFlags = flagsOf(theirRun.stdout);
+      const ourFlags = flagsOf(ourRun.stdout);
+      assert.ok(theirFlags.length > 30 && ourFlags.length > 30, "flags found in both");
+      // Ours describe --tls-alpn, which mosquitto's name in the usage lines only, and --max-packet-size, our own.
+      assert.deepEqual(theirFlags.filter((f) => !leftOut.includes(f)), ourFlags.filter((f) => f !== "--max-packet-size" && f !== "--tls-alpn"));
+      // The skeleton: a line on what the command does, the version, a blank line, the usage, then the flags.
+      const skeleton = (text: string): string[] => text.split("\n").slice(0, 4).map((l) => l.replace(/mosquitto_(pub|sub)/g, "tinymqtt $1").replace(/ .*/, ""));
+      assert.deepEqual(skeleton(ourRun.stdout), skeleton(theirRun.stdout));
+    });
+  }
+
+  test("pub -c -i and -A: the broker sees the same persistent session (resumed on the second run) and the same source address", async () => {
+    const logged = await startMosquitto({ config: "log_type debug" });
+    try {
+      const sessions: string[][] = [];
+      for (const [who, tool] of [["mosquitto", theirs], ["tinymqtt", ours]] as const) {
+        const id = `cmp-pub-c-${who}`;
+        const args = ["-h", "127.0.0.1", "-p", String(logged.port), "-A", "127.0.0.2", "-c", "-i", id, "-t", "cmp/pub/c", "-m", "kept", "-q", "1"];
+        const from = logged.log.length;
+        for (let i = 0; i < 2; i++) assert.deepEqual(await run(tool.pub, args), { code: 0, stdout: "", stderr: "" }, who);
+        // "New client connected from 127.0.0.2:port as id (p2, c0, k60)." and "Sending CONNACK to id (session present, 0)".
+        const lines = logged.log.slice(from).split("\n").map((l) => l.replace(/^\d+: /, "").replace(/:\d+ /, ":PORT ").replaceAll(id, "ID"))
+          .filter((l) => /^(New client connected from|Sending CONNACK to)/.test(l));
+        sessions.push(lines);
+      }
+      assert.deepEqual(sessions[1], sessions[0]);
+      assert.deepEqual(sessions[0], [
+        "New client connected from 127.0.0.2:PORT as ID (p2, c0, k60).", "Sending CONNACK to ID (0, 0)",
+        "New client connected from 127.0.0.2:PORT as ID (p2, c0, k60).", "Sending CONNACK to ID (1, 0)",
+      ]);
+    } finally {
+      await logged.stop();
+    }
+  });
+
+  for (const args of [["-c"], ["-c", "-V", "5"], ["-x", "-1", "-V", "mqttv5"]]) {
+    test(`pub ${args.join(" ")} without -i: the same error as mosquitto_pub (a persistent session needs a client id), exit 1`, async () => {
+      const theirRun = await run(theirs.pub, [...at(), "-t", "a", "-m", "b", ...args]);
+      const ourRun = await run(ours.pub, [...at(), "-t", "a", "-m", "b", ...args]);
+      assert.equal(theirRun.code, 1);
+      assert.deepEqual(ourRun, { ...theirRun, stderr: theirRun.stderr.replace("mosquitto_pub --help", "tinymqtt pub --help") });
+    });
+  }
+
   test("pub -L ws://host:port/topic (which mosquitto_pub 2.0 refuses: unsupported URL scheme) reaches the broker over WebSockets", async () => {
     const topic = "cmp/pub/ws";
     assert.deepEqual(await run(ours.pub, ["-L", `ws://127.0.0.1:${wsPort}/${topic}`, "-m", "over ws", "-q", "1", "-r"]), { code: 0, stdout: "", stderr: "" });

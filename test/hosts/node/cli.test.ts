@@ -118,7 +118,10 @@ describe("tinymqtt: arguments and failures", { timeout: 60_000 }, () => {
       assert.equal(run.stdout, "");
       assert.match(run.stderr, /^Error: /);
       assert.match(run.stderr, message);
-      assert.match(run.stderr, /Usage: tinymqtt <command> \[options\]/);
+      // As mosquitto_pub/sub: pub's and sub's mistakes point to their own --help; the others print the usage.
+      const command = args[0];
+      if (command === "pub" || command === "sub") assert.match(run.stderr, new RegExp(`\\n\\nUse 'tinymqtt ${command} --help' to see usage\\.\\n$`));
+      else assert.match(run.stderr, /Usage: tinymqtt <command> \[options\]/);
     });
   }
 
@@ -128,14 +131,25 @@ describe("tinymqtt: arguments and failures", { timeout: 60_000 }, () => {
     assert.match(run.stderr, /^Error: invalid topic: .*wildcards/);
   });
 
-  test("--help prints the usage on stdout, exit 0", async () => {
-    for (const args of [["--help"], ["pub", "--help"], ["sub", "--help"], ["demo", "--help"]]) {
+  test("--help prints the usage on stdout, exit 0: the commands for tinymqtt and demo, each command's own for pub and sub", async () => {
+    for (const args of [["--help"], ["demo", "--help"]]) {
       const run = await cli(args);
-      assert.equal(run.code, 0);
+      assert.deepEqual([run.code, run.stderr], [0, ""]);
       assert.match(run.stdout, /^Usage: tinymqtt <command> \[options\]/);
-      assert.match(run.stdout, /tinymqtt pub -t topic/);
-      assert.match(run.stdout, /tinymqtt sub -t topic/);
-      assert.equal(run.stderr, "");
+      assert.match(run.stdout, /tinymqtt pub -t topic .*\(tinymqtt pub --help\)/);
+      assert.match(run.stdout, /tinymqtt sub -t topic .*\(tinymqtt sub --help\)/);
+    }
+    for (const [command, other] of [["pub", "sub"], ["sub", "pub"]] as const) {
+      const run = await cli([command, "--help"]);
+      assert.deepEqual([run.code, run.stderr], [0, ""]);
+      // mosquitto's layout: what the command does, the version, the usage lines ending with --help, the flags.
+      const lines = run.stdout.split("\n");
+      assert.match(lines[0]!, new RegExp(`^tinymqtt ${command} `));
+      assert.match(lines[1]!, /^tinymqtt version \d+\.\d+\.\d+\.$/);
+      assert.match(lines[3]!, new RegExp(`^Usage: tinymqtt ${command} \\{`));
+      assert.ok(lines.includes(`       tinymqtt ${command} --help`));
+      assert.ok(!run.stdout.includes(`tinymqtt ${other} `), `${command} --help says nothing of ${other}`);
+      assert.match(run.stdout, /\n -t : /);
     }
   });
 
