@@ -10,8 +10,10 @@ import { rootCertificates } from "node:tls";
 import type { ProtocolVersion } from "../../src/codec/constants.js";
 import type { QoS } from "../../src/codec/packet-types.js";
 import type { ConnectionOptions } from "./publish.js";
+import { PacketLog } from "./cli-debug.js";
+import { nodeHost } from "./host.js";
 import { CONNACK } from "../../src/codec/constants.js";
-import { Client, DEFAULT_BUDGET, type Logger, MqttConnectionError, type TlsOptions, connackString, reasonCodeString } from "./index.js";
+import { Client, type ClientOptions, DEFAULT_BUDGET, MqttConnectionError, type TlsOptions, connackString, reasonCodeString } from "./index.js";
 
 /** A mistake in the arguments: reported with the usage, exit 1. */
 export class UsageError extends Error {}
@@ -84,6 +86,9 @@ export interface CliConnection extends ConnectionOptions {
   protocol: ProtocolVersion;
   cleanSession: boolean;
   bindAddress: string;
+  /** -d: print each packet sent and received (cli-debug.ts). */
+  debug: boolean;
+  quiet: boolean;
   /** The topic a -L URL names, if any. */
   urlTopic: string | undefined;
 }
@@ -108,12 +113,6 @@ function protocolOf(value: string | undefined): ProtocolVersion {
   }
 }
 
-const stderrLogger: Logger = {
-  debug: (m) => process.stderr.write(`${m}\n`),
-  info: (m) => process.stderr.write(`${m}\n`),
-  warn: (m) => process.stderr.write(`Warning: ${m}\n`),
-  error: (m) => process.stderr.write(`Error: ${m}\n`),
-};
 
 /** -L mqtt(s)://[user[:pass]@]host[:port]/topic, or ws(s)://... (the path is the topic, as mosquitto reads it). */
 function fromUrl(spec: string, o: CliConnection): void {
@@ -161,7 +160,8 @@ function budgetFor(bytes: number): ConnectionOptions["budget"] {
 
 export function connectionOf(v: ConnectionValues): CliConnection {
   const o: CliConnection = { hostname: v.host ?? "localhost", port: 1883, keepalive: integer(v.keepalive, "-k (keepalive)", 0, 65535) ?? 60,
-    protocol: protocolOf(v["protocol-version"]), cleanSession: v["disable-clean-session"] !== true, bindAddress: v["bind-address"] ?? "", urlTopic: undefined };
+    protocol: protocolOf(v["protocol-version"]), cleanSession: v["disable-clean-session"] !== true, bindAddress: v["bind-address"] ?? "", debug: v.debug === true, quiet: v.quiet === true,
+    urlTopic: undefined };
   const tls = tlsOf(v);
   if (tls !== undefined) o.tls = tls;
   if (v.url !== undefined) fromUrl(v.url, o);
@@ -181,13 +181,18 @@ export function connectionOf(v: ConnectionValues): CliConnection {
   else if (v["will-payload"] !== undefined || willQos !== undefined || v["will-retain"] === true) throw new UsageError("--will-payload, --will-qos and --will-retain need --will-topic");
   const maxPacket = integer(v["max-packet-size"], "--max-packet-size", 64, 268_435_460);
   if (maxPacket !== undefined) o.budget = budgetFor(maxPacket);
-  if (v.debug === true) o.logger = stderrLogger;
   return o;
 }
 
 /** A client configured from the flags (connect() takes the rest: host, port, keepalive, bind address). */
 export function clientOf(c: CliConnection): Client {
-  const client = new Client({ clientId: c.clientId ?? "", cleanSession: c.cleanSession, protocol: c.protocol, transport: c.transport ?? "tcp", budget: c.budget });
+  const options: ClientOptions = { clientId: c.clientId ?? "", cleanSession: c.cleanSession, protocol: c.protocol, transport: c.transport ?? "tcp", budget: c.budget };
+  if (c.debug) {
+    const budget = { ...DEFAULT_BUDGET, ...c.budget };
+    const log = new PacketLog((line) => process.stdout.write(`${line}\n`), c.protocol, Math.max(budget.maxPacketSize, budget.outputBytes));
+    options.host = log.host(nodeHost);
+  }
+  const client = new Client(options);
   if (c.auth !== undefined) client.usernamePwSet(c.auth.username, c.auth.password);
   if (c.will !== undefined) client.willSet(c.will.topic, c.will.payload, c.will.qos ?? 0, c.will.retain ?? false, c.will.properties);
   if (c.tls !== undefined) {
@@ -195,7 +200,6 @@ export function clientOf(c: CliConnection): Client {
     client.tlsSet(rest);
     if (insecure === true) client.tlsInsecureSet(true);
   }
-  if (c.logger !== undefined) client.enableLogger(c.logger);
   return client;
 }
 

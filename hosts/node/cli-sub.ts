@@ -46,7 +46,9 @@ export async function runSub(c: CliConnection, s: SubSettings): Promise<number> 
     if (topics.length > 0) client.subscribe(topics.map((t): [string, QoS] => [t, qos]));
     if (s.unsubscribe.length > 0) client.unsubscribe(s.unsubscribe);
   };
-  client.onSubscribe = (_c, _u, _mid, codes) => {
+  client.onSubscribe = (_c, _u, mid, codes) => {
+    // mosquitto_sub -d prints the granted QoS (or reason codes) on stdout, unless --quiet.
+    if (c.debug && !c.quiet) process.stdout.write(`Subscribed (mid: ${mid}): ${codes.join(", ")}\n`);
     const refused = codes.map((code, i) => [code, topics[i]] as const).filter(([code]) => code >= 0x80);
     if (refused.length > 0) return end(1, new Error(`the broker refused the subscription to ${refused.map(([code, t]) => `"${t}": ${reasonCodeString(code)}`).join("; ")}`));
     if (s.exitOnSubscribed) end(0);

@@ -150,6 +150,56 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
     });
   }
 
+  /** A -d run's output with the broker-assigned client ids (MQTT 5, random) made the same. */
+  const assigned = (r: Run): Run => ({ ...r, stdout: r.stdout.replace(/auto-[0-9A-F-]{36}/g, "auto-ID") });
+  const debugPubCases: Array<[string, string[], string?]> = [
+    ["-q 0", ["-q", "0"]],
+    ["-q 1", ["-q", "1"]],
+    ["-q 2 -i", ["-q", "2", "-i", "cmp-debug"]],
+    ["-q 1 -V 5 (the id the broker assigns)", ["-q", "1", "-V", "5"]],
+    ["-l -q 1 (a mid per line)", ["-l", "-q", "1"], "a\nb\nc\n"],
+    ["-l -q 0", ["-l"], "a\nb\n"],
+  ];
+  for (const [name, args, input] of debugPubCases) {
+    test(`pub -d ${name}: the same packet lines as mosquitto_pub -d, in its layout`, async () => {
+      const message = input === undefined ? ["-m", "hello"] : [];
+      const theirRun = assigned(await run(theirs.pub, [...at(), "-t", "cmp/debug/pub", ...message, "-d", ...args], input === undefined ? {} : { input }));
+      const ourRun = assigned(await run(ours.pub, [...at(), "-t", "cmp/debug/pub", ...message, "-d", ...args], input === undefined ? {} : { input }));
+      // With several messages, a PUBACK may come back before or after the next PUBLISH goes out: the order
+      // of the lines then depends on timing, for either tool, so only their set is compared.
+      const lines = (r: Run): Run => (input === undefined ? r : { ...r, stdout: r.stdout.split("\n").sort().join("\n") });
+      assert.deepEqual(lines(ourRun), lines(theirRun));
+      assert.match(theirRun.stdout, /^Client \S+ sending CONNECT\nClient \S+ received CONNACK \(0\)\n/);
+    });
+  }
+
+  test("sub -d -E with -U on MQTT 5: the same packet lines and Subscribed line as mosquitto_sub -d", async () => {
+    const args = [...at(), "-t", "cmp/debug/a", "-t", "cmp/debug/b", "-q", "1", "-U", "cmp/debug/c", "-E", "-d", "-V", "5"];
+    const theirRun = assigned(await run(theirs.sub, args));
+    assert.deepEqual(assigned(await run(ours.sub, args)), theirRun);
+    assert.match(theirRun.stdout, /sending SUBSCRIBE \(Mid: 1, Topic: cmp\/debug\/b, QoS: 1, Options: 0x00\)\n.*sending UNSUBSCRIBE \(Mid: 2, Topic: cmp\/debug\/c\)\n.*received SUBACK\nSubscribed \(mid: 1\): 1, 1\n/s);
+  });
+
+  // Ours acknowledges a message once its callback has run (nothing is lost if it throws), and delivers QoS 2 at
+  // PUBLISH rather than PUBREL: -C 1 then prints the message before the PUBACK/PUBREC, and a QoS 2 flow ends
+  // with the DISCONNECT after PUBREC. The README says so.
+  for (const qos of [0, 1, 2] as const) {
+    test(`sub -d -C 1 receiving a QoS ${qos} message: mosquitto_sub's lines${qos === 0 ? "" : ", but for when the message is acknowledged"}`, async () => {
+      await run(theirs.pub, [...at(), "-t", `cmp/debug/r${qos}`, "-m", "kept", "-q", String(qos), "-r"]);
+      const args = [...at(), "-t", `cmp/debug/r${qos}`, "-q", "2", "-C", "1", "-d", "-i", "cmp-debug-sub"];
+      const theirRun = await run(theirs.sub, args);
+      const ourRun = await run(ours.sub, args);
+      await run(theirs.pub, [...at(), "-t", `cmp/debug/r${qos}`, "-n", "-r"]);
+      let expected = theirRun.stdout;
+      const id = "Client cmp-debug-sub";
+      if (qos === 1) expected = expected.replace(`${id} sending PUBACK (m1, rc0)\nkept\n`, `kept\n${id} sending PUBACK (m1, rc0)\n`);
+      if (qos === 2) expected = expected.replace(`${id} sending PUBREC (m1, rc0)\n${id} received PUBREL (Mid: 1)\n${id} sending PUBCOMP (m1)\nkept\n`, `kept\n${id} sending PUBREC (m1, rc0)\n`);
+      if (qos > 0) assert.notEqual(expected, theirRun.stdout, "the difference is where the test expects it");
+      assert.deepEqual(ourRun, { ...theirRun, stdout: expected });
+      assert.match(theirRun.stdout, new RegExp(`received PUBLISH \\(d0, q${qos}, r1, m${qos === 0 ? 0 : 1}, 'cmp/debug/r${qos}', \\.\\.\\. \\(4 bytes\\)\\)`));
+    });
+  }
+
   test("pub -L ws://host:port/topic (which mosquitto_pub 2.0 refuses: unsupported URL scheme) reaches the broker over WebSockets", async () => {
     const topic = "cmp/pub/ws";
     assert.deepEqual(await run(ours.pub, ["-L", `ws://127.0.0.1:${wsPort}/${topic}`, "-m", "over ws", "-q", "1", "-r"]), { code: 0, stdout: "", stderr: "" });
