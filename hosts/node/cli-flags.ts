@@ -11,6 +11,7 @@ import type { ProtocolVersion } from "../../src/codec/constants.js";
 import type { QoS } from "../../src/codec/packet-types.js";
 import type { ConnectionOptions } from "./publish.js";
 import { PacketLog } from "./cli-debug.js";
+import { type CommandProperties, type PropertyFlag, PropertyError, propertiesOf, readPropertyFlag } from "./cli-properties.js";
 import { nodeHost } from "./host.js";
 import { CONNACK } from "../../src/codec/constants.js";
 import { Client, type ClientOptions, DEFAULT_BUDGET, MqttConnectionError, type TlsOptions, connackString, reasonCodeString } from "./index.js";
@@ -20,12 +21,20 @@ export class UsageError extends Error {}
 
 type OptionTable = Record<string, { type: "string" | "boolean"; short?: string }>;
 
+/** The arguments ready for parseArgs, and the -D flags taken out of them. */
+export interface PreparedArgs {
+  args: string[];
+  properties: PropertyFlag[];
+}
+
 /**
  * mosquitto's tools take the argument after a flag that needs one as its value, whatever it looks like
  * (`-x -1`, `-m -5`); node:util's parseArgs would read a leading dash as another option. So each such
- * pair is joined into --name=value before parseArgs sees it.
+ * pair is joined into --name=value before parseArgs sees it. -D (--property) takes three or four
+ * arguments: those are read here (cli-properties.ts). As in mosquitto, -D means MQTT v5 unless a -V
+ * comes after it.
  */
-export function joinValues(args: readonly string[], options: OptionTable): string[] {
+export function prepareArgs(args: readonly string[], options: OptionTable): PreparedArgs {
   const takesValue = new Map<string, string>();
   for (const [name, o] of Object.entries(options)) {
     if (o.type !== "string") continue;
@@ -33,6 +42,8 @@ export function joinValues(args: readonly string[], options: OptionTable): strin
     if (o.short !== undefined) takesValue.set(`-${o.short}`, name);
   }
   const out: string[] = [];
+  const properties: PropertyFlag[] = [];
+  let versionFromProperty = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const name = takesValue.get(arg);
@@ -40,10 +51,19 @@ export function joinValues(args: readonly string[], options: OptionTable): strin
       out.push(...args.slice(i));
       break;
     }
+    if (arg === "-D" || arg === "--property") {
+      const { flag, taken } = readPropertyFlag(args, i + 1);
+      if (flag !== undefined) properties.push(flag);
+      versionFromProperty = true;
+      i += taken;
+      continue;
+    }
+    if (name === "protocol-version" || arg.startsWith("--protocol-version=")) versionFromProperty = false;
     if (name !== undefined && i + 1 < args.length) out.push(`--${name}=${args[++i]!}`);
     else out.push(arg);
   }
-  return out;
+  if (versionFromProperty) out.push("--protocol-version=mqttv5");
+  return { args: out, properties };
 }
 
 export const CONNECTION_FLAGS = {
@@ -89,6 +109,8 @@ export interface CliConnection extends ConnectionOptions {
   /** -d: print each packet sent and received (cli-debug.ts). */
   debug: boolean;
   quiet: boolean;
+  /** -D: MQTT 5 properties per command (connect's and will's are in connectProperties and will already). */
+  properties: CommandProperties;
   /** The topic a -L URL names, if any. */
   urlTopic: string | undefined;
 }
@@ -158,10 +180,10 @@ function budgetFor(bytes: number): ConnectionOptions["budget"] {
   return { maxPacketSize: bytes, outputBytes: Math.max(DEFAULT_BUDGET.outputBytes, bytes + 1024), storeBytes: Math.max(DEFAULT_BUDGET.storeBytes, 2 * bytes) };
 }
 
-export function connectionOf(v: ConnectionValues): CliConnection {
+export function connectionOf(v: ConnectionValues, properties: readonly PropertyFlag[] = []): CliConnection {
   const o: CliConnection = { hostname: v.host ?? "localhost", port: 1883, keepalive: integer(v.keepalive, "-k (keepalive)", 0, 65535) ?? 60,
     protocol: protocolOf(v["protocol-version"]), cleanSession: v["disable-clean-session"] !== true, bindAddress: v["bind-address"] ?? "", debug: v.debug === true, quiet: v.quiet === true,
-    urlTopic: undefined };
+    properties: propertiesOf(properties), urlTopic: undefined };
   const tls = tlsOf(v);
   if (tls !== undefined) o.tls = tls;
   if (v.url !== undefined) fromUrl(v.url, o);
@@ -171,13 +193,23 @@ export function connectionOf(v: ConnectionValues): CliConnection {
   if (v.pw !== undefined && v.username === undefined && o.auth === undefined) throw new UsageError("-P (password) needs -u (username)");
   if (v.username !== undefined) o.auth = { username: v.username, password: v.pw ?? null };
   const expiry = v["session-expiry-interval"] === "-1" ? 0xffffffff : integer(v["session-expiry-interval"], "-x (session expiry)", 0, 0xffffffff);
+  const connect = o.properties.connect;
+  if (o.protocol !== 5 && (connect !== undefined || (o.properties.will !== undefined && v["will-topic"] !== undefined))) {
+    throw new UsageError("-D connect and -D will need MQTT v5: drop -V, or give -V mqttv5");
+  }
+  if (connect !== undefined) o.connectProperties = connect;
   if (o.protocol === 5 && (expiry !== undefined || !o.cleanSession)) {
-    o.connectProperties = { sessionExpiryInterval: expiry ?? 0xffffffff };
+    // mosquitto adds -x's (or -c's) Session Expiry Interval to the -D connect list, then checks the list.
+    if (connect?.sessionExpiryInterval !== undefined) throw new PropertyError("Error in CONNECT properties: Duplicate property in property list\n", true);
+    o.connectProperties = { ...connect, sessionExpiryInterval: expiry ?? 0xffffffff };
     // mosquitto's rule: a session that never expires must be found again, by its client id.
     if (o.connectProperties.sessionExpiryInterval === 0xffffffff && v.id === undefined) throw new UsageError("You must provide a client id if you are using an infinite session expiry interval.");
   }
   const willQos = qosOf(v["will-qos"], "--will-qos");
-  if (v["will-topic"] !== undefined) o.will = { topic: v["will-topic"], payload: v["will-payload"], qos: willQos ?? 0, retain: v["will-retain"] === true };
+  if (v["will-topic"] !== undefined) {
+    o.will = { topic: v["will-topic"], payload: v["will-payload"], qos: willQos ?? 0, retain: v["will-retain"] === true };
+    if (o.properties.will !== undefined) o.will.properties = o.properties.will;
+  }
   else if (v["will-payload"] !== undefined || willQos !== undefined || v["will-retain"] === true) throw new UsageError("--will-payload, --will-qos and --will-retain need --will-topic");
   const maxPacket = integer(v["max-packet-size"], "--max-packet-size", 64, 268_435_460);
   if (maxPacket !== undefined) o.budget = budgetFor(maxPacket);

@@ -39,12 +39,12 @@ export async function runSub(c: CliConnection, s: SubSettings): Promise<number> 
   let received = 0;
   const end = (code: number, error?: Error): void => {
     if (failure === undefined && exitCode === 0) [exitCode, failure] = [code, error];
-    client.disconnect();
+    client.disconnect(0, c.properties.disconnect);
   };
   client.onConnect = (_c, _u, _f, rc) => {
     if (rc !== 0) return end(rc, refusal(c, rc));
-    if (topics.length > 0) client.subscribe(topics.map((t): [string, QoS] => [t, qos]));
-    if (s.unsubscribe.length > 0) client.unsubscribe(s.unsubscribe);
+    if (topics.length > 0) client.subscribe(topics.map((t): [string, QoS] => [t, qos]), 0, undefined, c.properties.subscribe);
+    if (s.unsubscribe.length > 0) client.unsubscribe(s.unsubscribe, c.properties.unsubscribe);
   };
   client.onSubscribe = (_c, _u, mid, codes) => {
     // mosquitto_sub -d prints the granted QoS (or reason codes) on stdout, unless --quiet.

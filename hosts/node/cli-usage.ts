@@ -64,7 +64,10 @@ const CONNECTION_FLAGS = ` -A : bind the outgoing socket to this host/ip address
       communicates over.
  -c : disable clean session (a persistent session): the broker keeps the session of this client id
       when it disconnects, and, on MQTT v5, the session never expires unless -x says otherwise.
- -d : enable debug messages.`;
+ -d : enable debug messages: each packet sent and received, on stdout.
+ -D : define an MQTT v5 property: -D command identifier value, or -D command user-property key value.
+      command: connect, publish, subscribe, unsubscribe, disconnect or will; identifier: the property's
+      name in lower case with dashes (message-expiry-interval, content-type...). -D implies -V mqttv5.`;
 
 const HOST_FLAGS = ` -h : mqtt host to connect to. Defaults to localhost.
  -i : id to use for this client. Defaults to an id the broker assigns (a generated one on MQTT v3.1).
@@ -93,6 +96,7 @@ Usage: tinymqtt pub {[-h host] [-p port] [-u username] [-P password] -t topic | 
                       [--tls-alpn protocol]
                       [--tls-use-os-certs]]
                     [--max-packet-size bytes]
+                    [-D command identifier value]
        tinymqtt pub --help
 
 ${CONNECTION_FLAGS}
@@ -130,6 +134,7 @@ Usage: tinymqtt sub {[-h host] [-p port] [-u username] [-P password] -t topic | 
                       [--tls-alpn protocol]
                       [--tls-use-os-certs]]
                     [--max-packet-size bytes]
+                    [-D command identifier value]
        tinymqtt sub --help
 
 ${CONNECTION_FLAGS}

@@ -13,7 +13,8 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.js";
-import { CONNECTION_FLAGS, UsageError, connectionOf, integer, joinValues, qosOf } from "./cli-flags.js";
+import { CONNECTION_FLAGS, UsageError, connectionOf, integer, prepareArgs, qosOf } from "./cli-flags.js";
+import { PropertyError } from "./cli-properties.js";
 import { runPub } from "./cli-pub.js";
 import { runSub } from "./cli-sub.js";
 import { USAGE, pubUsage, subUsage } from "./cli-usage.js";
@@ -78,26 +79,28 @@ function payloadsOf(v: { message?: string; file?: string; stdin?: boolean; lines
 }
 
 async function pub(args: string[]): Promise<number> {
-  const { values: v } = parseArgs({ args: joinValues(args, PUB), options: PUB, strict: true, allowPositionals: false });
+  const prepared = prepareArgs(args, PUB);
+  const { values: v } = parseArgs({ args: prepared.args, options: PUB, strict: true, allowPositionals: false });
   if (v.help === true) {
     process.stdout.write(pubUsage());
     return 0;
   }
-  const c = connectionOf(v);
+  const c = connectionOf(v, prepared.properties);
   const topic = v.topic ?? c.urlTopic;
   if (topic === undefined) throw new UsageError("pub needs a topic: -t topic (or -L URL/topic)");
   const qos = qosOf(v.qos, "-q (qos)") ?? 0;
-  await runPub(c, { topic, payloads: payloadsOf(v), qos, retain: v.retain === true });
+  await runPub(c, { topic, payloads: payloadsOf(v), qos, retain: v.retain === true, properties: c.properties.publish, disconnectProperties: c.properties.disconnect });
   return 0;
 }
 
 async function sub(args: string[]): Promise<number> {
-  const { values: v } = parseArgs({ args: joinValues(args, SUB), options: SUB, strict: true, allowPositionals: false });
+  const prepared = prepareArgs(args, SUB);
+  const { values: v } = parseArgs({ args: prepared.args, options: SUB, strict: true, allowPositionals: false });
   if (v.help === true) {
     process.stdout.write(subUsage());
     return 0;
   }
-  return runSub(connectionOf(v), {
+  return runSub(connectionOf(v, prepared.properties), {
     topics: v.topic ?? [], unsubscribe: v.unsubscribe ?? [], filterOut: v["filter-out"] ?? [], qos: v.qos, count: v.count, timeout: v.timeout,
     noStale: v["no-stale"] === true, retainedOnly: v["retained-only"] === true, removeRetained: v["remove-retained"] === true,
     exitOnSubscribed: v["exit-on-subscribed"] === true, verbose: v.verbose === true, format: v.format, noEol: v["no-eol"] === true,
@@ -170,6 +173,12 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // parseArgs reports unknown options and missing values as TypeErrors with an ERR_PARSE_ARGS_* code.
     const code = (e as { code?: unknown }).code;
+    if (e instanceof PropertyError) {
+      // mosquitto's -D errors, word for word, blank lines included; --quiet silences the last checks' ones.
+      const hint = command === "pub" || command === "sub" ? `Use 'tinymqtt ${command} --help' to see usage.\n` : USAGE;
+      process.stderr.write(`${e.quietable && args.includes("--quiet") ? "" : e.text}\n${hint}`);
+      return 1;
+    }
     if (e instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) {
       // As mosquitto_pub/sub: pub's and sub's mistakes point to their own --help; the others print the usage.
       const hint = command === "pub" || command === "sub" ? `Use 'tinymqtt ${command} --help' to see usage.\n` : USAGE;

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Broker, freePort, startMosquitto } from "../../support/mosquitto.js";
 import { OPENSSL, type TestPki, makeTestPki, tlsListener, wsListener } from "../../support/tls.js";
+import { type RecordedPacket, startRecordingProxy } from "../../support/recording-proxy.js";
 import { execFileSync } from "node:child_process";
 
 const CLI = fileURLToPath(new URL("../../../hosts/node/cli.js", import.meta.url));
@@ -100,7 +101,7 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
   // mosquitto's flags we leave out: a unix socket, repeats, client id prefixes, the inflight limit, Nagle,
   // cipher lists, TLS engines and PSK (node:tls has no engines; PSK needs a callback), SOCKS proxies, JSON output.
   const leftOut = ["--unix", "--repeat", "--repeat-delay", "-I", "-M", "--nodelay", "--ciphers", "--keyform", "--tls-engine",
-    "--tls-engine-kpass-sha1", "--psk", "--psk-identity", "--proxy", "--random-filter", "--pretty", "-D"];
+    "--tls-engine-kpass-sha1", "--psk", "--psk-identity", "--proxy", "--random-filter", "--pretty"];
   for (const command of ["pub", "sub"] as const) {
     test(`${command} --help describes each of mosquitto_${command}'s flags but those left out, in mosquitto's layout`, async () => {
       const theirRun = await run(theirs[command], ["--help"]);
@@ -197,6 +198,90 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
       if (qos > 0) assert.notEqual(expected, theirRun.stdout, "the difference is where the test expects it");
       assert.deepEqual(ourRun, { ...theirRun, stdout: expected });
       assert.match(theirRun.stdout, new RegExp(`received PUBLISH \\(d0, q${qos}, r1, m${qos === 0 ? 0 : 1}, 'cmp/debug/r${qos}', \\.\\.\\. \\(4 bytes\\)\\)`));
+    });
+  }
+
+  /** The -D flags for each command, as mosquitto names them. */
+  const D = (...groups: string[][]): string[] => groups.flatMap((g) => ["-D", ...g]);
+  /** What the broker was sent, packet by packet: the type and the properties (the will's too). */
+  const sent = (packets: RecordedPacket[]): Array<[string, unknown, unknown?]> =>
+    packets.map((p) => p.cmd === "connect" ? [p.cmd, p.properties, (p.will as { properties?: unknown } | undefined)?.properties] : [p.cmd, p.properties]);
+
+  test("-D on connect, will, publish and disconnect (pub) and subscribe, unsubscribe (sub): the broker receives the same properties from both", async () => {
+    const proxy = await startRecordingProxy(broker.port);
+    try {
+      const via = ["-h", "127.0.0.1", "-p", String(proxy.port)];
+      const pub = [...via, "-t", "cmp/props/pub", "-m", "hi", "-q", "1", "-i", "cmp-props-pub", "--will-topic", "cmp/props/will", ...D(
+        ["connect", "user-property", "ck", "cv"], ["connect", "session-expiry-interval", "30"], ["connect", "request-problem-information", "1"],
+        ["will", "user-property", "wk", "wv"], ["will", "will-delay-interval", "5"], ["will", "content-type", "text/will"],
+        ["publish", "user-property", "k1", "v1"], ["publish", "user-property", "k2", "v2"], ["publish", "content-type", "text/plain"],
+        ["publish", "message-expiry-interval", "3600"], ["publish", "payload-format-indicator", "1"], ["publish", "response-topic", "re/sp"],
+        ["publish", "correlation-data", "abc"], ["disconnect", "user-property", "dk", "dv"], ["disconnect", "session-expiry-interval", "0"])];
+      const sub = [...via, "-t", "cmp/props/sub", "-U", "cmp/props/other", "-E", "-i", "cmp-props-sub", ...D(
+        ["subscribe", "user-property", "sk", "sv"], ["subscribe", "subscription-identifier", "42"], ["unsubscribe", "user-property", "uk", "uv"],
+        ["disconnect", "user-property", "dk", "dv"])];
+      const seen: Array<Array<Array<[string, unknown, unknown?]>>> = [];
+      for (const tool of [theirs, ours]) {
+        assert.deepEqual(await run(tool.pub, pub), { code: 0, stdout: "", stderr: "" });
+        assert.deepEqual(await run(tool.sub, sub), { code: 0, stdout: "", stderr: "" });
+        seen.push(proxy.take().map(sent));
+      }
+      const [theirPackets, ourPackets] = seen as [Array<Array<[string, unknown, unknown?]>>, Array<Array<[string, unknown, unknown?]>>];
+      assert.deepEqual(ourPackets.map((c) => c.map(([cmd]) => cmd)), [["connect", "publish", "disconnect"], ["connect", "subscribe", "unsubscribe", "disconnect"]]);
+      assert.deepEqual(theirPackets.map((c) => c.map(([cmd]) => cmd)), ourPackets.map((c) => c.map(([cmd]) => cmd)));
+      for (let c = 0; c < 2; c++) {
+        for (let i = 0; i < theirPackets[c]!.length; i++) {
+          const [cmd, theirProps, theirWill] = theirPackets[c]![i]!;
+          const [, ourProps, ourWill] = ourPackets[c]![i]!;
+          // Each CONNECT also carries its client's own limits: mosquitto's Receive Maximum 20 (its -M), ours those
+          // of the client's budget (Receive Maximum, Maximum Packet Size, Topic Alias Maximum). The rest is compared.
+          const given = (props: unknown): unknown => cmd !== "connect" ? props
+            : Object.fromEntries(Object.entries(props as object).filter(([k]) => !["receiveMaximum", "maximumPacketSize", "topicAliasMaximum"].includes(k)));
+          assert.deepEqual([cmd, given(ourProps), ourWill], [cmd, given(theirProps), theirWill]);
+        }
+      }
+      // Not vacuous: the properties given are there (mqtt-packet's user properties have a null prototype).
+      const plain = (props: unknown): unknown => ({ ...(props as object), userProperties: { ...(props as { userProperties: object }).userProperties } });
+      assert.deepEqual(plain(theirPackets[0]![1]![1]), { payloadFormatIndicator: true, messageExpiryInterval: 3600, contentType: "text/plain",
+        responseTopic: "re/sp", correlationData: Buffer.from("abc"), userProperties: { k1: "v1", k2: "v2" } });
+      assert.deepEqual(plain(theirPackets[1]![1]![1]), { subscriptionIdentifier: 42, userProperties: { sk: "sv" } });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("-D publish: a subscriber (mosquitto_sub -V 5 -F) prints the same properties for both", async () => {
+    const props = D(["publish", "user-property", "k1", "v1"], ["publish", "user-property", "k2", "v2"], ["publish", "content-type", "text/plain"],
+      ["publish", "message-expiry-interval", "3600"], ["publish", "payload-format-indicator", "1"], ["publish", "response-topic", "re/sp"],
+      ["publish", "correlation-data", "abc"]);
+    const printed: string[] = [];
+    for (const tool of [theirs, ours]) {
+      assert.deepEqual(await run(tool.pub, [...at(), "-t", "cmp/props/read", "-m", "hi", "-r", "-q", "1", ...props]), { code: 0, stdout: "", stderr: "" });
+      const r = await run(theirs.sub, [...at(), "-t", "cmp/props/read", "-C", "1", "-W", "2", "-V", "5", "-F", "%P|%C|%E|%F|%R|%D|%p"]);
+      // The expiry the broker passes on is what is left of it: a second may have gone by.
+      printed.push(r.stdout.replace("|3599|", "|3600|"));
+    }
+    await run(theirs.pub, [...at(), "-t", "cmp/props/read", "-n", "-r"]);
+    assert.deepEqual(printed, ["k1:v1 k2:v2|text/plain|3600|1|re/sp|abc|hi\n", "k1:v1 k2:v2|text/plain|3600|1|re/sp|abc|hi\n"]);
+  });
+
+  const badProperties: string[][] = [
+    ["publish", "bogus", "1"], ["publish", "session-expiry-interval", "1"], ["bogus", "user-property", "a", "b"], ["publish", "user-property", "a"],
+    ["subscribe", "content-type", "x"], ["publish", "subscription-identifier", "3"], ["publish", "message-expiry-interval", "-1"],
+    ["publish", "payload-format-indicator", "300"], ["puback", "reason-string", "x"], ["auth", "authentication-method", "x"],
+    ["connack", "maximum-qos", "1"], ["connect", "receive-maximum", "0"], ["publish", "topic-alias", "0"], ["publish", "correlation-data"],
+    ["connect", "request-problem-information", "2"], ["publish", "content-type", "a", "-D", "publish", "content-type", "b"],
+    ["connect", "maximum-packet-size", "0", "--quiet"], ["connect", "session-expiry-interval", "5", "-x", "5"],
+  ];
+  for (const bad of badProperties) {
+    test(`-D ${bad.join(" ")}: mosquitto's error, word for word, and exit 1, from pub and sub`, async () => {
+      for (const command of ["pub", "sub"] as const) {
+        const args = [...at(), "-t", "a", ...(command === "pub" ? ["-m", "x"] : ["-E"]), "-i", "cmp-bad-props", "-D", ...bad];
+        const theirRun = await run(theirs[command], args);
+        const ourRun = await run(ours[command], args);
+        assert.equal(theirRun.code, 1, theirRun.stderr);
+        assert.deepEqual(ourRun, { ...theirRun, stderr: theirRun.stderr.replace(`mosquitto_${command} --help`, `tinymqtt ${command} --help`) }, command);
+      }
     });
   }
 

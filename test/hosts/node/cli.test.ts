@@ -106,6 +106,7 @@ describe("tinymqtt: arguments and failures", { timeout: 60_000 }, () => {
     [["pub", "-t", "a", "-m", "x", "-P", "secret"], /-P \(password\) needs -u/],
     [["pub", "-t", "a", "-m", "x", "--will-qos", "1"], /need --will-topic/],
     [["pub", "-t", "a", "-m", "x", "extra"], /Unexpected argument 'extra'/],
+    [["pub", "-t", "a", "-m", "x", "-D", "connect", "user-property", "k", "v", "-V", "mqttv311"], /-D connect and -D will need MQTT v5/],
     [["sub", "-v"], /sub needs at least one topic/],
     [["sub", "-t", "a", "-C", "0"], /-C \(count\) must be an integer from 1/],
     [["sub", "-t", "a", "-k"], /Option '-k, --keepalive <value>' argument missing/],
