@@ -4,7 +4,7 @@
  * --capath --cert --key --insecure --tls-version --tls-alpn --tls-use-os-certs), and the message budget
  * (--max-packet-size, ours: raises the client's buffers for large messages).
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import type { ProtocolVersion } from "../../src/codec/constants.js";
@@ -156,16 +156,35 @@ function fromUrl(spec: string, o: CliConnection): void {
   o.urlTopic = topic === "" ? undefined : topic;
 }
 
-/** --capath: every certificate file of the folder; --tls-use-os-certs: Node's trusted roots. */
+/** Where Linux distributions and macOS keep the system's CA bundle, as OpenSSL is built to look for it. */
+const SYSTEM_BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem", "/usr/lib/ssl/cert.pem"];
+
+/**
+ * --tls-use-os-certs: the certificates OpenSSL (and so mosquitto_pub) trusts by default: the file
+ * SSL_CERT_FILE names, else the system bundle, and the folders SSL_CERT_DIR names. Node's own bundled roots
+ * where the system has none.
+ */
+function osCertificates(): string[] {
+  const file = process.env["SSL_CERT_FILE"] ?? SYSTEM_BUNDLES.find((f) => existsSync(f));
+  const pems: string[] = [];
+  if (file !== undefined && existsSync(file)) pems.push(readFileSync(file, "utf8"));
+  for (const dir of (process.env["SSL_CERT_DIR"] ?? "").split(":").filter((d) => d !== "" && existsSync(d))) pems.push(...folderCertificates(dir));
+  return pems.length > 0 || process.env["SSL_CERT_FILE"] !== undefined ? pems : [...rootCertificates];
+}
+
+/** The certificates of a folder as OpenSSL finds them (subject-hash names), or named *.pem / *.crt. */
+function folderCertificates(dir: string): string[] {
+  return readdirSync(dir).filter((name) => /\.(pem|crt)$/.test(name) || /^[0-9a-f]{8}\.\d$/.test(name)).map((name) => readFileSync(join(dir, name), "utf8"));
+}
+
+/** --capath: every certificate file of the folder; --tls-use-os-certs: the system's, as OpenSSL finds them. */
 function tlsOf(v: ConnectionValues): TlsOptions | undefined {
   const given = [v.cafile, v.capath, v.cert, v.key, v["tls-version"], v["tls-alpn"]].some((x) => x !== undefined) || v.insecure === true || v["tls-use-os-certs"] === true;
   if (!given) return undefined;
   const cas: string[] = [];
   if (v.cafile !== undefined) cas.push(readFileSync(v.cafile, "utf8"));
-  if (v.capath !== undefined) {
-    for (const name of readdirSync(v.capath)) if (/\.(pem|crt)$/.test(name) || /^[0-9a-f]{8}\.\d$/.test(name)) cas.push(readFileSync(join(v.capath, name), "utf8"));
-  }
-  if (v["tls-use-os-certs"] === true) cas.push(...rootCertificates);
+  if (v.capath !== undefined) cas.push(...folderCertificates(v.capath));
+  if (v["tls-use-os-certs"] === true) cas.push(...osCertificates());
   const tls: TlsOptions = { certfile: v.cert, keyfile: v.key };
   if (cas.length > 0) tls.caCerts = cas.join("\n");
   // mosquitto names versions tlsv1.2; node:tls TLSv1.2.

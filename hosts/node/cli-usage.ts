@@ -54,8 +54,8 @@ const SHARED_TAIL = ` --help : display this message.
  --tls-alpn : the TLS ALPN protocol to offer (for brokers sharing port 443 with other services).
  --insecure : do not check that the broker certificate's host name matches the host connected to.
               Anyone in the middle can then pose as the broker: never use this in production.
- --tls-use-os-certs : trust the runtime's CA certificates (Node's bundled roots, and any
-                      NODE_EXTRA_CA_CERTS) as well as --cafile/--capath.
+ --tls-use-os-certs : trust the system's CA certificates, as OpenSSL finds them (the file
+                      SSL_CERT_FILE names or the system bundle, and SSL_CERT_DIR's folders).
  --max-packet-size : (tinymqtt) raise the client's budget to send and receive messages of up to
                      this many bytes (the default budget is a small device's).
 `;

@@ -6,7 +6,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, connect } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,10 +24,11 @@ type Tool = typeof ours;
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function run(command: readonly string[], args: string[], options: { input?: string; timeoutMs?: number; started?: (c: ChildProcess) => void } = {}): Promise<Run> {
+function run(command: readonly string[], args: string[], options: { input?: string; timeoutMs?: number; started?: (c: ChildProcess) => void; env?: Record<string, string> } = {}): Promise<Run> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const env = options.env === undefined ? process.env : { ...process.env, ...options.env };
+    const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ["pipe", "pipe", "pipe"], env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
@@ -137,6 +140,23 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
         "New client connected from 127.0.0.2:PORT as ID (p2, c0, k60).", "Sending CONNACK to ID (0, 0)",
         "New client connected from 127.0.0.2:PORT as ID (p2, c0, k60).", "Sending CONNACK to ID (1, 0)",
       ]);
+    } finally {
+      await logged.stop();
+    }
+  });
+
+  test("sub -A: the broker sees the connection come from the bound address, as from mosquitto_sub", async () => {
+    const logged = await startMosquitto({ config: "log_type debug" });
+    try {
+      const seen: string[][] = [];
+      for (const tool of [theirs, ours]) {
+        const from = logged.log.length;
+        assert.deepEqual(await run(tool.sub, ["-h", "127.0.0.1", "-p", String(logged.port), "-A", "127.0.0.3", "-t", "cmp/sub/bound", "-E"]), { code: 0, stdout: "", stderr: "" });
+        // (Not "New connection from": the broker's readiness probe may be logged late, from 127.0.0.1.)
+        seen.push(logged.log.slice(from).split("\n").filter((l) => l.includes("New client connected from"))
+          .map((l) => l.replace(/^\d+: /, "").replace(/:\d+ as \S+/, "")));
+      }
+      assert.deepEqual(seen, [["New client connected from 127.0.0.3 (p2, c1, k60)."], ["New client connected from 127.0.0.3 (p2, c1, k60)."]]);
     } finally {
       await logged.stop();
     }
@@ -363,16 +383,16 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
   }
 });
 
-describe("tinymqtt pub beside mosquitto_pub over TLS: --cafile, --capath, --cert/--key, --insecure, --tls-version, -L mqtts://", { timeout: 120_000 }, () => {
+describe("tinymqtt pub beside mosquitto_pub over TLS: --cafile, --capath, --cert/--key, --insecure, --tls-version, --tls-alpn, --tls-use-os-certs, -L mqtts://, wss://", { timeout: 120_000 }, () => {
   let broker: Broker;
   let pki: TestPki;
-  let port: { mutual: number; mismatch: number };
+  let port: { mutual: number; mismatch: number; wss: number; open: number };
   let capath: string;
   before(async () => {
     pki = makeTestPki();
-    port = { mutual: await freePort(), mismatch: await freePort() };
+    port = { mutual: await freePort(), mismatch: await freePort(), wss: await freePort(), open: await freePort() };
     broker = await startMosquitto({ config: [tlsListener(port.mutual, { ca: pki.ca, ...pki.server }, ["require_certificate true"]),
-      tlsListener(port.mismatch, { ca: pki.ca, ...pki.mismatch })].join("\n") });
+      tlsListener(port.mismatch, { ca: pki.ca, ...pki.mismatch }), tlsListener(port.open, { ca: pki.ca, ...pki.server }), wsListener(port.wss, { ca: pki.ca, ...pki.server })].join("\n") });
     // --capath: a folder of CA certificates named by their subject hash, as OpenSSL (and so mosquitto_pub) looks them up.
     capath = join(pki.dir, "capath");
     mkdirSync(capath);
@@ -407,6 +427,82 @@ describe("tinymqtt pub beside mosquitto_pub over TLS: --cafile, --capath, --cert
       assert.deepEqual(messages, ["0 1 over tls\n", "0 1 over tls\n"]);
     });
   }
+
+  // --tls-use-os-certs trusts what OpenSSL trusts by default: SSL_CERT_FILE points OpenSSL (mosquitto_pub) and
+  // ours at the test CA, or at an unrelated one. A listener without client certificates: mosquitto_pub sends
+  // --cert only along with --cafile or --capath.
+  for (const trusted of [true, false]) {
+    test(`pub --tls-use-os-certs with SSL_CERT_FILE naming ${trusted ? "the broker's CA: both connect" : "another CA: both fail, ours with exit 1"}`, async () => {
+      const env = { SSL_CERT_FILE: trusted ? pki.ca : pki.otherCa };
+      const results: Run[] = [];
+      const messages: string[] = [];
+      for (const [who, tool] of [["mosquitto", theirs], ["tinymqtt", ours]] as const) {
+        const topic = `cmp/tls/${who}/os-certs`;
+        results.push(await run(tool.pub, ["-h", "127.0.0.1", "-p", String(port.open), "--tls-use-os-certs", "-t", topic, "-m", "os", "-q", "1", "-r"], { env }));
+        messages.push(await retained(topic));
+        await run(theirs.pub, [...plain(), "-t", topic, "-n", "-r"]);
+      }
+      if (trusted) {
+        assert.deepEqual(results, [{ code: 0, stdout: "", stderr: "" }, { code: 0, stdout: "", stderr: "" }]);
+        assert.deepEqual(messages, ["0 1 os\n", "0 1 os\n"]);
+      } else {
+        assert.ok(results[0]!.code === 1 || results[0]!.code === 8, `mosquitto_pub exited ${results[0]!.code}: ${results[0]!.stderr}`);
+        assert.equal(results[1]!.code, 1);
+        assert.match(results[1]!.stderr, /^Error: .*certificate/);
+        assert.deepEqual(messages, ["", ""]);
+      }
+    });
+  }
+
+  test("pub --tls-alpn: the protocol is offered in the handshake (a TLS front that insists on \"mqtt\" sees it), and a mismatch fails both", async () => {
+    // mosquitto's listeners take no ALPN setting: a Node TLS front that speaks only "mqtt" forwards to the plain listener.
+    const negotiated: Array<string | false | null> = [];
+    const front = createTlsServer({ key: readFileSync(pki.server.key), cert: readFileSync(pki.server.cert), ALPNProtocols: ["mqtt"] }, (socket) => {
+      negotiated.push(socket.alpnProtocol);
+      const upstream = connect({ host: broker.host, port: broker.port });
+      socket.pipe(upstream).pipe(socket);
+      const close = (): void => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on("error", close).on("close", close);
+      upstream.on("error", close).on("close", close);
+    });
+    front.on("tlsClientError", () => negotiated.push("refused"));
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    try {
+      const at = ["-h", "127.0.0.1", "-p", String((front.address() as AddressInfo).port), "--cafile", pki.ca, "-q", "1", "-m", "alpn"];
+      for (const [who, tool] of [["mosquitto", theirs], ["tinymqtt", ours]] as const) {
+        const topic = `cmp/tls/${who}/alpn`;
+        assert.deepEqual(await run(tool.pub, [...at, "-t", topic, "-r", "--tls-alpn", "mqtt"]), { code: 0, stdout: "", stderr: "" }, who);
+        assert.equal(await retained(topic), "0 1 alpn\n");
+        await run(theirs.pub, [...plain(), "-t", topic, "-n", "-r"]);
+        const refused = await run(tool.pub, [...at, "-t", topic, "--tls-alpn", "x-other"]);
+        // mosquitto_pub: "Unable to connect (A TLS error occurred.)." and exit 1 or 8 (as for any failed handshake).
+        assert.notEqual(refused.code, 0, who);
+        if (who === "tinymqtt") assert.match(refused.stderr, /^Error: /);
+      }
+      assert.deepEqual(negotiated, ["mqtt", "refused", "mqtt", "refused"]);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
+  });
+
+  test("pub -L wss:// (which mosquitto_pub 2.0 refuses) reaches mosquitto's WebSocket TLS listener, and fails to one it cannot verify", async () => {
+    const topic = "cmp/tls/wss";
+    const theirRun = await run(theirs.pub, ["-L", `wss://127.0.0.1:${port.wss}/${topic}`, "--cafile", pki.ca, "-m", "x"]);
+    assert.equal(theirRun.code, 1);
+    assert.deepEqual(await run(ours.pub, ["-L", `wss://127.0.0.1:${port.wss}/${topic}`, "--cafile", pki.ca, "-m", "over wss", "-q", "1", "-r"]), { code: 0, stdout: "", stderr: "" });
+    assert.equal(await retained(topic), "0 1 over wss\n");
+    await run(theirs.pub, [...plain(), "-t", topic, "-n", "-r"]);
+    const untrusted = await run(ours.pub, ["-L", `wss://127.0.0.1:${port.wss}/${topic}`, "--cafile", pki.otherCa, "-m", "x"]);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, /^Error: /);
+    // And sub over wss://, with the same trust.
+    await run(theirs.pub, [...plain(), "-t", topic, "-m", "kept", "-r"]);
+    assert.deepEqual(await run(ours.sub, ["-L", `wss://127.0.0.1:${port.wss}/${topic}`, "--cafile", pki.ca, "-C", "1", "-v"]), { code: 0, stdout: `${topic} kept\n`, stderr: "" });
+    await run(theirs.pub, [...plain(), "-t", topic, "-n", "-r"]);
+  });
 
   // mosquitto_pub exits 1 when the handshake fails inside its network loop, and 8 (MOSQ_ERR_TLS) when it fails
   // inside mosquitto_connect: which of the two depends on how fast the broker answers, so CI has seen both.
