@@ -89,7 +89,11 @@ function printed(m: ReceivedMessage, s: SubSettings): Buffer {
   return Buffer.concat([Buffer.from(s.verbose ? `${m.topic} ` : ""), payload, Buffer.from(s.noEol ? "" : "\n")]);
 }
 
-/** mosquitto_sub's -F: %t topic, %p payload, %q qos, %r retain, %l length, %m mid, %x hex payload, %%, \n \t \\. */
+/**
+ * mosquitto_sub's -F: %t topic, %p payload, %q qos, %r retain, %l length, %m mid, %x/%X hex payload, %%, \n \t
+ * \\; MQTT 5: %A topic alias, %C content type, %D correlation data, %E message expiry, %F payload format,
+ * %P user properties (key:value, space separated), %R response topic, %S subscription identifier.
+ */
 function formatted(format: string, m: ReceivedMessage, payload: Buffer): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i < format.length; i++) {
@@ -113,7 +117,24 @@ function percent(code: string, m: ReceivedMessage, payload: Buffer): Buffer | st
     case "l": return String(payload.length);
     case "m": return String(m.mid);
     case "x": return payload.toString("hex");
+    case "X": return payload.toString("hex").toUpperCase();
     case "%": return "%";
+    // MQTT 5 properties; nothing when the message has none.
+    case "A": return numberOf(m.properties?.topicAlias);
+    case "C": return m.properties?.contentType ?? "";
+    case "D": return m.properties?.correlationData === undefined ? "" : Buffer.from(m.properties.correlationData);
+    case "E": return numberOf(m.properties?.messageExpiryInterval);
+    case "F": return numberOf(m.properties?.payloadFormatIndicator);
+    case "P": return (m.properties?.userProperties ?? []).map(([k, v]) => `${k}:${v}`).join(" ");
+    case "R": return m.properties?.responseTopic ?? "";
+    case "S": {
+      const ids = m.properties?.subscriptionIdentifier;
+      return numberOf(Array.isArray(ids) ? ids[0] : ids);
+    }
     default: return undefined;
   }
+}
+
+function numberOf(n: number | undefined): string {
+  return n === undefined ? "" : String(n);
 }

@@ -141,7 +141,9 @@ ${CONNECTION_FLAGS}
  -C : disconnect and exit after receiving the 'msg_count' messages.
  -E : exit once all subscriptions have been acknowledged by the broker.
  -F : output format: %t topic, %p payload, %q qos, %r retain flag, %l payload length, %m message id,
-      %x payload in hex, %% a percent sign; \\n newline, \\t tab, \\\\ backslash, \\0 a null byte.
+      %x / %X payload in hex, %% a percent sign; MQTT v5 properties: %A topic alias, %C content type,
+      %D correlation data, %E message expiry interval, %F payload format indicator, %P user properties,
+      %R response topic, %S subscription identifier; \\n newline, \\t tab, \\\\ backslash, \\0 a null byte.
 ${HOST_FLAGS}
  -N : do not add an end of line character when printing the payload.
  -p : network port to connect to. Defaults to 1883 for plain MQTT and 8883 for MQTT over TLS.
