@@ -2,21 +2,21 @@
  * The connection flags `tinymqtt pub` and `sub` share with mosquitto_pub and mosquitto_sub: broker and
  * credentials (-h -p -u -P, or -L URL), the session (-i -k -c -x -V), the will (--will-*), TLS (--cafile
  * --capath --cert --key --insecure --tls-version --tls-alpn --tls-use-os-certs), and the message budget
- * (--max-packet-size, ours: raises the client's buffers for large messages).
+ * (--max-packet-size, ours: raises the client's buffers for large messages), -D properties (cli-properties.ts)
+ * and -d (cli-debug.ts); and the client they make (clientOf).
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
-import type { ProtocolVersion } from "../../src/codec/constants.js";
+import { CONNACK, type ProtocolVersion } from "../../src/codec/constants.js";
 import type { QoS } from "../../src/codec/packet-types.js";
 import type { ConnectionOptions } from "./publish.js";
 import { PacketLog } from "./cli-debug.js";
 import { type CommandProperties, type PropertyFlag, PropertyError, propertiesOf, readPropertyFlag } from "./cli-properties.js";
 import { nodeHost } from "./host.js";
-import { CONNACK } from "../../src/codec/constants.js";
 import { Client, type ClientOptions, DEFAULT_BUDGET, MqttConnectionError, type TlsOptions, connackString, reasonCodeString } from "./index.js";
 
-/** A mistake in the arguments: reported with the usage, exit 1. */
+/** A mistake in the arguments: reported with a pointer to the usage (pub, sub) or the usage, exit 1. */
 export class UsageError extends Error {}
 
 type OptionTable = Record<string, { type: "string" | "boolean"; short?: string }>;
@@ -134,7 +134,6 @@ function protocolOf(value: string | undefined): ProtocolVersion {
     default: throw new UsageError(`-V must be mqttv5 (5), mqttv311 (311) or mqttv31 (31), got "${value}"`);
   }
 }
-
 
 /** -L mqtt(s)://[user[:pass]@]host[:port]/topic, or ws(s)://... (the path is the topic, as mosquitto reads it). */
 function fromUrl(spec: string, o: CliConnection): void {
