@@ -1,7 +1,8 @@
 /**
  * `tinymqtt pub`/`sub` beside Debian's mosquitto_pub/mosquitto_sub (mosquitto-clients): the same arguments
  * against the same mosquitto, comparing what reaches the broker (read back as a retained message by
- * mosquitto_sub), what is printed and the exit code. Every run is killed after a bound.
+ * mosquitto_sub), what is printed and the exit code. Every run is killed after a bound (10 s); a suite's
+ * bound is its ~70 runs' worth on a loaded machine.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -49,7 +50,7 @@ function run(command: readonly string[], args: string[], options: { input?: stri
   });
 }
 
-describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeout: 120_000 }, () => {
+describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeout: 300_000 }, () => {
   let broker: Broker;
   let strict: Broker;
   let dir: string;
@@ -387,7 +388,7 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
   }
 });
 
-describe("tinymqtt pub beside mosquitto_pub over TLS: --cafile, --capath, --cert/--key, --insecure, --tls-version, --tls-alpn, --tls-use-os-certs, -L mqtts://, wss://", { timeout: 120_000 }, () => {
+describe("tinymqtt pub beside mosquitto_pub over TLS: --cafile, --capath, --cert/--key, --insecure, --tls-version, --tls-alpn, --tls-use-os-certs, -L mqtts://, wss://", { timeout: 300_000 }, () => {
   let broker: Broker;
   let pki: TestPki;
   let port: { mutual: number; mismatch: number; wss: number; open: number };
