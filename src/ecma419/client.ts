@@ -305,6 +305,8 @@ export class Ecma419Client {
   #connectPacket(o: Ecma419Options): ConnectPacket {
     const will = o.will;
     if (will !== undefined && topicNameProblem(will.topic) !== undefined) throw new RangeError(`invalid will topic: ${topicNameProblem(will.topic)}`);
+    // Here rather than at the first connection, where the encoder would refuse it far from the caller.
+    if ((o.id ?? "") === "" && o.clean === false) throw new RangeError("an id is needed when clean is false [MQTT-3.1.3-7]");
     return {
       type: 1, protocolVersion: 4, clientId: o.id ?? "", cleanStart: o.clean ?? true, keepAlive: Math.ceil((o.keepAlive ?? 0) / 1000),
       username: o.user, password: o.password === undefined ? undefined : bytesOf(o.password),
