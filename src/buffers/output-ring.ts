@@ -11,8 +11,8 @@
  * are counted only while a span waits, so reading whole packets costs what a plain ByteRing's does.
  *
  * At most MAX_SPLICES spans wait at once (splice() says false beyond); each holds its array until its
- * last byte is consumed, or clear(). Their small tables are made at the first splice, so a client that
- * never sends a large packet holds none.
+ * last byte is consumed, or clear(). They are made at the first splice, so a client that never sends a
+ * large packet holds none.
  */
 import type { Arena } from "./arena.js";
 import { ByteRing } from "./byte-ring.js";
@@ -20,84 +20,88 @@ import { ByteRing } from "./byte-ring.js";
 /** Spans waiting at once. */
 export const MAX_SPLICES = 4;
 
+/** A spliced span: bytes[next, end) go out once the ring has been read up to position `at`. */
+class Span {
+  bytes: Uint8Array | undefined = undefined;
+  next = 0;
+  end = 0;
+  at = 0;
+}
+
 export class OutputRing extends ByteRing {
   /** Ring bytes consumed since the first of the waiting spans was spliced: the position of the ring's first queued byte. */
   private ringConsumed = 0;
-  /** Pending spans, a circular queue: count, first index, and per span its array, next byte, end and ring position. */
-  private spliceCount = 0;
-  private spliceHead = 0;
-  private spliceBytes: Array<Uint8Array | undefined> | undefined = undefined;
-  private spliceNext: number[] | undefined = undefined;
-  private spliceEnd: number[] | undefined = undefined;
-  private spliceAt: number[] | undefined = undefined;
+  /** The waiting spans, a circular queue of `count` from `head`. */
+  private spans: Span[] | undefined = undefined;
+  private head = 0;
+  private count = 0;
 
   constructor(capacity: number, arena?: Arena) {
     super(capacity, arena);
   }
 
+  /** The span whose bytes are next to read, or undefined when the ring's are. */
+  private front(): Span | undefined {
+    if (this.count === 0) return undefined;
+    const s = this.spans![this.head]!;
+    return s.at === this.ringConsumed ? s : undefined;
+  }
+
   /** Bytes queued: in the ring and in the spans still to go. */
   override get length(): number {
     let n = super.length;
-    for (let k = 0; k < this.spliceCount; k++) {
-      const i = (this.spliceHead + k) % MAX_SPLICES;
-      n += this.spliceEnd![i]! - this.spliceNext![i]!;
+    for (let k = 0; k < this.count; k++) {
+      const s = this.spans![(this.head + k) % MAX_SPLICES]!;
+      n += s.end - s.next;
     }
     return n;
   }
 
   /** The array the next readable bytes lie in: `bytes`, or a spliced span's own array. */
   get buffer(): Uint8Array {
-    return this.spliceCount !== 0 && this.spliceAt![this.spliceHead] === this.ringConsumed ? this.spliceBytes![this.spliceHead]! : this.bytes;
+    return this.front()?.bytes ?? this.bytes;
   }
 
   override get readOffset(): number {
-    return this.spliceCount !== 0 && this.spliceAt![this.spliceHead] === this.ringConsumed ? this.spliceNext![this.spliceHead]! : super.readOffset;
+    return this.front()?.next ?? super.readOffset;
   }
 
   /** The contiguous bytes at readOffset in `buffer`: ring bytes up to the next span, or a piece of the span. */
   override readable(): number {
-    if (this.spliceCount === 0) return super.readable();
-    const h = this.spliceHead;
-    const before = this.spliceAt![h]! - this.ringConsumed;
-    if (before > 0) return Math.min(super.readable(), before);
-    return Math.min(this.spliceEnd![h]! - this.spliceNext![h]!, this.capacity);
+    if (this.count === 0) return super.readable();
+    const s = this.spans![this.head]!;
+    const before = s.at - this.ringConsumed;
+    return before > 0 ? Math.min(super.readable(), before) : Math.min(s.end - s.next, this.capacity);
   }
 
   /** A span is at the front: the next bytes read are a spliced span's. */
   get streaming(): boolean {
-    return this.spliceCount !== 0 && this.spliceAt![this.spliceHead] === this.ringConsumed;
+    return this.front() !== undefined;
   }
 
   /** Whether splice() would take another span now. */
   get canSplice(): boolean {
-    return this.spliceCount < MAX_SPLICES;
+    return this.count < MAX_SPLICES;
   }
 
   override consume(n: number): void {
     // No span waiting: positions need not be kept (splice() restarts them), so the ring alone is consumed.
-    if (this.spliceCount === 0) {
+    if (this.count === 0) {
       super.consume(n);
       return;
     }
-    if (!this.streaming) {
-      if (this.spliceCount !== 0 && n > this.spliceAt![this.spliceHead]! - this.ringConsumed) {
-        throw new RangeError(`OutputRing.consume: ${n} bytes would run past a spliced span`);
-      }
+    if (!(n >= 0 && n <= this.readable())) throw new RangeError(`OutputRing.consume: ${n} is more than the ${this.readable()} readable bytes`);
+    const s = this.front();
+    if (s === undefined) {
       super.consume(n);
       this.ringConsumed += n;
       return;
     }
-    const h = this.spliceHead;
-    const next = this.spliceNext!;
-    const end = this.spliceEnd![h]!;
-    if (!Number.isInteger(n) || n < 0 || n > Math.min(end - next[h]!, this.capacity)) {
-      throw new RangeError(`OutputRing.consume: ${n} is not within the readable piece of the spliced span`);
-    }
-    next[h] = next[h]! + n;
-    if (next[h] !== end) return;
-    this.spliceBytes![h] = undefined;
-    this.spliceHead = (h + 1) % MAX_SPLICES;
-    this.spliceCount--;
+    s.next += n;
+    if (s.next !== s.end) return;
+    s.bytes = undefined;
+    this.head = (this.head + 1) % MAX_SPLICES;
+    this.count--;
   }
 
   /**
@@ -105,30 +109,23 @@ export class OutputRing extends ByteRing {
    * not change them until they are consumed. False when MAX_SPLICES spans already wait.
    */
   splice(bytes: Uint8Array, start: number, end: number): boolean {
-    if (this.spliceCount === MAX_SPLICES) return false;
-    if (!(start >= 0 && start <= end && end <= bytes.length)) throw new RangeError(`OutputRing.splice: [${start}, ${end}) is not within ${bytes.length} bytes`);
+    if (this.count === MAX_SPLICES) return false;
     if (start === end) return true;
-    if (this.spliceCount === 0) this.ringConsumed = 0;
-    if (this.spliceBytes === undefined) {
-      this.spliceBytes = new Array<Uint8Array | undefined>(MAX_SPLICES).fill(undefined);
-      this.spliceNext = new Array<number>(MAX_SPLICES).fill(0);
-      this.spliceEnd = new Array<number>(MAX_SPLICES).fill(0);
-      this.spliceAt = new Array<number>(MAX_SPLICES).fill(0);
-    }
-    const i = (this.spliceHead + this.spliceCount) % MAX_SPLICES;
-    this.spliceBytes[i] = bytes;
-    this.spliceNext![i] = start;
-    this.spliceEnd![i] = end;
-    this.spliceAt![i] = this.ringConsumed + super.length;
-    this.spliceCount++;
+    if (this.count === 0) this.ringConsumed = 0;
+    const spans = (this.spans ??= Array.from({ length: MAX_SPLICES }, () => new Span()));
+    const s = spans[(this.head + this.count) % MAX_SPLICES]!;
+    s.bytes = bytes;
+    s.next = start;
+    s.end = end;
+    s.at = this.ringConsumed + super.length;
+    this.count++;
     return true;
   }
 
   /** Drops every queued byte, every span (and the caller's arrays with them) and any reservation. */
   override clear(): void {
     super.clear();
-    this.ringConsumed = 0;
-    if (this.spliceBytes !== undefined) this.spliceBytes.fill(undefined);
-    this.spliceCount = this.spliceHead = 0;
+    if (this.spans !== undefined) for (const s of this.spans) s.bytes = undefined;
+    this.count = this.head = 0;
   }
 }

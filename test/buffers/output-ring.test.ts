@@ -66,7 +66,6 @@ test(`splice() takes ${MAX_SPLICES} spans, then says false until one is consumed
   assert.equal(ring.length, 0);
   assert.equal(ring.readable(), 0);
   assert.equal(ring.buffer, ring.bytes);
-  assert.throws(() => ring.splice(span, 5, 11), RangeError);
 });
 
 test("consume() cannot run past a span's start or a piece's end", () => {
