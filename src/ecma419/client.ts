@@ -28,7 +28,7 @@ import { type Budget, ESP32_BUDGET, checkBudget } from "../engine/budget.js";
 import { CLOSING, CONNACK_WAIT, CONNECTED, Engine, type EngineEvent } from "../engine/engine.js";
 import { type Host, type LinkError, type TlsOptions, getDefaultHost } from "../connection/host.js";
 import { ConnectionDriver } from "../connection/driver.js";
-import { type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
+import { type SupervisorEvent, type SupervisorState, initialState } from "../connection/supervisor.js";
 import { errorString } from "../paho/strings.js";
 import { topicFilterProblem, topicNameProblem } from "../paho/topic-rules.js";
 
@@ -152,8 +152,6 @@ export class Ecma419Client {
   /** The output was full: onWritable is owed once it drains. */
   #blocked = false;
   #closing = false;
-  /** The lifecycle (src/connection/supervisor.ts), for its connect timeout: this class never reconnects. */
-  #supervisor: SupervisorState = initialState(CONNECT_TIMEOUT_MS);
 
   constructor(options: Ecma419Options) {
     if (typeof options?.host !== "string" || options.host === "") throw new TypeError("host required");
@@ -164,15 +162,16 @@ export class Ecma419Client {
     this.#qos2 = new Qos2Ids(budget.maxMessages);
     const connect = this.#connectPacket(options);
     const port = options.port ?? (options.tls === undefined ? 1883 : 8883);
-    this.#driver = new Ecma419Client.#Driver(options.platform ?? getDefaultHost(), new Engine(budget, 4), this, connect);
+    // The lifecycle (src/connection/supervisor.ts) serves for its connect timeout: this class never reconnects.
+    this.#driver = new Ecma419Client.#Driver(options.platform ?? getDefaultHost(), new Engine(budget, 4), initialState(CONNECT_TIMEOUT_MS), this, connect);
     this.#supervise({ type: "start" });
     this.#driver.open({ host: options.host, port, bindAddress: "", transport: "tcp", tls: options.tls, wsPath: "/mqtt", wsHeaders: undefined });
   }
 
   /** The driver, with what it tells this client: nested, so it reaches the private members. */
   static readonly #Driver = class extends ConnectionDriver {
-    constructor(host: Host, engine: Engine, private readonly client: Ecma419Client, private readonly connect: ConnectPacket) {
-      super(host, engine);
+    constructor(host: Host, engine: Engine, supervisor: SupervisorState, private readonly client: Ecma419Client, private readonly connect: ConnectPacket) {
+      super(host, engine, supervisor);
     }
 
     linkOpened(): void {
@@ -192,7 +191,6 @@ export class Ecma419Client {
     written(waiting: boolean): void { this.client.#written(waiting); }
     serviced(): void { this.flush(); }
     timerFired(): void { this.client.#supervise({ type: "timer" }); }
-    deadline(): number { return this.client.#supervisor.deadline; }
   };
 
   get format(): "buffer" {
@@ -429,16 +427,14 @@ export class Ecma419Client {
     this.#message = null;
     this.#driver.clearTimer();
     // This class never reconnects: what is left of the lifecycle is its start, for no one.
-    this.#supervisor = initialState(CONNECT_TIMEOUT_MS);
+    this.#driver.supervisor = initialState(CONNECT_TIMEOUT_MS);
     if (error === undefined) this.#call(this.#options.onClose);
     else this.#call(this.#options.onError, error);
   }
 
   /** Feeds the supervisor; a connect timeout ends the connection with an error. */
   #supervise(event: SupervisorEvent): void {
-    const next = transition(this.#supervisor, event, this.#driver.host.now());
-    if (next.timer < this.#supervisor.deadline) this.#driver.clearTimer();
-    this.#supervisor = next.state;
+    const next = this.#driver.feedSupervisor(event, this.#driver.host.now());
     if (next.callbacks.includes("onConnectFail")) {
       this.#driver.release()?.destroy();
       this.#finish(new Error(event.type === "timer" ? "no CONNACK within the connect timeout" : "the connection could not be made"));
