@@ -65,7 +65,8 @@ export interface ConnectedEvent { type: "connected"; sessionPresent: boolean; re
 export interface RefusedEvent { type: "refused"; reasonCode: number; properties: Properties | undefined }
 /** `message` is the decoder's reused view: valid until the next poll(). */
 export interface MessageEvent { type: "message"; message: PublishView }
-export interface PublishedEvent { type: "published"; mid: number; reasonCode: number; properties: Properties | undefined }
+/** A QoS 1/2 publish's flow ended: `qos` is the publish's (the ECMA-419 client reports PUBACK or PUBCOMP by it). */
+export interface PublishedEvent { type: "published"; mid: number; qos: 1 | 2; reasonCode: number; properties: Properties | undefined }
 export interface SubscribedEvent { type: "subscribed"; mid: number; reasonCodes: number[]; properties: Properties | undefined }
 export interface UnsubscribedEvent { type: "unsubscribed"; mid: number; reasonCodes: number[]; properties: Properties | undefined }
 /** The link must go: `rc` is the Paho error, `reasonCode` the v5 reason (the broker's, or the one we sent). */
@@ -155,7 +156,7 @@ export class Engine {
   private readonly filterCount: Uint16Array;
   private readonly queue: EngineEvent[] = [];
   private readonly messageEvent: MessageEvent;
-  private readonly publishedEvent: PublishedEvent = { type: "published", mid: 0, reasonCode: 0, properties: undefined };
+  private readonly publishedEvent: PublishedEvent = { type: "published", mid: 0, qos: 1, reasonCode: 0, properties: undefined };
 
   /** The last QoS 0 PUBLISH's header, made at the first QoS 0 publish: see repeatQos0(). */
   private qos0Repeat: Qos0Repeat | undefined = undefined;
@@ -667,13 +668,15 @@ export class Engine {
     this.incoming.clear();
     const outbox = this.outbox;
     const finished: number[] = [];
+    /** Discarded flows: their ids, each followed by its QoS. */
     const discarded: number[] = [];
     outbox.forEachPending((id, slot) => {
       const state = outbox.stateOf(slot);
       if (state === QUEUED) return;
       if (!this.options.resendOnSessionLoss) {
         // The broker took a message it PUBREC'd; the rest are dropped with the session, as asked.
-        (state === WAIT_PUBCOMP ? finished : discarded).push(id);
+        if (state === WAIT_PUBCOMP) finished.push(id);
+        else discarded.push(id, state === WAIT_PUBACK ? 1 : 2);
       } else if (state === WAIT_PUBCOMP) {
         // A broker that forwards QoS 2 on PUBREL (as mosquitto does) lost this message with the
         // session: the whole flow starts again from PUBLISH.
@@ -684,12 +687,13 @@ export class Engine {
     });
     for (const id of finished) {
       this.completePublish(id);
-      this.queue.push({ type: "published", mid: id, reasonCode: 0, properties: undefined });
+      this.queue.push({ type: "published", mid: id, qos: 2, reasonCode: 0, properties: undefined });
     }
-    for (const id of discarded) {
+    for (let i = 0; i < discarded.length; i += 2) {
+      const id = discarded[i]!;
       this.completePublish(id);
       this.log(MQTT_LOG_WARNING, `mid ${id} was sent to a session the broker no longer has: discarded, not re-sent`);
-      this.queue.push({ type: "published", mid: id, reasonCode: UNSPECIFIED_ERROR, properties: undefined });
+      this.queue.push({ type: "published", mid: id, qos: discarded[i + 1] as 1 | 2, reasonCode: UNSPECIFIED_ERROR, properties: undefined });
     }
   }
 
@@ -762,7 +766,7 @@ export class Engine {
     if (!this.expect(p.packetId, WAIT_PUBACK, "PUBACK")) return null;
     this.completePublish(p.packetId);
     this.pump();
-    return this.published(p.packetId, p.reasonCode, p);
+    return this.published(p.packetId, 1, p.reasonCode, p);
   }
 
   private onPubrec(p: AckView): EngineEvent | null {
@@ -781,7 +785,7 @@ export class Engine {
       // The broker refused the message (v5): the flow ends here [MQTT-4.3.3-4].
       this.completePublish(p.packetId);
       this.pump();
-      return this.published(p.packetId, p.reasonCode, p);
+      return this.published(p.packetId, 2, p.reasonCode, p);
     }
     this.outbox.released(slot, this.now);
     this.options.store?.releaseOutgoing(p.packetId);
@@ -801,7 +805,7 @@ export class Engine {
     if (!this.expect(p.packetId, WAIT_PUBCOMP, "PUBCOMP")) return null;
     this.completePublish(p.packetId);
     this.pump();
-    return this.published(p.packetId, p.reasonCode, p);
+    return this.published(p.packetId, 2, p.reasonCode, p);
   }
 
   private onListAck(p: SubackPacket | UnsubackPacket, waiting: number): EngineEvent | null {
@@ -828,9 +832,10 @@ export class Engine {
     return false;
   }
 
-  private published(mid: number, reasonCode: number, p: AckView): PublishedEvent {
+  private published(mid: number, qos: 1 | 2, reasonCode: number, p: AckView): PublishedEvent {
     const e = this.publishedEvent;
     e.mid = mid;
+    e.qos = qos;
     e.reasonCode = reasonCode;
     e.properties = p.propertiesStart === p.propertiesEnd ? undefined : p.properties;
     return e;
@@ -850,9 +855,10 @@ export class Engine {
       if (st !== WAIT_PUBCOMP && ob.recordLength(slot) > this.serverMaximumPacketSize) {
         // Queued before this broker said what it takes: it would disconnect us on every attempt.
         const id = ob.ids.idAt(slot);
+        const qos = ob.awaitedAfterPublish(slot) === WAIT_PUBACK ? 1 : 2;
         this.log(MQTT_LOG_WARNING, `mid ${id} (${ob.recordLength(slot)} bytes) is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}: not sent`);
         this.completePublish(id);
-        this.queue.push({ type: "published", mid: id, reasonCode: PACKET_TOO_LARGE_REASON, properties: undefined });
+        this.queue.push({ type: "published", mid: id, qos, reasonCode: PACKET_TOO_LARGE_REASON, properties: undefined });
         continue;
       }
       if (st === WAIT_PUBCOMP) {
