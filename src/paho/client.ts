@@ -10,11 +10,10 @@
  * and one timer drive it all, reconnecting with backoff; otherwise the caller drives it with loop() or
  * with loopRead/loopWrite/loopMisc, as Paho's external event loop contract says.
  */
-import { MQTTv5, type ProtocolVersion } from "../codec/constants.js";
+import { MQTTv5 } from "../codec/constants.js";
 import type { QoS } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
 import { type Host, type TlsOptions, getDefaultHost } from "../connection/host.js";
-import { initialState } from "../connection/supervisor.js";
 import { checkBudget } from "../engine/budget.js";
 import { CONNECTED, Engine, type EngineOptions } from "../engine/engine.js";
 import { type ConnectArgs, MAX_PAYLOAD, type Payload, checkAuthenticator, checkCallbackFilter, checkPublishProperties, checkQos, checkTopicName, clientSettings, connectArgs, connectTimeoutMs, failoverServers, messageRetryMs, nonNegativeInteger, publishPayload, reconnectDelaysMs, subscriptions, toBytes, topicFilters, toPayload, checkedWill } from "./arguments.js";
@@ -52,7 +51,6 @@ export class Client {
   private eventLoop!: EventLoop;
   /** The driver's engine, for the facade's commands (a field: publish() is a hot path on XS). */
   private engine!: Engine;
-  private protocol!: ProtocolVersion;
   /** The last topic publish() accepted: a publisher's topics repeat, so each is checked once in a row. */
   private lastTopic: unknown = NO_TOPIC;
 
@@ -74,10 +72,8 @@ export class Client {
     const s = clientSettings(options);
     const engine = new Engine(checkBudget(options.budget), s.protocol, s.engineOptions, (level, message) => this.log(level, message));
     if (options.store !== undefined) engine.restore(options.store.open(s.clientId, s.protocol));
-    const settings = { clientId: s.clientId, cleanSession: s.cleanSession, username: undefined, password: undefined, will: undefined, authenticator: undefined };
-    this.eventLoop = new EventLoop(options.host ?? getDefaultHost(), engine, initialState(s.connectTimeoutMs), this, s.protocol, settings, s.transport, s.zeroCopyMessages);
+    this.eventLoop = new EventLoop(options.host ?? getDefaultHost(), engine, this, s);
     this.engine = engine;
-    this.protocol = s.protocol;
     this.userdata = options.userdata;
   }
 
@@ -103,27 +99,30 @@ export class Client {
   }
 
   wsSetOptions(path = "/mqtt", headers?: Record<string, string>): void {
-    if (this.eventLoop.transport !== "websockets") throw new RangeError('wsSetOptions needs transport: "websockets"');
-    this.eventLoop.wsPath = path;
-    this.eventLoop.wsHeaders = headers;
+    const link = this.eventLoop.linkSettings;
+    if (link.transport !== "websockets") throw new RangeError('wsSetOptions needs transport: "websockets"');
+    this.eventLoop.linkSettings = { ...link, wsPath: path, wsHeaders: headers };
   }
 
   tlsSet(options: Omit<TlsOptions, "context" | "insecure"> = {}): void {
-    if (this.eventLoop.tls?.context !== undefined) throw new RangeError("TLS is already set with tlsSetContext");
-    this.eventLoop.tls = { ...options, insecure: this.eventLoop.tls?.insecure };
+    const link = this.eventLoop.linkSettings;
+    if (link.tls?.context !== undefined) throw new RangeError("TLS is already set with tlsSetContext");
+    this.eventLoop.linkSettings = { ...link, tls: { ...options, insecure: link.tls?.insecure } };
   }
 
   tlsSetContext(context: unknown): void {
-    const tls = this.eventLoop.tls;
+    const link = this.eventLoop.linkSettings;
+    const tls = link.tls;
     if (tls !== undefined && tls.context === undefined && Object.keys(tls).some((k) => k !== "insecure" && tls[k as keyof TlsOptions] !== undefined)) {
       throw new RangeError("TLS is already set with tlsSet");
     }
-    this.eventLoop.tls = { context, insecure: tls?.insecure };
+    this.eventLoop.linkSettings = { ...link, tls: { context, insecure: tls?.insecure } };
   }
 
   tlsInsecureSet(insecure: boolean): void {
-    if (this.eventLoop.tls === undefined) throw new RangeError("call tlsSet() or tlsSetContext() before tlsInsecureSet()");
-    this.eventLoop.tls.insecure = insecure;
+    const link = this.eventLoop.linkSettings;
+    if (link.tls === undefined) throw new RangeError("call tlsSet() or tlsSetContext() before tlsInsecureSet()");
+    this.eventLoop.linkSettings = { ...link, tls: { ...link.tls, insecure } };
   }
 
   enableLogger(logger?: Logger): void {
@@ -136,8 +135,8 @@ export class Client {
 
   usernamePwSet(username: string | null, password?: string | Uint8Array | null): void {
     if (username !== null && typeof username !== "string") throw new TypeError("username must be a string or null");
-    this.eventLoop.settings.username = username ?? undefined;
-    this.eventLoop.settings.password = password === undefined || password === null ? undefined : toBytes(password, "password");
+    this.eventLoop.username = username ?? undefined;
+    this.eventLoop.password = password === undefined || password === null ? undefined : toBytes(password, "password");
   }
 
   userDataSet(userdata: unknown): void {
@@ -145,11 +144,11 @@ export class Client {
   }
 
   willSet(topic: string, payload?: Payload, qos: QoS = 0, retain = false, properties?: Properties): void {
-    this.eventLoop.settings.will = checkedWill(this.protocol, topic, payload, qos, retain, properties);
+    this.eventLoop.will = checkedWill(this.eventLoop.protocol, topic, payload, qos, retain, properties);
   }
 
   willClear(): void {
-    this.eventLoop.settings.will = undefined;
+    this.eventLoop.will = undefined;
   }
 
   /**
@@ -157,19 +156,19 @@ export class Client {
    * Alias Maximum and budget.maxTopicAliases, so the topic goes over the wire only the first time.
    */
   outgoingTopicAliasesSet(enabled: boolean): void {
-    if (enabled && this.protocol !== MQTTv5) throw new RangeError("topic aliases need MQTT 5");
+    if (enabled && this.eventLoop.protocol !== MQTTv5) throw new RangeError("topic aliases need MQTT 5");
     this.configureEngine({ useTopicAliases: enabled });
   }
 
   /** MQTT 5 enhanced authentication; null turns it off. */
   authenticatorSet(authenticator: Authenticator | null): void {
-    if (authenticator !== null) checkAuthenticator(this.protocol, authenticator);
-    this.eventLoop.settings.authenticator = authenticator ?? undefined;
+    if (authenticator !== null) checkAuthenticator(this.eventLoop.protocol, authenticator);
+    this.eventLoop.authenticator = authenticator ?? undefined;
   }
 
   /** MQTT 5: starts a re-authentication (AUTH 0x19) with the authenticator's initial data. */
   reauthenticate(): number {
-    const authenticator = this.eventLoop.settings.authenticator;
+    const authenticator = this.eventLoop.authenticator;
     if (authenticator === undefined) return MQTT_ERR_INVAL;
     const rc = this.engine.sendAuth(0x19, authenticator.initialData?.(), this.eventLoop.clock());
     this.eventLoop.flush();
@@ -219,13 +218,13 @@ export class Client {
 
   /** Opens the link and writes CONNECT; resolves MQTT_ERR_SUCCESS then. onConnect reports the CONNACK. */
   connect(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): Promise<number> {
-    this.setArgs(connectArgs(this.protocol, host, port, keepalive, bindAddress, cleanStart, properties));
+    this.setArgs(connectArgs(this.eventLoop.protocol, host, port, keepalive, bindAddress, cleanStart, properties));
     return this.eventLoop.start(true);
   }
 
   /** Stores the arguments; the connection is made by loopStart()/loopForever() (Paho's connect_async). */
   connectAsync(host: string, port = 1883, keepalive = 60, bindAddress = "", cleanStart?: boolean, properties?: Properties): number {
-    this.setArgs(connectArgs(this.protocol, host, port, keepalive, bindAddress, cleanStart, properties));
+    this.setArgs(connectArgs(this.eventLoop.protocol, host, port, keepalive, bindAddress, cleanStart, properties));
     if (this.eventLoop.mode !== MODE_MANUAL && this.eventLoop.link === null) void this.eventLoop.start(false);
     return MQTT_ERR_SUCCESS;
   }
@@ -262,7 +261,7 @@ export class Client {
       return MQTT_ERR_NO_CONN;
     }
     this.log(MQTT_LOG_DEBUG, "Sending DISCONNECT");
-    const rc = this.engine.disconnect(reasonCode, this.protocol === MQTTv5 ? properties : undefined, this.eventLoop.clock());
+    const rc = this.engine.disconnect(reasonCode, this.eventLoop.protocol === MQTTv5 ? properties : undefined, this.eventLoop.clock());
     this.eventLoop.supervise({ type: "disconnect" });
     if (rc !== MQTT_ERR_SUCCESS) {
       link.destroy();
@@ -388,8 +387,8 @@ export class Client {
     // scheduled, are in the same turn of the event loop. For QoS 0 the time only says when something was
     // last sent (for keepalive), and a clock read can cost as much as the rest of a small QoS 0 publish.
     const loop = this.eventLoop;
-    const now = qos !== 0 || !(loop.flushScheduled || loop.flushOwed) ? loop.clock() : loop.now;
-    const props = this.protocol === MQTTv5 ? properties : undefined;
+    const now = qos !== 0 || !(loop.flushScheduled || loop.flushOwed) ? (loop.now = loop.host.now()) : loop.now;
+    const props = loop.protocol === MQTTv5 ? properties : undefined;
     let result = this.engine.publish(topic, bytes, qos, Boolean(retain), props, now);
     if (result.rc === MQTT_ERR_QUEUE_SIZE && loop.flushOwed) {
       // In a callback, what earlier publishes queued waits for service() to write it: when that fills the
@@ -400,11 +399,12 @@ export class Client {
     }
     const completions = (loop.completions ??= new Completions(loop.host));
     if (result.rc !== MQTT_ERR_SUCCESS) {
-      this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(result.rc)}`);
+      // A full output is routine for a publisher that publishes until told to wait: no text unless logged.
+      if (this.onLog !== null || loop.logger !== undefined) this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(result.rc)}`);
       return completions.notQueuedInfo(result.rc, result.mid);
     }
     const mid = result.mid;
-    if (loop.logging) this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${mid}), '${topic}', ... (${bytes.length} bytes)`);
+    if (this.onLog !== null || loop.logger !== undefined) this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${mid}), '${topic}', ... (${bytes.length} bytes)`);
     // As Paho: without a connection every QoS says MQTT_ERR_NO_CONN, though QoS 1/2 is queued and goes
     // out after CONNACK (its waitForPublish() still resolves then). The engine writes QoS 0 only when connected.
     const info = qos === 0 ? completions.queuedQos0Info(mid)
@@ -418,8 +418,8 @@ export class Client {
    * Returns [rc, mid].
    */
   subscribe(topic: string | [string, QoS | SubscribeOptions] | Array<[string, QoS | SubscribeOptions]>, qos: QoS = 0, options?: SubscribeOptions, properties?: Properties): [number, number] {
-    const subs = subscriptions(this.protocol, topic, qos, options);
-    const r = this.engine.subscribe(subs, this.protocol === MQTTv5 ? properties : undefined, this.eventLoop.clock());
+    const subs = subscriptions(this.eventLoop.protocol, topic, qos, options);
+    const r = this.engine.subscribe(subs, this.eventLoop.protocol === MQTTv5 ? properties : undefined, this.eventLoop.clock());
     if (r.rc === MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_DEBUG, `Sending SUBSCRIBE (d0, m${r.mid}) [${subs.map((s) => `('${s.topicFilter}', ${s.qos})`).join(", ")}]`);
       this.eventLoop.scheduleFlush();
@@ -428,8 +428,8 @@ export class Client {
   }
 
   unsubscribe(topic: string | string[], properties?: Properties): [number, number] {
-    const filters = topicFilters(this.protocol, topic);
-    const r = this.engine.unsubscribe(filters, this.protocol === MQTTv5 ? properties : undefined, this.eventLoop.clock());
+    const filters = topicFilters(this.eventLoop.protocol, topic);
+    const r = this.engine.unsubscribe(filters, this.eventLoop.protocol === MQTTv5 ? properties : undefined, this.eventLoop.clock());
     if (r.rc === MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_DEBUG, `Sending UNSUBSCRIBE (d0, m${r.mid}) [${filters.map((f) => `'${f}'`).join(", ")}]`);
       this.eventLoop.scheduleFlush();

@@ -10,15 +10,16 @@
  * object per client is this driver subclass, holding the connection's state; the Client holds settings.
  */
 import { MQTTv5, type ProtocolVersion } from "../codec/constants.js";
+import type { Will } from "../codec/packet-types.js";
 import type { PublishView } from "../codec/packets/publish.js";
 import type { Properties } from "../codec/properties.js";
 import type { Host, Link, LinkError, LinkParams, TlsOptions } from "../connection/host.js";
 import { ConnectionDriver } from "../connection/driver.js";
-import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, STOPPED, type SupervisorEvent, type SupervisorState, referencedServer } from "../connection/supervisor.js";
+import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type SupervisorEvent, type SupervisorState, initialState, referencedServer } from "../connection/supervisor.js";
 import { CLOSING, type AuthEvent, type ClosedEvent, type Engine, type EngineEvent, type RefusedEvent } from "../engine/engine.js";
-import type { ConnectArgs } from "./arguments.js";
+import type { ClientSettings, ConnectArgs } from "./arguments.js";
 import type { Client } from "./client.js";
-import { type Logger, type MessageCallback, MqttConnectionError } from "./client-types.js";
+import { type Authenticator, type Logger, type MessageCallback, MqttConnectionError } from "./client-types.js";
 import type { Completions } from "./completions.js";
 import { type ConnectSettings, connectPacket, describeConnect } from "./connect-packet.js";
 import { MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_CONN_REFUSED, MQTT_ERR_INVAL, MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE, MQTT_LOG_WARNING } from "./constants.js";
@@ -37,19 +38,38 @@ const NO_SERVERS: ReadonlyArray<{ host: string; port: number }> = Object.freeze(
 
 export interface Waiter { resolve: (rc: number) => void; reject: (e: Error) => void }
 
-/** @internal One per Client, made by it: the Client reads and sets these fields, nothing else does. */
-export class EventLoop extends ConnectionDriver {
-  /** What CONNECT carries besides connect()'s arguments, and the link's settings (the option functions'). */
-  settings: ConnectSettings;
-  transport: "tcp" | "websockets";
-  tls: TlsOptions | undefined = undefined;
-  wsPath = "/mqtt";
-  wsHeaders: Record<string, string> | undefined = undefined;
+/** How a client's links open: what LinkParams take besides the broker's address. */
+export interface LinkSettings {
+  readonly transport: "tcp" | "websockets";
+  readonly tls: TlsOptions | undefined;
+  readonly wsPath: string;
+  readonly wsHeaders: Record<string, string> | undefined;
+}
+
+/** The settings of every client that changed none, shared: one field per client instead of four. */
+const TCP: LinkSettings = Object.freeze({ transport: "tcp", tls: undefined, wsPath: "/mqtt", wsHeaders: undefined });
+const WEBSOCKETS: LinkSettings = Object.freeze({ ...TCP, transport: "websockets" });
+
+/**
+ * @internal One per Client, made by it: the Client reads and sets these fields, nothing else does. The
+ * settings CONNECT carries are fields of its own (it is the ConnectSettings connectPacket() reads), not an
+ * object of their own: one object less per client.
+ */
+export class EventLoop extends ConnectionDriver implements ConnectSettings {
+  clientId: string;
+  cleanSession: boolean;
+  username: string | undefined = undefined;
+  password: Uint8Array | undefined = undefined;
+  will: Will | undefined = undefined;
+  authenticator: Authenticator | undefined = undefined;
+  /** How links open (the transport, tlsSet(), wsSetOptions()): a shared default until an option changes it. */
+  linkSettings: LinkSettings;
   logger: Logger | undefined = undefined;
   /** Copied when changed (rarely), so a new client shares the one empty list. */
   messageCallbacks: ReadonlyArray<[string, MessageCallback]> = NO_CALLBACKS;
   followRedirects = false;
   zeroCopyMessages: boolean;
+  readonly protocol: ProtocolVersion;
   /** connect()'s arguments (its broker replaced by a followed Server Reference); undefined before connect(). */
   args: ConnectArgs | undefined = undefined;
   /** Brokers to fail over to (failoverSet), after the one connect() named. */
@@ -78,12 +98,13 @@ export class EventLoop extends ConnectionDriver {
   private failure: LinkError | Error | undefined = undefined;
   private writeRegistered = false;
 
-  constructor(host: Host, engine: Engine, supervisor: SupervisorState, private readonly client: Client, readonly protocol: ProtocolVersion,
-    settings: ConnectSettings, transport: "tcp" | "websockets", zeroCopyMessages: boolean) {
-    super(host, engine, supervisor);
-    this.settings = settings;
-    this.transport = transport;
-    this.zeroCopyMessages = zeroCopyMessages;
+  constructor(host: Host, engine: Engine, private readonly client: Client, s: ClientSettings) {
+    super(host, engine, initialState(s.connectTimeoutMs));
+    this.protocol = s.protocol;
+    this.clientId = s.clientId;
+    this.cleanSession = s.cleanSession;
+    this.linkSettings = s.transport === "tcp" ? TCP : WEBSOCKETS;
+    this.zeroCopyMessages = s.zeroCopyMessages;
   }
 
   // ---- starting and stopping ------------------------------------------------------------------
@@ -147,8 +168,8 @@ export class EventLoop extends ConnectionDriver {
     this.call("onPreConnect", () => client.onPreConnect?.(client, client.userdata));
     const server = this.supervisor.server;
     const target = server === 0 ? a : this.failover[server - 1]!;
-    const params: LinkParams = { host: target.host, port: target.port, bindAddress: a.bindAddress, transport: this.transport,
-      tls: this.tls, wsPath: this.wsPath, wsHeaders: this.wsHeaders };
+    const { transport, tls, wsPath, wsHeaders } = this.linkSettings;
+    const params: LinkParams = { host: target.host, port: target.port, bindAddress: a.bindAddress, transport, tls, wsPath, wsHeaders };
     this.log(MQTT_LOG_DEBUG, `Connecting to ${target.host}:${target.port}`);
     this.closedEvent = undefined;
     this.readable = false;
@@ -170,7 +191,7 @@ export class EventLoop extends ConnectionDriver {
     this.call("onSocketOpen", () => client.onSocketOpen?.(client, client.userdata, socket));
     let packet;
     try {
-      packet = connectPacket(this.protocol, this.settings, this.args!, this.engine.budget, (m) => this.log(MQTT_LOG_WARNING, m));
+      packet = connectPacket(this.protocol, this, this.args!, this.engine.budget, (m) => this.log(MQTT_LOG_WARNING, m));
       this.engine.begin(packet, this.clock());
     } catch (e) {
       // A CONNECT that cannot be made (larger than the budget's output): the attempt failed.
@@ -300,7 +321,7 @@ export class EventLoop extends ConnectionDriver {
       case "connected":
         this.supervise({ type: "accepted" });
         // A broker-assigned id names the session from now on, so a reconnect resumes it.
-        if (e.properties?.assignedClientIdentifier !== undefined) this.settings.clientId = e.properties.assignedClientIdentifier;
+        if (e.properties?.assignedClientIdentifier !== undefined) this.clientId = e.properties.assignedClientIdentifier;
         this.log(MQTT_LOG_DEBUG, `Received CONNACK (${e.sessionPresent ? 1 : 0}, ${e.reasonCode})`);
         this.call("onConnect", () => client.onConnect?.(client, client.userdata, { sessionPresent: e.sessionPresent }, e.reasonCode, props!));
         return;
@@ -355,7 +376,7 @@ export class EventLoop extends ConnectionDriver {
 
   /** MQTT 5 enhanced authentication: the broker's challenge answered, or a re-authentication's success. */
   private authenticate(e: AuthEvent, props: Properties): void {
-    const auth = this.settings.authenticator;
+    const auth = this.authenticator;
     if (auth === undefined) return;
     if (e.reasonCode === 0) {
       this.log(MQTT_LOG_INFO, "Re-authentication succeeded");
