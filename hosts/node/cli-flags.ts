@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import type { ProtocolVersion } from "../../src/codec/constants.js";
 import type { QoS } from "../../src/codec/packet-types.js";
-import type { ConnectionOptions } from "./publish.js";
+import type { ConnectionOptions } from "./publish-helpers.js";
 import { DEFAULT_BUDGET, type Logger, type TlsOptions } from "./index.js";
 
 /** A mistake in the arguments: reported with the usage, exit 1. */

@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { runDemo } from "./demo.js";
 import { CONNECTION_FLAGS, UsageError, connectionOf, integer, qosOf } from "./cli-flags.js";
 import { runSub } from "./cli-sub.js";
-import { type ConnectionOptions, multiple } from "./publish.js";
+import { type ConnectionOptions, multiple } from "./publish-helpers.js";
 import { formatSummary, renderHtml, runSimulation } from "./simulate/index.js";
 
 const USAGE = `Usage: tinymqtt <command> [options]

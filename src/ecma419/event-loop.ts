@@ -9,7 +9,7 @@
 // The pattern's operation codes are MQTT's packet types.
 import { CONNACK, PUBACK, PUBCOMP, SUBACK, UNSUBACK } from "../codec/constants.js";
 import type { ConnectPacket } from "../codec/packet-types.js";
-import type { PublishView } from "../codec/packets/publish.js";
+import type { PublishView } from "../codec/packets/publish-packet.js";
 import type { Host, LinkError } from "../connection/host.js";
 import { ConnectionDriver } from "../connection/driver.js";
 import { type SupervisorEvent, initialState } from "../connection/supervisor.js";

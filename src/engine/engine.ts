@@ -32,7 +32,7 @@ import { Encoder } from "../codec/encoder.js";
 import { copyBytes } from "../codec/write.js";
 import { MqttProtocolError, PROTOCOL_ERROR } from "../codec/errors.js";
 import type { AckView } from "../codec/packets/ack.js";
-import type { PublishView } from "../codec/packets/publish.js";
+import type { PublishView } from "../codec/packets/publish-packet.js";
 import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
 import type { SessionStore, StoredSession } from "../session/store.js";

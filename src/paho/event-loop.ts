@@ -11,7 +11,7 @@
  */
 import { MQTTv5, type ProtocolVersion } from "../codec/constants.js";
 import type { Will } from "../codec/packet-types.js";
-import type { PublishView } from "../codec/packets/publish.js";
+import type { PublishView } from "../codec/packets/publish-packet.js";
 import type { Properties } from "../codec/properties.js";
 import type { Host, Link, LinkError, LinkParams, TlsOptions } from "../connection/host.js";
 import { ConnectionDriver } from "../connection/driver.js";
