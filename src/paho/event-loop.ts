@@ -1,13 +1,14 @@
 /**
  * Paho's event loop: the connection driver (src/connection/driver.ts) with what the Client makes of its
- * events. The Client (./client.ts) takes requests, checks them and keeps settings; this side opens links
+ * events. The Client (./client.ts) takes requests and checks them; this side opens links
  * where the supervisor (src/connection/supervisor.ts) says, does what its transitions answer (open, drop,
  * report, end a loop), turns each engine event into a Paho callback, tells MessageInfos when they are
  * published (./completions.ts), and decides when output is written: soon rather than now in a loop, so a
  * burst of publishes leaves in one write.
  *
- * As in rumqttc, where client.rs sends requests and eventloop.rs does the I/O and reconnects: the one
- * object per client is this driver subclass, holding the connection's state; the Client holds settings.
+ * As in rumqttc, where client.rs sends requests and eventloop.rs does the I/O and reconnects. This driver
+ * subclass is the one object per client besides the Client and the engine: it holds the connection's
+ * state and what the option functions set (the Client writes those fields, nothing else does).
  */
 import { MQTTv5, type ProtocolVersion } from "../codec/constants.js";
 import type { Will } from "../codec/packet-types.js";
