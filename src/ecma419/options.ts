@@ -79,6 +79,8 @@ export function connectPacket(o: Ecma419Options): ConnectPacket {
   const will = o.will;
   const problem = will === undefined ? undefined : topicNameProblem(will.topic);
   if (problem !== undefined) throw new RangeError(`invalid will topic: ${problem}`);
+  // Here rather than at the first connection, where the encoder would refuse it far from the caller.
+  if ((o.id ?? "") === "" && o.clean === false) throw new RangeError("an id is needed when clean is false [MQTT-3.1.3-7]");
   return {
     type: 1, protocolVersion: 4, clientId: o.id ?? "", cleanStart: o.clean ?? true, keepAlive: Math.ceil((o.keepAlive ?? 0) / 1000),
     username: o.user, password: o.password === undefined ? undefined : bytesOf(o.password),

@@ -22,7 +22,7 @@
  * own misuse (RangeError/TypeError from publish arguments); protocol violations by the peer become a
  * "closed" event carrying the v5 reason code.
  */
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_WARNING } from "../paho/constants.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_ERR_UNKNOWN, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_WARNING } from "../paho/constants.js";
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
@@ -236,6 +236,10 @@ export class Engine {
 
   /** The link is open: writes CONNECT. Unfinished flows will be resumed once CONNACK arrives. */
   begin(connect: ConnectPacket, now: number): void {
+    // The client's rule, not the codec's: a broker decodes such a CONNECT and refuses it with CONNACK 0x02.
+    if (connect.protocolVersion !== 5 && connect.clientId === "" && !connect.cleanStart) {
+      throw new RangeError("MQTT 3.x: a zero-byte client id needs clean session [MQTT-3.1.3-7]");
+    }
     this.now = now;
     this.version = connect.protocolVersion;
     this.encoder.version = this.version;
@@ -344,6 +348,19 @@ export class Engine {
 
   /** The next event, or null when the fed bytes are used up (or the output must drain first). */
   poll(): EngineEvent | null {
+    try {
+      return this.nextEvent();
+    } catch (e) {
+      // The decoder's errors are handled inside; what else throws here is the session store (a disk that is
+      // full, a flash write that failed): a transient error while processing an inbound packet, which ends
+      // the connection [MQTT-4.8.0-2] rather than escape into the host's event loop. An acknowledgement
+      // owed for the packet is not sent: payOwedAck() drops it once the engine is closing.
+      this.transientError(e);
+      return this.nextEvent();
+    }
+  }
+
+  private nextEvent(): EngineEvent | null {
     for (;;) {
       // Owed for the last message, once the application had it (or at once for one never delivered).
       if (this.owedAckType !== 0 && !this.payOwedAck()) return null;
@@ -541,6 +558,9 @@ export class Engine {
   disconnect(reasonCode: number, properties: Properties | undefined, now: number): number {
     this.now = now;
     if (this.state !== CONNECTED && this.state !== CONNACK_WAIT) return MQTT_ERR_NO_CONN;
+    // Disconnecting from the callback of a QoS 1/2 message: its acknowledgement goes first, or the broker
+    // would send the message again to a persistent session.
+    if (this.owedAckType !== 0) this.payOwedAck();
     const packet = this.version === 5 ? { type: DISCONNECT as typeof DISCONNECT, reasonCode, properties } : { type: DISCONNECT as typeof DISCONNECT };
     if (properties !== undefined && this.encoder.measure(packet) > this.serverMaximumPacketSize) {
       // Reason String and User Property go only where they fit the broker's Maximum Packet Size [MQTT-3.14.2-3] [MQTT-3.14.2-4].
@@ -950,6 +970,14 @@ export class Engine {
     // After whatever is queued: the ring holds whole packets, and the link may be mid-way through one.
     if (this.version === 5 && this.state !== IDLE) this.writePacket({ type: DISCONNECT, reasonCode });
     return this.close(MQTT_ERR_PROTOCOL, reasonCode, reason);
+  }
+
+  /** A transient error while processing an inbound packet: DISCONNECT 0x80 (v5), then the link goes. */
+  private transientError(e: unknown): void {
+    const reason = `the session store failed while processing a packet: ${e instanceof Error ? e.message : String(e)}`;
+    this.log(MQTT_LOG_ERR, reason);
+    if (this.version === 5 && (this.state === CONNECTED || this.state === CONNACK_WAIT)) this.writePacket({ type: DISCONNECT, reasonCode: UNSPECIFIED_ERROR });
+    this.close(MQTT_ERR_UNKNOWN, UNSPECIFIED_ERROR, reason);
   }
 
   /** Ends the connection: the "closed" event comes out of the next poll(), after any queued before it. */
