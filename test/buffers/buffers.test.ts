@@ -5,18 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ByteRing, NO_PACKET_ID, PacketIdTable, RING_FULL } from "../../src/buffers/index.js";
+import { prng } from "../support/prng.js";
 
 /** mulberry32: a tiny seeded PRNG, so random walks are repeatable. */
-function prng(seed: number): (below: number) => number {
-  let s = seed >>> 0;
-  return (below) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
-  };
-}
 
 function write(ring: ByteRing, data: number[]): number {
   const offset = ring.reserve(data.length);

@@ -8,17 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RING_FULL } from "../../src/buffers/byte-ring.js";
 import { MAX_SPLICES, OutputRing } from "../../src/buffers/output-ring.js";
-
-function prng(seed: number): (below: number) => number {
-  let s = seed >>> 0;
-  return (below) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
-  };
-}
+import { prng } from "../support/prng.js";
 
 function write(ring: OutputRing, data: number[]): boolean {
   const offset = ring.reserve(data.length);

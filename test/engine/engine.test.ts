@@ -12,19 +12,7 @@ import { MQTT_ERR_CONN_LOST, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_PAYL
 import { CLOSING, CONNACK_WAIT, CONNECTED, IDLE } from "../../src/engine/engine.js";
 import { encode } from "../support/fake-host.js";
 import { type Ev, Rig, ascii, connack, ids, incoming, names, puback, pubcomp, pubrec, pubrel, snap } from "../support/engine-rig.js";
-
-
-/** mulberry32: a small seeded PRNG, so random orders replay exactly. */
-function prng(seed: number): (below: number) => number {
-  let s = seed >>> 0;
-  return (below) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
-  };
-}
+import { prng } from "../support/prng.js";
 
 // ---------------------------------------------------------------------------------------------------
 
