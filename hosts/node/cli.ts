@@ -5,16 +5,15 @@
  * `simulate`, many simulated devices against one broker (hosts/node/simulate).
  * Bad arguments exit 1 with the usage on stderr; a failed or refused connection exits 1 with the reason.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.js";
 import { CONNECTION_FLAGS, UsageError, connectionOf, integer, qosOf } from "./cli-flags.js";
 import { runSub } from "./cli-sub.js";
 import { type ConnectionOptions, multiple } from "./publish.js";
-import { formatSummary, renderHtml, runSimulation } from "./simulate/index.js";
+import { SIMULATE_FLAGS, runSimulateCommand, withWorkersDefault } from "./simulate/command.js";
 
 const USAGE = `Usage: tinymqtt <command> [options]
 
@@ -35,7 +34,7 @@ tinymqtt sub -t topic [-t topic ...] [-L URL] [-U topic ...] [-T filter_out ...]
              [-V protocol] [-d] [--quiet] [--will-*] [TLS options as pub] [--max-packet-size bytes]
 tinymqtt demo [--broker mqtt://host:port]
 tinymqtt simulate --devices N --rate R --duration S [--broker mqtt://host:port] [--qos Q] [--cut-rate C]
-             [--report file.html] [--connect-batch B] [--keepalive K]
+             [--report file.html] [--connect-batch B] [--keepalive K] [--workers [N]]
 tinymqtt --help
 
  -h : the broker host to connect to. Defaults to localhost.
@@ -75,20 +74,9 @@ default N/50, at least 0.5; 0 for none) and devices reconnect by themselves. A c
 lost and duplicated messages per device from sequence numbers. It prints a live progress line, then a
 summary, and writes an HTML report (--report, default tinymqtt-simulate-report.html; "" for none).
 Exit code 0; 2 when QoS 1/2 lost a message (or QoS 2 duplicated one); 1 for errors.
+--workers N splits the fleet over N processes of this machine (N defaults to the number of cores), each
+with its own checker; one live line and one summary for the whole fleet, with each worker's share.
 `;
-
-const SIMULATE = {
-  devices: { type: "string" },
-  rate: { type: "string" },
-  duration: { type: "string" },
-  broker: { type: "string" },
-  qos: { type: "string", short: "q" },
-  "cut-rate": { type: "string" },
-  report: { type: "string" },
-  "connect-batch": { type: "string" },
-  keepalive: { type: "string", short: "k" },
-  help: { type: "boolean" },
-} as const;
 
 const PUB = {
   ...CONNECTION_FLAGS,
@@ -170,38 +158,13 @@ async function demo(args: string[]): Promise<void> {
   await runDemo({ broker: v.broker, print: (line) => process.stdout.write(`${line}\n`) });
 }
 
-function decimal(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-  if (!(n >= min && n <= max)) throw new UsageError(`${name} must be a number from ${min} to ${max}, got "${value}"`);
-  return n;
-}
-
 async function simulate(args: string[]): Promise<number> {
-  const { values: v } = parseArgs({ args, options: SIMULATE, strict: true, allowPositionals: false });
+  const { values: v } = parseArgs({ args: withWorkersDefault(args), options: SIMULATE_FLAGS, strict: true, allowPositionals: false });
   if (v.help === true) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const devices = integer(v.devices, "--devices", 1, 1_000_000);
-  const rate = decimal(v.rate, "--rate", 0, 1_000_000);
-  const duration = decimal(v.duration, "--duration", 0, 86_400);
-  if (devices === undefined || rate === undefined || duration === undefined) throw new UsageError("simulate needs --devices N --rate R --duration S");
-  const report = v.report ?? "tinymqtt-simulate-report.html";
-  const result = await runSimulation({
-    devices, rate, duration, broker: v.broker, qos: qosOf(v.qos, "--qos") ?? 0,
-    cutRate: decimal(v["cut-rate"], "--cut-rate", 0, 1_000_000),
-    connectBatch: integer(v["connect-batch"], "--connect-batch", 1, 100_000) ?? 200,
-    keepalive: integer(v.keepalive, "--keepalive", 0, 65535) ?? 60,
-  });
-  process.stdout.write(`\n${formatSummary(result)}\n`);
-  if (report !== "") {
-    const path = resolve(report);
-    writeFileSync(path, renderHtml(result));
-    process.stdout.write(`report: ${path}\n`);
-  }
-  if (result.ok) return 0;
-  return result.maxConnected === 0 ? 1 : 2;
+  return runSimulateCommand(v);
 }
 
 /** As mosquitto_pub/sub: a refused connection exits with the CONNACK code (5 on 3.1.1, 135 on MQTT 5); else 1. */

@@ -12,7 +12,8 @@ import { LatencyHistogram, SequenceTracker } from "./stats.js";
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export class Checker {
-  readonly trackers: SequenceTracker[] = [];
+  /** By device index in the whole fleet; made at a device's first arrival. */
+  readonly trackers: Array<SequenceTracker | undefined> = [];
   /** Latency of every first arrival, and of those in the current sample (reset each second). */
   readonly total = new LatencyHistogram();
   readonly window = new LatencyHistogram();
@@ -23,9 +24,9 @@ export class Checker {
   private readonly client: Client;
   private readonly payload = new PayloadReader();
 
-  constructor(devices: number, runId: string) {
-    for (let i = 0; i < devices; i++) this.trackers.push(new SequenceTracker());
-    this.client = new Client({ clientId: `tinymqtt-sim-${runId}-checker`, budget: { maxIncomingQos2: 4096, maxMessages: 4096 } });
+  /** Counts devices 0 .. fleetSize - 1 (an index beyond is not ours and is ignored). */
+  constructor(private readonly fleetSize: number, runId: string, name = "checker") {
+    this.client = new Client({ clientId: `tinymqtt-sim-${runId}-${name}`, budget: { maxIncomingQos2: 4096, maxMessages: 4096 } });
     this.client.onMessage = (_c, _u, message) => this.arrived(message.payload);
   }
 
@@ -35,24 +36,29 @@ export class Checker {
       this.wills++;
       return;
     }
-    const tracker = this.trackers[p.device];
-    if (tracker === undefined) return;
+    if (p.device >= this.fleetSize) return;
+    const tracker = (this.trackers[p.device] ??= new SequenceTracker());
     const now = performance.now();
     this.received++;
     this.lastArrival = now;
     if (!tracker.see(p.seq)) return;
-    this.total.add(now - p.sentAt);
-    this.window.add(now - p.sentAt);
+    // sentAt is the sender's wall-clock time in ms (payload.ts), so a device in another process counts too.
+    const latency = performance.timeOrigin + now - p.sentAt;
+    this.total.add(latency);
+    this.window.add(latency);
   }
 
-  /** Connects and subscribes to base/+/t at qos and base/+/will at 1; rejects with the reason. */
-  start(broker: BrokerHandle, base: string, qos: QoS): Promise<void> {
+  /**
+   * Connects and subscribes to filter/+/t at qos and filter/+/will at 1 (filter is the fleet's topic base, or
+   * a $share/group/ in front of it); rejects with the reason.
+   */
+  start(broker: BrokerHandle, filter: string, qos: QoS): Promise<void> {
     const client = this.client;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the checker could not connect and subscribe to ${broker.describe} within 10 s`)), CONNECT_TIMEOUT_MS);
       client.onConnect = (_c, _u, _f, rc) => {
         if (rc !== 0) return reject(new Error(`${broker.describe} refused the checker: reason ${rc}`));
-        client.subscribe([[`${base}/+/t`, qos], [`${base}/+/will`, 1]]);
+        client.subscribe([[`${filter}/+/t`, qos], [`${filter}/+/will`, 1]]);
       };
       client.onSubscribe = (_c, _u, _mid, codes) => {
         clearTimeout(timer);
@@ -69,20 +75,25 @@ export class Checker {
   /** Gaps in the sequences seen so far: a late re-send may still fill one. */
   gaps(): number {
     let g = 0;
-    for (const t of this.trackers) g += t.gaps;
+    for (const t of this.trackers) if (t !== undefined) g += t.gaps;
     return g;
   }
 
   duplicates(): number {
     let d = 0;
-    for (const t of this.trackers) d += t.duplicates;
+    for (const t of this.trackers) if (t !== undefined) d += t.duplicates;
     return d;
   }
 
   unique(): number {
     let u = 0;
-    for (const t of this.trackers) u += t.unique;
+    for (const t of this.trackers) if (t !== undefined) u += t.unique;
     return u;
+  }
+
+  /** Unique arrivals of one device so far. */
+  uniqueOf(device: number): number {
+    return this.trackers[device]?.unique ?? 0;
   }
 
   /** A clean DISCONNECT, waited for (bounded). */

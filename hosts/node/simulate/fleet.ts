@@ -26,10 +26,12 @@ interface Device {
 
 export interface FleetSettings {
   devices: number;
+  /** The first device's index in the whole fleet (a worker or shard runs a slice of it); 0 for the whole. */
+  first: number;
   qos: QoS;
   budget: Budget;
   keepalive: number;
-  /** Topics are base/<index>/t and base/<index>/will. */
+  /** Topics are base/<index>/t and base/<index>/will, with the index in the whole fleet. */
   base: string;
   runId: string;
 }
@@ -53,7 +55,7 @@ export class Fleet {
   private readonly payload = new PayloadWriter();
 
   constructor(private readonly settings: FleetSettings, private readonly broker: BrokerHandle) {
-    for (let i = 0; i < settings.devices; i++) this.devices.push(this.device(i));
+    for (let i = 0; i < settings.devices; i++) this.devices.push(this.device(settings.first + i));
   }
 
   private device(index: number): Device {
@@ -106,7 +108,7 @@ export class Fleet {
   }
 
   publish(device: Device): void {
-    const info = device.client.publish(device.topic, this.payload.write(device.index, device.seq, performance.now()), this.settings.qos);
+    const info = device.client.publish(device.topic, this.payload.write(device.index, device.seq, performance.timeOrigin + performance.now()), this.settings.qos);
     // QoS 1/2 published while the link is down says MQTT_ERR_NO_CONN, as in Paho, but is queued.
     if (info.rc === MQTT_ERR_SUCCESS || (this.settings.qos > 0 && info.rc === MQTT_ERR_NO_CONN)) {
       device.seq++;

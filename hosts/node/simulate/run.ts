@@ -14,7 +14,9 @@ import { type BrokerHandle, parseBrokerUrl, startAedesWorker } from "./broker.js
 import { Checker } from "./checker.js";
 import { Fleet } from "./fleet.js";
 import { type PerDevice, type ThreadMemory, findGc, perDevice, settledMemory } from "./memory.js";
+import type { ShardReport } from "./merge.js";
 import { type ProgressOut, type Sample, Sampler } from "./sampler.js";
+import { type Progress, buildReport } from "./shard-report.js";
 import { drain, telemetry } from "./traffic.js";
 
 export type { Sample } from "./sampler.js";
@@ -42,9 +44,30 @@ export interface SimulateOptions {
   /** Where progress goes: a TTY gets one live line, anything else a plain line every `progressEvery` s. */
   out?: ProgressOut;
   progressEvery?: number;
+  /** This process runs one part of a larger fleet (a worker of `--workers`, or a `--shard`); default the whole fleet. */
+  part?: Part | undefined;
+  /** Called with this process's report after every sample (each second) and once at its end. */
+  onReport?: ((report: ShardReport) => void) | undefined;
+  /** Awaited after the ramp, before the telemetry (so that workers start their telemetry together). */
+  beforeTelemetry?: (() => Promise<void>) | undefined;
 }
 
-type Settings = Required<Omit<SimulateOptions, "broker" | "out" | "budget">> & { budget: Budget };
+/** Part `index` of `of`: devices first .. first + devices - 1 of a fleet of fleetSize, in the run runId. */
+export interface Part {
+  runId: string;
+  index: number;
+  of: number;
+  first: number;
+  fleetSize: number;
+}
+
+/** Devices first .. first + count - 1 are part `index` of a fleet of `fleetSize` split into `of` parts as evenly as can be. */
+export function sliceOf(fleetSize: number, index: number, of: number): { first: number; count: number } {
+  const first = Math.floor((index * fleetSize) / of);
+  return { first, count: Math.floor(((index + 1) * fleetSize) / of) - first };
+}
+
+type Settings = Required<Omit<SimulateOptions, "broker" | "out" | "budget" | "part" | "onReport" | "beforeTelemetry">> & { budget: Budget };
 
 /** Memory at one point of the run (memory.ts says what each figure is). */
 export interface Memory {
@@ -98,7 +121,7 @@ export interface SimulationResult {
   problems: string[];
 }
 
-function settings(opts: SimulateOptions): Settings {
+export function settings(opts: SimulateOptions): Settings {
   const n = opts.devices;
   const qos = opts.qos ?? 0;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`devices must be a positive integer, got ${String(n)}`);
@@ -116,24 +139,34 @@ function settings(opts: SimulateOptions): Settings {
 
 export async function runSimulation(opts: SimulateOptions): Promise<SimulationResult> {
   const s = settings(opts);
-  const runId = randomBytes(4).toString("hex");
-  const base = `tinymqtt/sim/${runId}`;
+  const part = opts.part;
+  const runId = part?.runId ?? randomBytes(4).toString("hex");
+  // A part's devices publish under a base of its own, so that its checker subscribes to its devices alone.
+  const base = part === undefined ? `tinymqtt/sim/${runId}` : `tinymqtt/sim/${runId}/${part.index}`;
+  const first = part?.first ?? 0;
   const startedAt = new Date().toISOString();
   const broker: BrokerHandle = opts.broker === undefined ? await startAedesWorker() : parseBrokerUrl(opts.broker);
-  const checker = new Checker(s.devices, runId);
+  const checker = new Checker(part?.fleetSize ?? s.devices, runId, part === undefined ? "checker" : `checker-${part.index}`);
   let fleet: Fleet | undefined;
   let sampler: Sampler | undefined;
   try {
     await checker.start(broker, base, s.qos);
     const gc = findGc();
     const baseline = await settledMemory(gc);
-    fleet = new Fleet({ devices: s.devices, qos: s.qos, budget: s.budget, keepalive: s.keepalive, base, runId }, broker);
+    fleet = new Fleet({ devices: s.devices, first, qos: s.qos, budget: s.budget, keepalive: s.keepalive, base, runId }, broker);
     sampler = new Sampler(fleet, checker, opts.out ?? process.stdout, s.progressEvery);
     sampler.baseline = baseline;
+    const progress: Progress = { rampSeconds: 0, telemetrySeconds: 0, memoryIdle: undefined, memoryLoaded: undefined };
+    const onReport = opts.onReport;
+    const report = (state: ShardReport["state"]): ShardReport =>
+      buildReport({ runId, part: part ?? { runId, index: 0, of: 1, first: 0, fleetSize: s.devices }, state, fleet: fleet!, checker, sampler: sampler!, progress });
+    if (onReport !== undefined) sampler.onSample = () => onReport(report("running"));
     sampler.start();
-    const steps = await runSteps(s, fleet, checker, sampler, broker, gc, baseline);
+    const steps = await runSteps(s, fleet, checker, sampler, broker, gc, baseline, progress, opts.beforeTelemetry);
     sampler.finish();
-    return results(s, { runId, startedAt, broker, fleet, checker, sampler, gcAvailable: gc !== undefined, ...steps });
+    const result = results(s, { runId, startedAt, broker, fleet, checker, sampler, gcAvailable: gc !== undefined, ...steps });
+    onReport?.(report("done"));
+    return result;
   } finally {
     sampler?.finish();
     await fleet?.stop();
@@ -150,15 +183,21 @@ interface Steps {
   connectedAtEnd: number;
 }
 
-/** Ramp, telemetry and drain, with the memory measured idle (after the ramp) and loaded (after the drain). */
+/**
+ * Ramp, telemetry and drain, with the memory measured idle (after the ramp) and loaded (after the drain);
+ * each figure also goes into `progress` as soon as it is known, for the reports made meanwhile.
+ */
 async function runSteps(s: Settings, fleet: Fleet, checker: Checker, sampler: Sampler, broker: BrokerHandle,
-  gc: (() => void) | undefined, baseline: ThreadMemory): Promise<Steps> {
+  gc: (() => void) | undefined, baseline: ThreadMemory, progress: Progress, beforeTelemetry: (() => Promise<void>) | undefined): Promise<Steps> {
   const measure = async (): Promise<Memory> => {
     const m = await settledMemory(gc);
     return { perDevice: perDevice(m, baseline, s.devices), rss: m.rss, brokerHeap: await broker.heapUsed() };
   };
   const rampSeconds = await fleet.ramp(s.connectBatch);
+  progress.rampSeconds = rampSeconds;
   const memoryIdle = await measure();
+  progress.memoryIdle = memoryIdle;
+  await beforeTelemetry?.();
   sampler.phase = "telemetry";
   const run = telemetry(fleet, s.rate, s.duration, s.cutRate);
   let telemetrySeconds: number;
@@ -167,9 +206,11 @@ async function runSteps(s: Settings, fleet: Fleet, checker: Checker, sampler: Sa
   } finally {
     run.stop();
   }
+  progress.telemetrySeconds = telemetrySeconds;
   sampler.phase = "drain";
   await drain(fleet, checker, s.qos, s.drainTimeout);
   const memoryLoaded = await measure();
+  progress.memoryLoaded = memoryLoaded;
   return { rampSeconds, telemetrySeconds, memoryIdle, memoryLoaded, connectedAtEnd: fleet.connected };
 }
 
@@ -188,8 +229,8 @@ function results(s: Settings, r: Run): SimulationResult {
   const { fleet, checker } = r;
   let lost = 0;
   let devicesWithLoss = 0;
-  for (let i = 0; i < s.devices; i++) {
-    const missing = fleet.devices[i]!.seq - checker.trackers[i]!.unique;
+  for (const device of fleet.devices) {
+    const missing = device.seq - checker.uniqueOf(device.index);
     lost += missing;
     if (missing > 0) devicesWithLoss++;
   }
