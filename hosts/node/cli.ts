@@ -35,6 +35,8 @@ tinymqtt sub -t topic [-t topic ...] [-L URL] [-U topic ...] [-T filter_out ...]
 tinymqtt demo [--broker mqtt://host:port]
 tinymqtt simulate --devices N --rate R --duration S [--broker mqtt://host:port] [--qos Q] [--cut-rate C]
              [--report file.html] [--connect-batch B] [--keepalive K] [--workers [N]]
+tinymqtt simulate --shard K/N --run RUN-ID --broker URL --devices N --rate R --duration S [--interval I] [...]
+tinymqtt simulate --collect RUN-ID --broker URL [--report file.html] [--wait S]
 tinymqtt --help
 
  -h : the broker host to connect to. Defaults to localhost.
@@ -76,6 +78,9 @@ summary, and writes an HTML report (--report, default tinymqtt-simulate-report.h
 Exit code 0; 2 when QoS 1/2 lost a message (or QoS 2 duplicated one); 1 for errors.
 --workers N splits the fleet over N processes of this machine (N defaults to the number of cores), each
 with its own checker; one live line and one summary for the whole fleet, with each worker's share.
+--shard K/N runs slice K (from 0) of N of the fleet and publishes its reports to the broker, retained under
+tinymqtt/sim/RUN-ID/ (every --interval seconds, default 5, and at its end); --collect RUN-ID gathers them
+into one summary and report (waiting at most --wait seconds, default 3600), a shard that died included.
 `;
 
 const PUB = {

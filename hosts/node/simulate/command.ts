@@ -1,13 +1,17 @@
 /**
  * `tinymqtt simulate`'s flags and what runs for them (the CLI in hosts/node/cli.ts parses with these flags
- * and hands the values here): one process (the default), `--workers [N]` processes on this machine.
+ * and hands the values here): one process (the default), `--workers [N]` processes on this machine, one
+ * `--shard K/N` of a fleet spread over machines, or `--collect RUN-ID` to gather the shards' reports.
  */
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { UsageError, integer, qosOf } from "../cli-flags.js";
 import { formatSummary, renderHtml } from "./report.js";
+import { collect } from "./collect.js";
 import { type SimulateOptions, type SimulationResult, runSimulation } from "./run.js";
+import { runShard } from "./shard.js";
+import { RUN_ID } from "./shard-channel.js";
 import { runWorkers } from "./workers.js";
 
 export const SIMULATE_FLAGS = {
@@ -21,6 +25,11 @@ export const SIMULATE_FLAGS = {
   "connect-batch": { type: "string" },
   keepalive: { type: "string", short: "k" },
   workers: { type: "string" },
+  shard: { type: "string" },
+  run: { type: "string" },
+  interval: { type: "string" },
+  collect: { type: "string" },
+  wait: { type: "string" },
   help: { type: "boolean" },
 } as const;
 
@@ -64,9 +73,35 @@ function finish(result: SimulationResult, report: string | undefined): number {
   return result.maxConnected === 0 ? 1 : 2;
 }
 
+function runIdOf(value: string | undefined, flag: string): string {
+  if (value === undefined || !RUN_ID.test(value)) throw new UsageError(`${flag} needs a run id of letters, digits, "-" and "_" (at most 64), got "${value ?? ""}"`);
+  return value;
+}
+
+function brokerOf(v: SimulateFlags, what: string): string {
+  if (v.broker === undefined) throw new UsageError(`${what} needs --broker mqtt://host:port: the shards and the collector meet on it`);
+  return v.broker;
+}
+
 export async function runSimulateCommand(v: SimulateFlags): Promise<number> {
+  if (v.collect !== undefined) {
+    if (v.shard !== undefined || v.workers !== undefined) throw new UsageError("--collect gathers a run's reports: give it neither --shard nor --workers");
+    const run = runIdOf(v.collect, "--collect");
+    return finish(await collect({ run, broker: brokerOf(v, "--collect"), wait: decimal(v.wait, "--wait", 1, 86_400) }), v.report);
+  }
   const workers = integer(v.workers, "--workers", 1, 1024);
   const options = fleetOptions(v);
+  if (v.shard !== undefined) {
+    if (workers !== undefined) throw new UsageError("--shard runs one slice in this process: not with --workers");
+    const m = /^(\d{1,6})\/(\d{1,6})$/.exec(v.shard);
+    const shard = Number(m?.[1]);
+    const shards = Number(m?.[2]);
+    if (m === null || !(shards >= 1 && shard < shards)) throw new UsageError(`--shard must be K/N with K from 0 to N - 1, got "${v.shard}"`);
+    const run = runIdOf(v.run, "--shard");
+    const interval = decimal(v.interval, "--interval", 0.5, 3600);
+    // The collector writes the fleet's report; a shard writes its own only when asked.
+    return finish(await runShard({ ...options, broker: brokerOf(v, "--shard"), shard, shards, run, interval }), v.report ?? "");
+  }
   const result = workers === undefined ? await runSimulation(options) : await runWorkers({ ...options, workers });
   return finish(result, v.report);
 }
