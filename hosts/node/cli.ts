@@ -34,7 +34,8 @@ tinymqtt sub -t topic [-t topic ...] [-L URL] [-U topic ...] [-T filter_out ...]
              [-V protocol] [-d] [--quiet] [--will-*] [TLS options as pub] [--max-packet-size bytes]
 tinymqtt demo [--broker mqtt://host:port]
 tinymqtt simulate --devices N --rate R --duration S [--broker mqtt://host:port] [--qos Q] [--cut-rate C]
-             [--report file.html] [--connect-batch B] [--keepalive K] [--workers [N]]
+             [--report file.html] [--connect-batch B] [--keepalive K] [--workers [N]] [--share]
+             [--username U --password P]
 tinymqtt simulate --shard K/N --run RUN-ID --broker URL --devices N --rate R --duration S [--interval I] [...]
 tinymqtt simulate --collect RUN-ID --broker URL [--report file.html] [--wait S]
 tinymqtt --help
@@ -81,6 +82,8 @@ with its own checker; one live line and one summary for the whole fleet, with ea
 --shard K/N runs slice K (from 0) of N of the fleet and publishes its reports to the broker, retained under
 tinymqtt/sim/RUN-ID/ (every --interval seconds, default 5, and at its end); --collect RUN-ID gathers them
 into one summary and report (waiting at most --wait seconds, default 3600), a shard that died included.
+--broker URL,URL,... runs against a cluster's nodes: devices spread over them with failover, a checker
+client on each (--share: in a $share group); the losses are split into the client's and the cluster's.
 `;
 
 const PUB = {

@@ -7,10 +7,11 @@
  */
 import { performance } from "node:perf_hooks";
 import { MQTT_ERR_SUCCESS } from "../index.js";
-import { type BrokerHandle, parseBrokerUrl } from "./broker.js";
+import { type BrokerHandle, parseBrokerUrls } from "./broker.js";
 import { type PartsResult, partsResult } from "./fleet-result.js";
 import { type ProgressOut, printProgress, progressLine } from "./sampler.js";
 import { type PublishedReport, type ShardState, channelClient, connectClient, decodeReport, decodeStatus, reportTopic, statusTopic } from "./shard-channel.js";
+import type { Auth } from "./run.js";
 import { liveSample } from "./workers.js";
 
 export interface CollectOptions {
@@ -19,6 +20,7 @@ export interface CollectOptions {
   /** At most this many seconds; default 3600. */
   wait?: number | undefined;
   out?: ProgressOut;
+  auth?: Auth | undefined;
 }
 
 /** Seconds without a report, beyond three intervals, after which a shard still "running" is taken for dead. */
@@ -36,10 +38,10 @@ interface Heard {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function collect(opts: CollectOptions): Promise<PartsResult> {
-  const broker: BrokerHandle = parseBrokerUrl(opts.broker);
+  const broker: BrokerHandle = parseBrokerUrls(opts.broker)[0]!;
   const out = opts.out ?? process.stdout;
   const wait = opts.wait ?? 3600;
-  const client = channelClient(`tinymqtt-sim-${opts.run}-collector-${process.pid}`);
+  const client = channelClient(`tinymqtt-sim-${opts.run}-collector-${process.pid}`, opts.auth);
   const heard = new Map<number, Heard>();
   const problems: string[] = [];
   const t0 = performance.now();

@@ -25,6 +25,9 @@ export const SIMULATE_FLAGS = {
   "connect-batch": { type: "string" },
   keepalive: { type: "string", short: "k" },
   workers: { type: "string" },
+  share: { type: "boolean" },
+  username: { type: "string" },
+  password: { type: "string" },
   shard: { type: "string" },
   run: { type: "string" },
   interval: { type: "string" },
@@ -47,6 +50,12 @@ function decimal(value: string | undefined, name: string, min: number, max: numb
   return n;
 }
 
+function authOf(v: SimulateFlags): { username: string; password: string } | undefined {
+  if (v.username === undefined && v.password === undefined) return undefined;
+  if (v.username === undefined) throw new UsageError("--password needs --username");
+  return { username: v.username, password: v.password ?? "" };
+}
+
 function fleetOptions(v: SimulateFlags): SimulateOptions {
   const devices = integer(v.devices, "--devices", 1, 1_000_000);
   const rate = decimal(v.rate, "--rate", 0, 1_000_000);
@@ -56,7 +65,7 @@ function fleetOptions(v: SimulateFlags): SimulateOptions {
     devices, rate, duration, broker: v.broker, qos: qosOf(v.qos, "--qos") ?? 0,
     cutRate: decimal(v["cut-rate"], "--cut-rate", 0, 1_000_000),
     connectBatch: integer(v["connect-batch"], "--connect-batch", 1, 100_000) ?? 200,
-    keepalive: integer(v.keepalive, "--keepalive", 0, 65535) ?? 60,
+    keepalive: integer(v.keepalive, "--keepalive", 0, 65535) ?? 60, share: v.share === true, auth: authOf(v),
   };
 }
 
@@ -87,7 +96,7 @@ export async function runSimulateCommand(v: SimulateFlags): Promise<number> {
   if (v.collect !== undefined) {
     if (v.shard !== undefined || v.workers !== undefined) throw new UsageError("--collect gathers a run's reports: give it neither --shard nor --workers");
     const run = runIdOf(v.collect, "--collect");
-    return finish(await collect({ run, broker: brokerOf(v, "--collect"), wait: decimal(v.wait, "--wait", 1, 86_400) }), v.report);
+    return finish(await collect({ run, broker: brokerOf(v, "--collect"), wait: decimal(v.wait, "--wait", 1, 86_400), auth: authOf(v) }), v.report);
   }
   const workers = integer(v.workers, "--workers", 1, 1024);
   const options = fleetOptions(v);

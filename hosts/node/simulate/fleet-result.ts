@@ -61,6 +61,8 @@ export function partsResult(reports: ShardReport[], parts: number, run: PartsRun
     rampSeconds: Math.max(0, ...latest.map((r) => r.rampSeconds)), telemetrySeconds, totalSeconds: run.totalSeconds,
     maxConnected: c.maxConnected, connectedAtEnd: c.connected, connectFailures: c.connectFailures, cuts: c.cuts,
     cutsPerSecond: telemetrySeconds > 0 ? c.cuts / telemetrySeconds : 0, reconnects: c.reconnects, willsReceived: c.wills,
+    // The reports carry no per-device open flows: the flows still open are counted as the unacknowledged losses, at most.
+    lostUnacknowledged: Math.min(m.lost, c.unfinished), lostAcknowledged: m.lost - Math.min(m.lost, c.unfinished), brokers: o.broker.split(", ").length,
     sent: c.sent, skippedOffline: c.skippedOffline, refusedBudget: c.refusedBudget, unfinished: c.unfinished, received: m.received,
     unique: m.unique, lost: m.lost, duplicates: m.duplicates, devicesWithLoss: m.devicesWithLoss,
     latency: { p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max, count: latency.count },

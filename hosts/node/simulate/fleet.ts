@@ -34,6 +34,7 @@ export interface FleetSettings {
   /** Topics are base/<index>/t and base/<index>/will, with the index in the whole fleet. */
   base: string;
   runId: string;
+  auth?: { username: string; password: string } | undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,7 +55,11 @@ export class Fleet {
   private stopping = false;
   private readonly payload = new PayloadWriter();
 
-  constructor(private readonly settings: FleetSettings, private readonly broker: BrokerHandle) {
+  /**
+   * With several brokers (a cluster's nodes), device i connects first to broker i mod n and fails over to
+   * the others in turn (Client.failoverSet), so the fleet is spread over the nodes.
+   */
+  constructor(private readonly settings: FleetSettings, private readonly brokers: BrokerHandle[]) {
     for (let i = 0; i < settings.devices; i++) this.devices.push(this.device(settings.first + i));
   }
 
@@ -64,7 +69,10 @@ export class Fleet {
     const device: Device = { index, client, topic: `${base}/${index}/t`, seq: 0, connected: false, started: false, attempted: false,
       everConnected: false, pending: 0 };
     client.willSet(`${base}/${index}/will`, "offline", 1);
+    if (this.settings.auth !== undefined) client.usernamePwSet(this.settings.auth.username, this.settings.auth.password);
     client.reconnectDelaySet(0.25, 4);
+    const n = this.brokers.length;
+    if (n > 1) client.failoverSet(Array.from({ length: n - 1 }, (_, k) => this.brokers[(index + 1 + k) % n]!).map(({ host, port }) => ({ host, port })));
     client.onConnect = (_c, _u, _f, rc) => {
       if (rc !== 0) return;
       if (device.everConnected) this.reconnects++;
@@ -92,7 +100,8 @@ export class Fleet {
     if (this.stopping || this.nextToStart >= this.devices.length) return;
     const device = this.devices[this.nextToStart++]!;
     device.started = true;
-    device.client.connectAsync(this.broker.host, this.broker.port, this.settings.keepalive);
+    const broker = this.brokers[device.index % this.brokers.length]!;
+    device.client.connectAsync(broker.host, broker.port, this.settings.keepalive);
     device.client.loopStart();
   }
 

@@ -35,6 +35,12 @@ function shareRows(r: PartsResult): Array<[string, string]> {
   });
 }
 
+function okText(r: SimulationResult): string {
+  if (r.options.qos === 0 && r.lost > 0) return "ok (QoS 0 may lose on link cuts)";
+  if (r.brokers > 1 && r.lostAcknowledged > 0) return `ok for the client; the brokers lost ${num(r.lostAcknowledged)} acknowledged messages`;
+  return "ok";
+}
+
 /** The summary as rows of [label, value]. */
 function summaryRows(r: SimulationResult): Array<[string, string]> {
   const o = r.options;
@@ -48,13 +54,14 @@ function summaryRows(r: SimulationResult): Array<[string, string]> {
     ["sent", `${num(r.sent)}${r.skippedOffline > 0 ? ` (+${num(r.skippedOffline)} QoS 0 not sent while offline)` : ""}${r.refusedBudget > 0 ? ` (+${num(r.refusedBudget)} refused: budget full)` : ""}`],
     ["received", `${num(r.received)} (${num(r.unique)} unique)`],
     ["lost", `${num(r.lost)}${pct(r.lost, r.sent)}${r.devicesWithLoss > 0 ? `, on ${num(r.devicesWithLoss)} devices` : ""}${r.unfinished > 0 ? `; ${num(r.unfinished)} flows unfinished` : ""}`],
+    ...(r.brokers > 1 ? [["lost, by whom", `${num(r.lostUnacknowledged)} by the client (never acknowledged to the device); ${num(r.lostAcknowledged)} by the brokers (acknowledged, delivered to no checker)`] as [string, string]] : []),
     ["duplicated", `${num(r.duplicates)}${pct(r.duplicates, r.sent)}${parts !== undefined && parts.crossDuplicates > 0 ? ` (${num(parts.crossDuplicates)} seen by two checkers)` : ""}`],
     ["latency p50 / p99 / max", `${ms(r.latency.p50)} / ${ms(r.latency.p99)} / ${ms(r.latency.max)}`],
     ["heap per device (idle / loaded)", `${kib(r.memoryIdle.perDevice.heap)} / ${kib(r.memoryLoaded.perDevice.heap)} V8 heap + ${kib(r.memoryIdle.perDevice.buffers)} / ${kib(r.memoryLoaded.perDevice.buffers)} buffers${r.gcAvailable ? "" : " (no gc(): rough)"}`],
     ["process RSS (idle / loaded)", `${mib(r.memoryIdle.rss)} / ${mib(r.memoryLoaded.rss)}, ${processes}${brokerShare(r)}`],
     ...(parts === undefined ? [] : shareRows(parts)),
     ["broker", o.broker],
-    ["result", r.ok ? (o.qos === 0 && r.lost > 0 ? "ok (QoS 0 may lose on link cuts)" : "ok") : `FAILED: ${r.problems.join("; ")}`],
+    ["result", r.ok ? okText(r) : `FAILED: ${r.problems.join("; ")}`],
   ];
 }
 

@@ -13,7 +13,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { Client, MQTT_ERR_SUCCESS } from "../index.js";
 import type { BrokerHandle } from "./broker.js";
 import type { ShardReport } from "./merge.js";
-import type { SimulationResult } from "./run.js";
+import type { Auth, SimulationResult } from "./run.js";
 
 /** A run id goes into topic names: letters, digits, "-" and "_" only. */
 export const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -73,8 +73,10 @@ export function decodeStatus(payload: Uint8Array): ShardState | undefined {
 }
 
 /** A client that holds a report: its budget fits MAX_REPORT_BYTES each way (allocated once, per process, not per device). */
-export function channelClient(clientId: string): Client {
-  return new Client({ clientId, budget: { maxPacketSize: MAX_REPORT_BYTES + 1024, outputBytes: MAX_REPORT_BYTES + 1024, storeBytes: 2 * MAX_REPORT_BYTES + 2048, maxMessages: 64 } });
+export function channelClient(clientId: string, auth?: Auth): Client {
+  const client = new Client({ clientId, budget: { maxPacketSize: MAX_REPORT_BYTES + 1024, outputBytes: MAX_REPORT_BYTES + 1024, storeBytes: 2 * MAX_REPORT_BYTES + 2048, maxMessages: 64 } });
+  if (auth !== undefined) client.usernamePwSet(auth.username, auth.password);
+  return client;
 }
 
 /** Connects, rejecting with the reason after timeoutMs. */
@@ -105,8 +107,8 @@ export class ShardPublisher {
   private readonly unacked = new Set<number>();
   private acked: (() => void) | undefined;
 
-  constructor(private readonly broker: BrokerHandle, private readonly run: string, private readonly shard: number, private readonly interval: number) {
-    this.client = channelClient(`tinymqtt-sim-${run}-reporter-${shard}`);
+  constructor(private readonly broker: BrokerHandle, private readonly run: string, private readonly shard: number, private readonly interval: number, auth?: Auth) {
+    this.client = channelClient(`tinymqtt-sim-${run}-reporter-${shard}`, auth);
     this.client.willSet(statusTopic(run, shard), encodeStatus("died"), 1, true);
     this.client.onPublish = (_c, _u, mid) => {
       this.unacked.delete(mid);

@@ -5,7 +5,7 @@
  */
 import type { Checker } from "./checker.js";
 import type { Fleet } from "./fleet.js";
-import type { DeviceSeen, ShardMemory, ShardReport } from "./merge.js";
+import type { ShardMemory, ShardReport } from "./merge.js";
 import type { Memory, Part } from "./run.js";
 import type { Sampler } from "./sampler.js";
 
@@ -34,10 +34,7 @@ let sequence = 0;
 
 export function buildReport(r: ReportSource): ShardReport {
   const { fleet, checker, sampler, progress } = r;
-  const seen: DeviceSeen[] = [];
-  checker.trackers.forEach((t, device) => {
-    if (t !== undefined) seen.push({ device, ranges: t.ranges(), duplicates: t.duplicates });
-  });
+  const seen = checker.seen();
   return {
     run: r.runId, shard: r.part.index, shards: r.part.of, first: r.part.first, devices: fleet.devices.length, state: r.state,
     sequence: sequence++, elapsed: sampler.seconds(), phase: sampler.phase,

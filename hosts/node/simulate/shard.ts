@@ -4,7 +4,7 @@
  * (shard-channel.ts) for `--collect` to gather. The result returned is this shard's own.
  */
 import { performance } from "node:perf_hooks";
-import { parseBrokerUrl } from "./broker.js";
+import { parseBrokerUrls } from "./broker.js";
 import { type SimulateOptions, type SimulationResult, runSimulation, settings, sliceOf } from "./run.js";
 import type { ShardReport } from "./merge.js";
 import { ShardPublisher, type PublishedReport } from "./shard-channel.js";
@@ -26,11 +26,11 @@ export async function runShard(opts: ShardOptions): Promise<SimulationResult> {
   if (!Number.isInteger(opts.shard) || opts.shard < 0 || opts.shard >= opts.shards) throw new RangeError(`shard must be from 0 to ${opts.shards - 1}, got ${opts.shard}`);
   const interval = opts.interval ?? 5;
   const slice = sliceOf(whole.devices, opts.shard, opts.shards);
-  const broker = parseBrokerUrl(opts.broker);
-  const publisher = new ShardPublisher(broker, opts.run, opts.shard, interval);
+  const broker = parseBrokerUrls(opts.broker)[0]!;
+  const publisher = new ShardPublisher(broker, opts.run, opts.shard, interval, opts.auth);
   await publisher.start();
   const startedAt = new Date().toISOString();
-  const published = (report: ShardReport): PublishedReport => ({ ...report, options: { ...whole, broker: broker.describe }, startedAt, interval });
+  const published = (report: ShardReport): PublishedReport => ({ ...report, options: { ...whole, broker: parseBrokerUrls(opts.broker).map((b) => b.describe).join(", ") }, startedAt, interval });
   let final: PublishedReport | undefined;
   try {
     const result = await runSimulation({

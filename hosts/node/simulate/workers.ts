@@ -10,7 +10,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type BrokerHandle, parseBrokerUrl, startAedesWorker } from "./broker.js";
+import { type BrokerHandle, parseBrokerUrls, startAedesWorker } from "./broker.js";
 import { type PartsResult, partsResult } from "./fleet-result.js";
 import { LatencyHistogram } from "./stats.js";
 import type { ShardReport } from "./merge.js";
@@ -69,7 +69,8 @@ export async function runWorkers(opts: WorkersOptions): Promise<PartsResult> {
   const runId = randomBytes(4).toString("hex");
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
-  const broker: BrokerHandle = opts.broker === undefined ? await startAedesWorker() : parseBrokerUrl(opts.broker);
+  const brokers: BrokerHandle[] = opts.broker === undefined ? [await startAedesWorker()] : parseBrokerUrls(opts.broker);
+  const broker = brokers[0]!;
   const out: ProgressOut = opts.out ?? process.stdout;
   const workers: Worker[] = [];
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -106,7 +107,8 @@ export async function runWorkers(opts: WorkersOptions): Promise<PartsResult> {
       const start: ToWorker = {
         type: "start", part: { runId, index: k, of: n, first: slice.first, fleetSize: s.devices },
         options: { devices: slice.count, rate, duration, qos, cutRate: cutRate / n, connectBatch: Math.max(1, Math.ceil(connectBatch / n)), keepalive, budget,
-          drainTimeout, broker: `mqtt://${broker.host.includes(":") ? `[${broker.host}]` : broker.host}:${broker.port}`, progressEvery: s.progressEvery },
+          drainTimeout, broker: opts.broker ?? `mqtt://${broker.host.includes(":") ? `[${broker.host}]` : broker.host}:${broker.port}`, share: opts.share, auth: opts.auth,
+          progressEvery: s.progressEvery },
       };
       child.send(start);
     }
@@ -140,6 +142,6 @@ export async function runWorkers(opts: WorkersOptions): Promise<PartsResult> {
     return [w.latest.state === "done" ? w.latest : { ...w.latest, state: "died" as const, problems: [...w.latest.problems, ...(w.error === undefined ? [] : [w.error])] }];
   });
   return partsResult(reports, n, {
-    partName: "worker", runId, startedAt, options: { ...s, broker: broker.describe }, totalSeconds: (performance.now() - t0) / 1000, brokerHeap,
+    partName: "worker", runId, startedAt, options: { ...s, broker: brokers.map((b) => b.describe).join(", ") }, totalSeconds: (performance.now() - t0) / 1000, brokerHeap,
   });
 }
