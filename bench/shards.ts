@@ -44,6 +44,12 @@ function hardFdLimit(pid: number | "self"): number {
   return Number(m?.[2] ?? NaN);
 }
 
+/** CAP_SYS_RESOURCE (bit 24) in this process's effective capabilities: what raising a hard limit takes. */
+function canRaiseHardLimit(): boolean {
+  const hex = /CapEff:\s*([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0";
+  return (BigInt(`0x${hex}`) >> 24n) % 2n === 1n;
+}
+
 function raisedSpawn(command: string, args: string[]): ChildProcess {
   return spawn("bash", ["-c", `${ULIMIT}; exec ${[command, ...args].map(quote).join(" ")}`], { stdio: ["ignore", "pipe", "pipe"] });
 }
@@ -188,8 +194,9 @@ async function main(): Promise<void> {
   const devices = Math.min(ASKED, Math.floor(fits / 1000) * 1000);
   const capped = devices < ASKED
     ? `${fmt(ASKED)} devices were asked; ${fmt(devices)} ran. The limit is file descriptors: mosquitto holds one socket per device in one ` +
-      `process, and the hard RLIMIT_NOFILE here is ${fmt(hard)} (this container lacks CAP_SYS_RESOURCE, so neither ulimit -n nor mosquitto's ` +
-      `max_connections -1 can go past it; /proc/sys/fs/nr_open is ${readFileSync("/proc/sys/fs/nr_open", "utf8").trim()}). The one-process run ` +
+      `process, and the hard RLIMIT_NOFILE here is ${fmt(hard)} (${canRaiseHardLimit() ? "this process could raise it, as root with CAP_SYS_RESOURCE: " +
+        "run the bench with a higher `ulimit -Hn`" : "without CAP_SYS_RESOURCE nothing here can raise it, so neither ulimit -n nor mosquitto's " +
+        "max_connections -1 can go past it"}; /proc/sys/fs/nr_open is ${readFileSync("/proc/sys/fs/nr_open", "utf8").trim()}). The one-process run ` +
       `meets the same bound on the client side. Memory was not the limit (${fmt(os.totalmem() / 2 ** 30, 1)} GiB here).`
     : "";
   if (capped !== "") console.log(capped);

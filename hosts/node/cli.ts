@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.js";
-import { CONNECTION_FLAGS, UsageError, connectionOf, integer, qosOf } from "./cli-flags.js";
+import { CONNECTION_FLAGS, UsageError, connectionOf, qosOf } from "./cli-flags.js";
 import { runSub } from "./cli-sub.js";
 import { type ConnectionOptions, multiple } from "./publish.js";
 import { SIMULATE_FLAGS, runSimulateCommand, withWorkersDefault } from "./simulate/command.js";
