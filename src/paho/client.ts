@@ -18,7 +18,8 @@ import { type Host, type Link, type LinkError, type LinkEvents, type LinkParams,
 import { ConnectionDriver } from "../connection/driver.js";
 import { NO_BYTES, utf8Bytes } from "../connection/payload.js";
 import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type SupervisorEvent, type SupervisorState, initialState, transition } from "../connection/supervisor.js";
-import { MQTTMessage, MessageInfo, WrittenCounter } from "./message.js";
+import { Completions } from "./completions.js";
+import { MQTTMessage, type MessageInfo } from "./message.js";
 import type { SessionStore } from "../session/store.js";
 import { connackString, errorString } from "./strings.js";
 import { topicFilterProblem, topicMatchesSub, topicNameProblem } from "./topic-rules.js";
@@ -183,17 +184,8 @@ export class Client {
   private readableWaiter: (() => void) | undefined;
   private openWaiter: { resolve: (rc: number) => void; reject: (e: Error) => void } | undefined;
   private foreverWaiter: { resolve: (rc: number) => void; reject: (e: Error) => void } | undefined;
-  /** What publish() returned for each QoS 1/2 message in flight, by mid: made at the first such publish. */
-  private pendingInfos: Map<number, MessageInfo> | undefined = undefined;
-  /**
-   * QoS 0 publishes not yet written: their mids, for onPublish, and their count, by which their
-   * MessageInfos learn they were written (one store per batch rather than one call per message).
-   */
-  private qos0Mids: number[] = [];
-  private qos0Count = 0;
-  /** The array qos0Written() last emptied, reused (two take turns: onPublish may publish meanwhile). */
-  private spareMids: number[] = [];
-  private qos0Counter = new WrittenCounter();
+  /** What tells each MessageInfo it was published (src/paho/completions.ts): made at the first publish. */
+  private completions: Completions | undefined = undefined;
   /** The last topic publish() accepted: a publisher's topics repeat, so each is checked once in a row. */
   private lastTopic: unknown = NO_TOPIC;
   private flushScheduled = false;
@@ -263,10 +255,7 @@ export class Client {
     this.failover = NO_SERVERS;
     this.args = undefined;
     this.mode = MODE_MANUAL;
-    this.pendingInfos = undefined;
-    this.qos0Mids = [];
-    this.qos0Count = 0;
-    this.qos0Counter = new WrittenCounter();
+    this.completions = undefined;
   }
 
   // ---- options --------------------------------------------------------------------------------
@@ -601,25 +590,18 @@ export class Client {
       this.flush();
       result = this.engine.publish(topic, bytes, qos as QoS, Boolean(retain), props, now);
     }
-    let rc = result.rc;
+    const rc = result.rc;
     const mid = result.mid;
+    const completions = (this.completions ??= new Completions(driver.host));
     if (rc !== MQTT_ERR_SUCCESS) {
       this.log(MQTT_LOG_WARNING, `publish to ${topic} not queued: ${errorString(rc)}`);
-      return new MessageInfo(rc, mid, driver.host);
+      return completions.notQueuedInfo(rc, mid);
     }
-    // As Paho: without a connection every QoS says MQTT_ERR_NO_CONN, though QoS 1/2 is queued and goes
-    // out after CONNACK (its waitForPublish() still resolves then).
-    if (this.engine.state !== CONNECTED) rc = MQTT_ERR_NO_CONN;
     if (this.logging) this.log(MQTT_LOG_DEBUG, `Sending PUBLISH (d0, q${qos}, r${retain ? 1 : 0}, m${mid}), '${topic}', ... (${bytes.length} bytes)`);
-    let info: MessageInfo;
-    if (qos === 0) {
-      const counter = this.qos0Counter;
-      info = new MessageInfo(rc, mid, driver.host, counter, ++counter.queued);
-      this.qos0Mids[this.qos0Count++] = mid;
-    } else {
-      info = new MessageInfo(rc, mid, driver.host, undefined, 0, true);
-      (this.pendingInfos ??= new Map()).set(mid, info);
-    }
+    // As Paho: without a connection every QoS says MQTT_ERR_NO_CONN, though QoS 1/2 is queued and goes
+    // out after CONNACK (its waitForPublish() still resolves then). The engine writes QoS 0 only when connected.
+    const info = qos === 0 ? completions.queuedQos0Info(mid)
+      : completions.queuedFlowInfo(this.engine.state === CONNECTED ? MQTT_ERR_SUCCESS : MQTT_ERR_NO_CONN, mid);
     this.scheduleFlush();
     return info;
   }
@@ -809,7 +791,7 @@ export class Client {
         else c.call("onSocketUnregisterWrite", () => c.onSocketUnregisterWrite?.(c, c.userdata, socket));
       }
       if (!waiting) {
-        if (c.qos0Count > 0) c.qos0Written();
+        if (c.completions !== undefined && c.completions.unwrittenQos0 > 0) c.qos0Written(c.completions);
         if (this.engine.state === CLOSING && this.link !== null) c.closeWhenFlushed();
       }
     }
@@ -880,10 +862,7 @@ export class Client {
         this.deliver(e.message);
         return;
       case "published": {
-        const info = this.pendingInfos?.get(e.mid);
-        this.pendingInfos?.delete(e.mid);
-        if (e.reasonCode >= 0x80) info?.markFailed(e.reasonCode);
-        else info?.markPublished();
+        this.completions?.flowEnded(e.mid, e.reasonCode);
         this.call("onPublish", () => this.onPublish?.(this, this.userdata, e.mid, e.reasonCode, props(e.properties)));
         return;
       }
@@ -971,14 +950,10 @@ export class Client {
 
 
   /** QoS 0 messages count as published once the link has taken their bytes (as Paho's on_publish). */
-  private qos0Written(): void {
-    const mids = this.qos0Mids;
-    const n = this.qos0Count;
+  private qos0Written(completions: Completions): void {
+    const n = completions.unwrittenQos0;
     // onPublish may publish again, and without a loop even flush: those fill the other array meanwhile.
-    this.qos0Mids = this.spareMids;
-    this.qos0Count = 0;
-    this.spareMids = [];
-    this.qos0Counter.allWritten();
+    const mids = completions.writtenQos0Mids();
     // As call() does, without a closure per message.
     for (let i = 0; i < n && this.onPublish !== null; i++) {
       try {
@@ -987,7 +962,7 @@ export class Client {
         this.caught("onPublish", e);
       }
     }
-    this.spareMids = mids;
+    completions.recycle(mids);
   }
 
   /**

@@ -3,8 +3,7 @@
  */
 import type { PublishView } from "../codec/packets/publish.js";
 import { type Properties, readProperties } from "../codec/properties.js";
-import { MQTT_ERR_SUCCESS } from "./constants.js";
-import type { Host } from "../connection/host.js";
+import type { Completions } from "./completions.js";
 import { errorString } from "./strings.js";
 
 const EXPIRED = "this message was a zero-copy view into the client's receive buffer (zeroCopyMessages), valid " +
@@ -111,59 +110,38 @@ export interface ReceivedMessage {
   properties: Properties | undefined;
 }
 
-/**
- * @internal How a client tells its QoS 0 MessageInfos they were written: by count rather than one by one.
- * Each such MessageInfo holds the number of QoS 0 publishes queued up to and including it; it is published
- * once `written` reaches that number. Only MessageInfos with a waitForPublish() pending are listed.
- */
-export class WrittenCounter {
-  /** QoS 0 publishes queued, and how many of them the link has taken. */
-  queued = 0;
-  written = 0;
-  waiting: MessageInfo[] | undefined = undefined;
-
-  /** Every QoS 0 publish queued so far has been written: resolves the waitForPublish() of each. */
-  allWritten(): void {
-    this.written = this.queued;
-    const waiting = this.waiting;
-    if (waiting === undefined) return;
-    this.waiting = undefined;
-    for (const info of waiting) info.markPublished();
-  }
-}
+/** MessageInfo.seq of a publish the engine did not take: it will never be published. */
+export const NOT_QUEUED = -1;
+/** MessageInfo.seq of a QoS 1/2 publish: published when its flow ends (QoS 0 counts from 1). */
+export const QUEUED_FLOW = 0;
 
 /**
  * What publish() returns: Paho's MQTTMessageInfo. It unpacks as Paho's tuple does:
- * `const [rc, mid] = client.publish(...)`.
+ * `const [rc, mid] = client.publish(...)`. Its client's Completions (src/paho/completions.ts) say when
+ * it is published.
  */
 export class MessageInfo {
   // Declared, and set in the constructor only: one is made per publish, and field initializers would add
-  // a call to each construction until the optimizing compiler has run.
+  // a call to each construction until the optimizing compiler has run. Few fields: each is a slot per
+  // message on XS.
   declare rc: number;
   declare mid: number;
-  private declare published: boolean;
+  private declare readonly completions: Completions;
+  /** QoS 0: published once completions.writtenQos0 reaches it; QUEUED_FLOW (QoS 1/2) or NOT_QUEUED. */
+  private declare readonly seq: number;
+  /** true once published; why it never will be (a reason code >= 0x80), once known; undefined until then. */
+  private declare outcome: true | Error | undefined;
   /** Made by the first waitForPublish() that has to wait: most messages are never waited for. */
   private declare waiters: Array<(failure?: Error) => void> | undefined;
-  /** Why the message will never be published (a reason code >= 0x80), once known. */
-  private declare failure: Error | undefined;
-  private declare readonly timers: Pick<Host, "setTimer" | "clearTimer">;
-  /** QoS 0: published once counter.written reaches seq (see WrittenCounter). */
-  private declare readonly counter: WrittenCounter | undefined;
-  private declare readonly seq: number;
-  /** QoS 1/2 published while not connected: rc says MQTT_ERR_NO_CONN, yet the message is queued. */
-  private declare readonly queued: boolean;
 
-  /** @internal Made by Client.publish(). */
-  constructor(rc: number, mid: number, timers: Pick<Host, "setTimer" | "clearTimer">, counter?: WrittenCounter, seq = 0, queued = rc === MQTT_ERR_SUCCESS) {
+  /** @internal Made by the client's Completions. */
+  constructor(rc: number, mid: number, completions: Completions, seq: number) {
     this.rc = rc;
     this.mid = mid;
-    this.published = false;
-    this.waiters = undefined;
-    this.failure = undefined;
-    this.timers = timers;
-    this.counter = counter;
+    this.completions = completions;
     this.seq = seq;
-    this.queued = queued;
+    this.outcome = undefined;
+    this.waiters = undefined;
   }
 
   /**
@@ -175,7 +153,7 @@ export class MessageInfo {
   }
 
   isPublished(): boolean {
-    return this.published || (this.counter !== undefined && this.counter.written >= this.seq);
+    return this.outcome === true || (this.seq > 0 && this.completions.writtenQos0 >= this.seq);
   }
 
   /**
@@ -186,24 +164,25 @@ export class MessageInfo {
    */
   waitForPublish(timeoutMs?: number): Promise<void> {
     if (this.isPublished()) return Promise.resolve();
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (!this.queued) {
+    if (this.outcome !== undefined) return Promise.reject(this.outcome);
+    if (this.seq === NOT_QUEUED) {
       return Promise.reject(new Error(`message ${this.mid} is not queued: ${errorString(this.rc)}`));
     }
+    const timers = this.completions.timers;
     return new Promise<void>((resolve, reject) => {
       let timer: unknown;
       const done = (failure?: Error): void => {
-        if (timer !== undefined) this.timers.clearTimer(timer);
+        if (timer !== undefined) timers.clearTimer(timer);
         if (failure === undefined) resolve();
         else reject(failure);
       };
       if (this.waiters === undefined) {
         this.waiters = [];
-        if (this.counter !== undefined) (this.counter.waiting ??= []).push(this);
+        if (this.seq > 0) this.completions.waitForWrite(this);
       }
       this.waiters.push(done);
       if (timeoutMs !== undefined) {
-        timer = this.timers.setTimer(() => {
+        timer = timers.setTimer(() => {
           if (this.waiters !== undefined) this.waiters = this.waiters.filter((w) => w !== done);
           reject(new Error(`message ${this.mid} not published within ${timeoutMs} ms`));
         }, timeoutMs);
@@ -213,19 +192,21 @@ export class MessageInfo {
 
   /** @internal The flow ended with reason code `reasonCode` (>= 0x80): never published. */
   markFailed(reasonCode: number): void {
-    this.failure = new Error(`message ${this.mid} was not published: reason code 0x${reasonCode.toString(16)}`);
-    const waiters = this.waiters;
-    if (waiters === undefined) return;
-    this.waiters = undefined;
-    for (const w of waiters) w(this.failure);
+    const failure = new Error(`message ${this.mid} was not published: reason code 0x${reasonCode.toString(16)}`);
+    this.outcome = failure;
+    this.settle(failure);
   }
 
   /** @internal */
   markPublished(): void {
-    this.published = true;
+    this.outcome = true;
+    this.settle(undefined);
+  }
+
+  private settle(failure: Error | undefined): void {
     const waiters = this.waiters;
     if (waiters === undefined) return;
     this.waiters = undefined;
-    for (const w of waiters) w();
+    for (const w of waiters) w(failure);
   }
 }

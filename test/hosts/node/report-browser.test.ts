@@ -153,7 +153,7 @@ function runNode(args: string[], timeoutMs: number): Promise<string> {
 async function launch(chromium: string, profile: string): Promise<{ child: ChildProcess; pageWs: string }> {
   const child = spawn(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`, "--remote-debugging-address=127.0.0.1",
-    "--remote-debugging-port=0", "about:blank"], { stdio: ["ignore", "ignore", "pipe"] });
+    "--remote-debugging-port=0", "about:blank"], { stdio: ["ignore", "ignore", "pipe"], detached: true });
   let log = "";
   const browserWs = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`chromium did not open its DevTools port within 20 s:\n${log}`)), 20_000);
@@ -178,6 +178,38 @@ async function launch(chromium: string, profile: string): Promise<{ child: Child
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error("chromium has no page target");
+}
+
+/**
+ * Stops Chromium and every helper process it started (renderers, the zygote, crashpad): it runs in a process
+ * group of its own (spawned detached), so its helpers can be signalled with it. A helper left alive after the
+ * browser exits keeps writing the profile, and removing the profile then fails with ENOTEMPTY (seen under load).
+ */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  };
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    signalGroup("SIGTERM");
+    const timer = setTimeout(() => signalGroup("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+  // Whatever helper outlived the browser goes now; wait until the group is empty (bounded: 5 s).
+  signalGroup("SIGKILL");
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(-child.pid!, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const chromium = findChromium();
@@ -227,15 +259,7 @@ test("the simulate report renders in headless Chromium: charts drawn, no console
       assert.ok(colours.size > 50, `only ${colours.size} colours: a blank page?`);
       assert.ok(sentBlue > 50, `the "sent" line's colour (#1f77b4) covers ${sentBlue} pixels`);
     } finally {
-      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-        // SIGTERM lets Chromium take its helper processes down with it; SIGKILL if it dawdles.
-        const exited = new Promise<void>((resolve) => child!.once("exit", () => resolve()));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child!.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      // Helpers may still be writing the profile for a moment after the browser exits.
+      if (child !== undefined) await stopGroup(child);
       rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     }
   });
