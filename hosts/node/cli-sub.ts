@@ -5,11 +5,10 @@
  * (at the first message without the retain flag), or SIGINT/SIGTERM, always with a DISCONNECT. A refused
  * connection exits with the CONNACK code, as mosquitto_sub does (5 on 3.1.1, 0x87 = 135 on MQTT 5).
  */
-import { CONNACK } from "../../src/codec/constants.js";
 import type { QoS } from "../../src/codec/packet-types.js";
 import type { ReceivedMessage } from "../../src/paho/message.js";
-import { type CliConnection, integer, qosOf, UsageError } from "./cli-flags.js";
-import { Client, MqttConnectionError, connackString, reasonCodeString, topicMatchesSub } from "./index.js";
+import { type CliConnection, clientOf, integer, qosOf, refusal, UsageError } from "./cli-flags.js";
+import { reasonCodeString, topicMatchesSub } from "./index.js";
 
 export interface SubSettings {
   topics: string[];
@@ -40,14 +39,16 @@ export async function runSub(c: CliConnection, s: SubSettings): Promise<number> 
   let received = 0;
   const end = (code: number, error?: Error): void => {
     if (failure === undefined && exitCode === 0) [exitCode, failure] = [code, error];
-    client.disconnect();
+    client.disconnect(0, c.properties.disconnect);
   };
   client.onConnect = (_c, _u, _f, rc) => {
     if (rc !== 0) return end(rc, refusal(c, rc));
-    if (topics.length > 0) client.subscribe(topics.map((t): [string, QoS] => [t, qos]));
-    if (s.unsubscribe.length > 0) client.unsubscribe(s.unsubscribe);
+    if (topics.length > 0) client.subscribe(topics.map((t): [string, QoS] => [t, qos]), 0, undefined, c.properties.subscribe);
+    if (s.unsubscribe.length > 0) client.unsubscribe(s.unsubscribe, c.properties.unsubscribe);
   };
-  client.onSubscribe = (_c, _u, _mid, codes) => {
+  client.onSubscribe = (_c, _u, mid, codes) => {
+    // mosquitto_sub -d prints the granted QoS (or reason codes) on stdout, unless --quiet.
+    if (c.debug && !c.quiet) process.stdout.write(`Subscribed (mid: ${mid}): ${codes.join(", ")}\n`);
     const refused = codes.map((code, i) => [code, topics[i]] as const).filter(([code]) => code >= 0x80);
     if (refused.length > 0) return end(1, new Error(`the broker refused the subscription to ${refused.map(([code, t]) => `"${t}": ${reasonCodeString(code)}`).join("; ")}`));
     if (s.exitOnSubscribed) end(0);
@@ -80,25 +81,6 @@ export async function runSub(c: CliConnection, s: SubSettings): Promise<number> 
 /** -W's ending: printed as mosquitto_sub prints it, without "Error: ". */
 class TimedOut extends Error {}
 
-function refusal(c: CliConnection, rc: number): Error {
-  const text = c.protocol === 5 ? reasonCodeString(rc, CONNACK) : connackString(rc);
-  const code = c.protocol === 5 ? `CONNACK reason code 0x${rc.toString(16).padStart(2, "0")}` : `CONNACK code ${rc}`;
-  return new MqttConnectionError(rc, `${c.hostname}:${c.port} refused the connection: ${text} (${code})`);
-}
-
-export function clientOf(c: CliConnection): Client {
-  const client = new Client({ clientId: c.clientId ?? "", cleanSession: c.cleanSession, protocol: c.protocol, transport: c.transport ?? "tcp", budget: c.budget });
-  if (c.auth !== undefined) client.usernamePwSet(c.auth.username, c.auth.password);
-  if (c.will !== undefined) client.willSet(c.will.topic, c.will.payload, c.will.qos ?? 0, c.will.retain ?? false);
-  if (c.tls !== undefined) {
-    const { insecure, ...rest } = c.tls;
-    client.tlsSet(rest);
-    if (insecure === true) client.tlsInsecureSet(true);
-  }
-  if (c.logger !== undefined) client.enableLogger(c.logger);
-  return client;
-}
-
 /** What mosquitto_sub prints for a message: -F format, else [-v topic] payload, then a newline unless -N. */
 function printed(m: ReceivedMessage, s: SubSettings): Buffer {
   // The payload is a view into the client's receive buffer: Buffer.from copies it before the write queues it.
@@ -107,7 +89,11 @@ function printed(m: ReceivedMessage, s: SubSettings): Buffer {
   return Buffer.concat([Buffer.from(s.verbose ? `${m.topic} ` : ""), payload, Buffer.from(s.noEol ? "" : "\n")]);
 }
 
-/** mosquitto_sub's -F: %t topic, %p payload, %q qos, %r retain, %l length, %m mid, %x hex payload, %%, \n \t \\. */
+/**
+ * mosquitto_sub's -F: %t topic, %p payload, %q qos, %r retain, %l length, %m mid, %x/%X hex payload, %%, \n \t
+ * \\; MQTT 5: %A topic alias, %C content type, %D correlation data, %E message expiry, %F payload format,
+ * %P user properties (key:value, space separated), %R response topic, %S subscription identifier.
+ */
 function formatted(format: string, m: ReceivedMessage, payload: Buffer): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i < format.length; i++) {
@@ -131,7 +117,24 @@ function percent(code: string, m: ReceivedMessage, payload: Buffer): Buffer | st
     case "l": return String(payload.length);
     case "m": return String(m.mid);
     case "x": return payload.toString("hex");
+    case "X": return payload.toString("hex").toUpperCase();
     case "%": return "%";
+    // MQTT 5 properties; nothing when the message has none.
+    case "A": return numberOf(m.properties?.topicAlias);
+    case "C": return m.properties?.contentType ?? "";
+    case "D": return m.properties?.correlationData === undefined ? "" : Buffer.from(m.properties.correlationData);
+    case "E": return numberOf(m.properties?.messageExpiryInterval);
+    case "F": return numberOf(m.properties?.payloadFormatIndicator);
+    case "P": return (m.properties?.userProperties ?? []).map(([k, v]) => `${k}:${v}`).join(" ");
+    case "R": return m.properties?.responseTopic ?? "";
+    case "S": {
+      const ids = m.properties?.subscriptionIdentifier;
+      return numberOf(Array.isArray(ids) ? ids[0] : ids);
+    }
     default: return undefined;
   }
+}
+
+function numberOf(n: number | undefined): string {
+  return n === undefined ? "" : String(n);
 }

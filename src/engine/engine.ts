@@ -540,6 +540,9 @@ export class Engine {
   disconnect(reasonCode: number, properties: Properties | undefined, now: number): number {
     this.now = now;
     if (this.state !== CONNECTED && this.state !== CONNACK_WAIT) return MQTT_ERR_NO_CONN;
+    // Disconnecting from the callback of a QoS 1/2 message: its acknowledgement goes first, or the broker
+    // would send the message again to a persistent session.
+    if (this.owedAckType !== 0) this.payOwedAck();
     const packet = this.version === 5 ? { type: DISCONNECT as typeof DISCONNECT, reasonCode, properties } : { type: DISCONNECT as typeof DISCONNECT };
     if (properties !== undefined && this.encoder.measure(packet) > this.serverMaximumPacketSize) {
       // Reason String and User Property go only where they fit the broker's Maximum Packet Size [MQTT-3.14.2-3] [MQTT-3.14.2-4].

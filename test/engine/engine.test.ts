@@ -202,6 +202,19 @@ describe("QoS 1 and 2 in", () => {
     assert.deepEqual(r.out().map((p) => p.bytes), [[0x40, 0x02, 0x01, 0x2c]]);
   });
 
+  for (const [qos, ack] of [[1, 0x40], [2, 0x50]] as const) {
+    test(`disconnect() while a QoS ${qos} message's callback runs writes its ${qos === 1 ? "PUBACK" : "PUBREC"} before DISCONNECT`, () => {
+      const r = new Rig();
+      r.connect();
+      r.engine.receive(encode(4, incoming("a/b", "hi", qos, 7)), r.now);
+      assert.equal(r.engine.poll()?.type, "message");
+      assert.equal(r.engine.disconnect(0, undefined, r.now), MQTT_ERR_SUCCESS);
+      assert.deepEqual(r.out().map((p) => p.bytes), [[ack, 0x02, 0x00, 0x07], [0xe0, 0x00]]);
+      assert.equal(r.engine.poll(), null);
+      assert.deepEqual(r.out(), [], "acknowledged once");
+    });
+  }
+
   test("with manualAck, an incoming QoS 1 PUBLISH is acknowledged only by ack()", () => {
     const r = new Rig({ manualAck: true });
     r.connect();

@@ -58,11 +58,11 @@ describe("tinymqtt pub and sub against mosquitto", { timeout: 60_000 }, () => {
     assert.equal((await cli(["pub", ...at(), "-t", "cli/live/old", "-n", "-r"])).code, 0);
   });
 
-  test("a will given with pub's --will-* options reaches the CONNECT (the broker accepts it)", async () => {
+  test("pub -d with a will and -i: mosquitto's packet lines on stdout (the broker accepted the CONNECT)", async () => {
     const run = await cli(["pub", ...at(), "-t", "cli/will/t", "-m", "x", "--will-topic", "cli/will/w", "--will-payload", "bye",
       "--will-qos", "1", "--will-retain", "-i", "cli-will-client", "-k", "30", "-d"]);
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /Sending CONNECT \(u0, p0, wr1, wq1, wf1, c1, k30\) client_id=cli-will-client/);
+    assert.deepEqual(run, { code: 0, stderr: "", stdout: ["Client cli-will-client sending CONNECT", "Client cli-will-client received CONNACK (0)",
+      "Client cli-will-client sending PUBLISH (d0, q0, r0, m1, 'cli/will/t', ... (1 bytes))", "Client cli-will-client sending DISCONNECT", ""].join("\n") });
   });
 
   // Issue 15: the exit code is mosquitto_pub/sub's, the CONNACK code (it was 1).
@@ -106,6 +106,7 @@ describe("tinymqtt: arguments and failures", { timeout: 60_000 }, () => {
     [["pub", "-t", "a", "-m", "x", "-P", "secret"], /-P \(password\) needs -u/],
     [["pub", "-t", "a", "-m", "x", "--will-qos", "1"], /need --will-topic/],
     [["pub", "-t", "a", "-m", "x", "extra"], /Unexpected argument 'extra'/],
+    [["pub", "-t", "a", "-m", "x", "-D", "connect", "user-property", "k", "v", "-V", "mqttv311"], /-D connect and -D will need MQTT v5/],
     [["sub", "-v"], /sub needs at least one topic/],
     [["sub", "-t", "a", "-C", "0"], /-C \(count\) must be an integer from 1/],
     [["sub", "-t", "a", "-k"], /Option '-k, --keepalive <value>' argument missing/],
@@ -118,7 +119,10 @@ describe("tinymqtt: arguments and failures", { timeout: 60_000 }, () => {
       assert.equal(run.stdout, "");
       assert.match(run.stderr, /^Error: /);
       assert.match(run.stderr, message);
-      assert.match(run.stderr, /Usage: tinymqtt <command> \[options\]/);
+      // As mosquitto_pub/sub: pub's and sub's mistakes point to their own --help; the others print the usage.
+      const command = args[0];
+      if (command === "pub" || command === "sub") assert.match(run.stderr, new RegExp(`\\n\\nUse 'tinymqtt ${command} --help' to see usage\\.\\n$`));
+      else assert.match(run.stderr, /Usage: tinymqtt <command> \[options\]/);
     });
   }
 
@@ -128,14 +132,25 @@ describe("tinymqtt: arguments and failures", { timeout: 60_000 }, () => {
     assert.match(run.stderr, /^Error: invalid topic: .*wildcards/);
   });
 
-  test("--help prints the usage on stdout, exit 0", async () => {
-    for (const args of [["--help"], ["pub", "--help"], ["sub", "--help"], ["demo", "--help"]]) {
+  test("--help prints the usage on stdout, exit 0: the commands for tinymqtt and demo, each command's own for pub and sub", async () => {
+    for (const args of [["--help"], ["demo", "--help"]]) {
       const run = await cli(args);
-      assert.equal(run.code, 0);
+      assert.deepEqual([run.code, run.stderr], [0, ""]);
       assert.match(run.stdout, /^Usage: tinymqtt <command> \[options\]/);
-      assert.match(run.stdout, /tinymqtt pub -t topic/);
-      assert.match(run.stdout, /tinymqtt sub -t topic/);
-      assert.equal(run.stderr, "");
+      assert.match(run.stdout, /tinymqtt pub -t topic .*\(tinymqtt pub --help\)/);
+      assert.match(run.stdout, /tinymqtt sub -t topic .*\(tinymqtt sub --help\)/);
+    }
+    for (const [command, other] of [["pub", "sub"], ["sub", "pub"]] as const) {
+      const run = await cli([command, "--help"]);
+      assert.deepEqual([run.code, run.stderr], [0, ""]);
+      // mosquitto's layout: what the command does, the version, the usage lines ending with --help, the flags.
+      const lines = run.stdout.split("\n");
+      assert.match(lines[0]!, new RegExp(`^tinymqtt ${command} `));
+      assert.match(lines[1]!, /^tinymqtt version \d+\.\d+\.\d+\.$/);
+      assert.match(lines[3]!, new RegExp(`^Usage: tinymqtt ${command} \\{`));
+      assert.ok(lines.includes(`       tinymqtt ${command} --help`));
+      assert.ok(!run.stdout.includes(`tinymqtt ${other} `), `${command} --help says nothing of ${other}`);
+      assert.match(run.stdout, /\n -t : /);
     }
   });
 
