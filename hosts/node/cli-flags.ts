@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { CONNACK, type ProtocolVersion } from "../../src/codec/constants.js";
 import type { QoS } from "../../src/codec/packet-types.js";
-import type { ConnectionOptions } from "./publish.js";
+import type { ConnectionOptions } from "./publish-helpers.js";
 import { PacketLog } from "./cli-debug.js";
 import { type CommandProperties, type PropertyFlag, PropertyError, propertiesOf, readPropertyFlag } from "./cli-properties.js";
 import { nodeHost } from "./host.js";

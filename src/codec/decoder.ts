@@ -29,7 +29,7 @@ import { AckView } from "./packets/ack.js";
 import { decodeConnack } from "./packets/connack.js";
 import { decodeConnect } from "./packets/connect.js";
 import { decodeDisconnect } from "./packets/disconnect.js";
-import { PublishView } from "./packets/publish.js";
+import { PublishView } from "./packets/publish-packet.js";
 import { decodeSuback } from "./packets/suback.js";
 import { decodeSubscribe } from "./packets/subscribe.js";
 import { decodeUnsubscribe } from "./packets/unsubscribe.js";

@@ -11,7 +11,7 @@ import { measureAck, writeAck } from "./packets/ack.js";
 import { measureConnack, writeConnack } from "./packets/connack.js";
 import { measureConnect, writeConnect } from "./packets/connect.js";
 import { measureDisconnect, writeDisconnect } from "./packets/disconnect.js";
-import { measurePublish, writePublish, writePublishHeader } from "./packets/publish.js";
+import { measurePublish, writePublish, writePublishHeader } from "./packets/publish-packet.js";
 import { measureSuback, writeSuback } from "./packets/suback.js";
 import { measureSubscribe, writeSubscribe } from "./packets/subscribe.js";
 import { measureUnsubscribe, writeUnsubscribe } from "./packets/unsubscribe.js";

@@ -4,6 +4,6 @@ export type * from "./packet-types.js";
 export { type Properties, type PropertyName, PROPERTY_SPECS } from "./properties.js";
 export { Decoder, type DecodedPacket, type DecoderOptions } from "./decoder.js";
 export { Encoder } from "./encoder.js";
-export { PublishView } from "./packets/publish.js";
+export { PublishView } from "./packets/publish-packet.js";
 export { AckView } from "./packets/ack.js";
 export { validateUtf8, decodeUtf8, utf8Length, writeUtf8, UTF8_OK, UTF8_INVALID, UTF8_NULL } from "./utf8.js";

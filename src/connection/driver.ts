@@ -1,15 +1,17 @@
 /**
  * The connection driver: the engine's only caller, under both facades (src/paho/client.ts and
  * src/ecma419/client.ts). It owns the engine, the current link and the one timer: it feeds the link's
- * bytes and the host's time in, writes what the engine produces, keeps the timer at the first of the
- * engine's deadline and the facade's (the supervisor's), and ignores every event of a link it no longer
- * owns. It asks the host for nothing else; what the events mean is the facade's business: each facade
- * extends it with the DriverHooks (a subclass rather than a hooks object: one object less per client,
- * which counts on a microcontroller holding a few hundred).
+ * bytes and the host's time in, writes what the engine produces, keeps the supervisor's state
+ * (src/connection/supervisor.ts) and the timer at the first of the engine's deadline and the supervisor's,
+ * and ignores every event of a link it no longer owns. It asks the host for nothing else; what the events
+ * mean, and what to do about the supervisor's answers, is the facade's business: each facade extends it
+ * with the DriverHooks (a subclass rather than a hooks object: one object less per client, which counts on
+ * a microcontroller holding a few hundred).
  */
 import type { Engine } from "../engine/engine.js";
 import { CLOSING, IDLE } from "../engine/engine.js";
 import type { Host, Link, LinkError, LinkEvents, LinkParams } from "./host.js";
+import { type SupervisorEvent, type SupervisorState, type Transition, transition } from "./supervisor.js";
 
 /** What the driver tells its facade. */
 export interface DriverHooks {
@@ -25,10 +27,8 @@ export interface DriverHooks {
   written(waiting: boolean): void;
   /** service() is done reading (the outer call, not a reentrant one). */
   serviced(): void;
-  /** The one timer fired at `now`, at or after `deadline()`: the facade's own timed work (the supervisor's). */
+  /** The one timer fired at `now`, at or after the supervisor's deadline: the facade feeds it a "timer" event. */
   timerFired(now: number): void;
-  /** The facade's next deadline (the supervisor's), Infinity for none. */
-  deadline(): number;
 }
 
 export abstract class ConnectionDriver implements DriverHooks {
@@ -42,7 +42,8 @@ export abstract class ConnectionDriver implements DriverHooks {
   /** service() is running (a callback inside it is being called): read it, never write it. */
   servicing = false;
 
-  constructor(readonly host: Host, readonly engine: Engine) {}
+  /** `supervisor`: the lifecycle's state, changed by feedSupervisor() (and by the facade's settings). */
+  constructor(readonly host: Host, readonly engine: Engine, public supervisor: SupervisorState) {}
 
   abstract linkOpened(): void;
   abstract linkReadable(): void;
@@ -51,7 +52,6 @@ export abstract class ConnectionDriver implements DriverHooks {
   abstract written(waiting: boolean): void;
   abstract serviced(): void;
   abstract timerFired(now: number): void;
-  abstract deadline(): number;
 
   /** Whether the one timer runs (a Paho client without a loop is ticked by its application instead). */
   timed(): boolean {
@@ -131,14 +131,26 @@ export abstract class ConnectionDriver implements DriverHooks {
     this.armTimer();
   }
 
-  /** Keeps the one timer armed for the first of the engine's deadline (with a link) and the facade's. */
+  /**
+   * Feeds the supervisor what happened at `now`; the facade does what it answers (the transition's
+   * callbacks), then calls armTimer(). A deadline that moved earlier stops the timer armed for the old one.
+   */
+  feedSupervisor(event: SupervisorEvent, now: number): Transition {
+    const previous = this.supervisor.deadline;
+    const next = transition(this.supervisor, event, now);
+    this.supervisor = next.state;
+    if (next.timer < previous) this.clearTimer();
+    return next;
+  }
+
+  /** Keeps the one timer armed for the first of the engine's deadline (with a link) and the supervisor's. */
   armTimer(): void {
     if (!this.timed()) return;
     let deadline = this.link === null ? Infinity : this.engine.nextDeadline();
-    // An earlier timer stands: the facade clears it when its own deadline moves (see clearTimer()).
+    // An earlier timer stands: feedSupervisor() clears it when the supervisor's deadline moves earlier.
     if (this.timer !== undefined && this.timerAt <= deadline) return;
-    const facade = this.deadline();
-    if (facade < deadline) deadline = facade;
+    const supervisor = this.supervisor.deadline;
+    if (supervisor < deadline) deadline = supervisor;
     if (deadline === Infinity) return;
     if (this.timer !== undefined && this.timerAt <= deadline) return;
     this.clearTimer();
@@ -146,17 +158,17 @@ export abstract class ConnectionDriver implements DriverHooks {
     this.timer = this.host.setTimer(() => this.fired(), Math.max(0, deadline - this.host.now()));
   }
 
-  /** The engine's timers (and the facade's, when due) at the host's time, then a service. */
+  /** The engine's timers (and the supervisor's, when due) at the host's time, then a service. */
   tick(): void {
     const now = this.clock();
-    if (now >= this.deadline()) this.timerFired(now);
+    if (now >= this.supervisor.deadline) this.timerFired(now);
     if (this.link !== null) {
       this.engine.tick(now);
       this.service();
     }
   }
 
-  /** Stops the timer; armTimer() then arms it anew (a facade calls it when its deadline moves earlier). */
+  /** Stops the timer; armTimer() then arms it anew. */
   clearTimer(): void {
     if (this.timer !== undefined) this.host.clearTimer(this.timer);
     this.timer = undefined;

@@ -199,3 +199,14 @@ function stopped(s: SupervisorState): SupervisorState {
 function nextServer(s: SupervisorState): SupervisorState {
   return s.servers > 1 ? { ...s, server: (s.server + 1) % s.servers } : s;
 }
+
+/**
+ * The broker an MQTT 5 Server Reference names ("host", "host:port", "[v6]:port", or several, space-separated:
+ * the first); `port` when it names none. Undefined when it names no host.
+ */
+export function referencedServer(reference: string, port: number): { host: string; port: number } | undefined {
+  const first = reference.trim().split(/\s+/)[0]!;
+  const match = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(first);
+  if (match === null || match[1] === "") return undefined;
+  return { host: match[1]!, port: match[2] === undefined ? port : Number(match[2]) };
+}

@@ -22,7 +22,7 @@
  * own misuse (RangeError/TypeError from publish arguments); protocol violations by the peer become a
  * "closed" event carrying the v5 reason code.
  */
-import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_WARNING } from "../paho/constants.js";
+import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_ERR_UNKNOWN, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_WARNING } from "../paho/constants.js";
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
@@ -32,7 +32,7 @@ import { Encoder } from "../codec/encoder.js";
 import { copyBytes } from "../codec/write.js";
 import { MqttProtocolError, PROTOCOL_ERROR } from "../codec/errors.js";
 import type { AckView } from "../codec/packets/ack.js";
-import type { PublishView } from "../codec/packets/publish.js";
+import type { PublishView } from "../codec/packets/publish-packet.js";
 import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, SubackPacket, Subscription, UnsubackPacket } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
 import type { SessionStore, StoredSession } from "../session/store.js";
@@ -65,7 +65,8 @@ export interface ConnectedEvent { type: "connected"; sessionPresent: boolean; re
 export interface RefusedEvent { type: "refused"; reasonCode: number; properties: Properties | undefined }
 /** `message` is the decoder's reused view: valid until the next poll(). */
 export interface MessageEvent { type: "message"; message: PublishView }
-export interface PublishedEvent { type: "published"; mid: number; reasonCode: number; properties: Properties | undefined }
+/** A QoS 1/2 publish's flow ended: `qos` is the publish's (the ECMA-419 client reports PUBACK or PUBCOMP by it). */
+export interface PublishedEvent { type: "published"; mid: number; qos: 1 | 2; reasonCode: number; properties: Properties | undefined }
 export interface SubscribedEvent { type: "subscribed"; mid: number; reasonCodes: number[]; properties: Properties | undefined }
 export interface UnsubscribedEvent { type: "unsubscribed"; mid: number; reasonCodes: number[]; properties: Properties | undefined }
 /** The link must go: `rc` is the Paho error, `reasonCode` the v5 reason (the broker's, or the one we sent). */
@@ -155,7 +156,7 @@ export class Engine {
   private readonly filterCount: Uint16Array;
   private readonly queue: EngineEvent[] = [];
   private readonly messageEvent: MessageEvent;
-  private readonly publishedEvent: PublishedEvent = { type: "published", mid: 0, reasonCode: 0, properties: undefined };
+  private readonly publishedEvent: PublishedEvent = { type: "published", mid: 0, qos: 1, reasonCode: 0, properties: undefined };
 
   /** The last QoS 0 PUBLISH's header, made at the first QoS 0 publish: see repeatQos0(). */
   private qos0Repeat: Qos0Repeat | undefined = undefined;
@@ -235,6 +236,10 @@ export class Engine {
 
   /** The link is open: writes CONNECT. Unfinished flows will be resumed once CONNACK arrives. */
   begin(connect: ConnectPacket, now: number): void {
+    // The client's rule, not the codec's: a broker decodes such a CONNECT and refuses it with CONNACK 0x02.
+    if (connect.protocolVersion !== 5 && connect.clientId === "" && !connect.cleanStart) {
+      throw new RangeError("MQTT 3.x: a zero-byte client id needs clean session [MQTT-3.1.3-7]");
+    }
     this.now = now;
     this.version = connect.protocolVersion;
     this.encoder.version = this.version;
@@ -343,6 +348,19 @@ export class Engine {
 
   /** The next event, or null when the fed bytes are used up (or the output must drain first). */
   poll(): EngineEvent | null {
+    try {
+      return this.nextEvent();
+    } catch (e) {
+      // The decoder's errors are handled inside; what else throws here is the session store (a disk that is
+      // full, a flash write that failed): a transient error while processing an inbound packet, which ends
+      // the connection [MQTT-4.8.0-2] rather than escape into the host's event loop. An acknowledgement
+      // owed for the packet is not sent: payOwedAck() drops it once the engine is closing.
+      this.transientError(e);
+      return this.nextEvent();
+    }
+  }
+
+  private nextEvent(): EngineEvent | null {
     for (;;) {
       // Owed for the last message, once the application had it (or at once for one never delivered).
       if (this.owedAckType !== 0 && !this.payOwedAck()) return null;
@@ -670,13 +688,15 @@ export class Engine {
     this.incoming.clear();
     const outbox = this.outbox;
     const finished: number[] = [];
+    /** Discarded flows: their ids, each followed by its QoS. */
     const discarded: number[] = [];
     outbox.forEachPending((id, slot) => {
       const state = outbox.stateOf(slot);
       if (state === QUEUED) return;
       if (!this.options.resendOnSessionLoss) {
         // The broker took a message it PUBREC'd; the rest are dropped with the session, as asked.
-        (state === WAIT_PUBCOMP ? finished : discarded).push(id);
+        if (state === WAIT_PUBCOMP) finished.push(id);
+        else discarded.push(id, state === WAIT_PUBACK ? 1 : 2);
       } else if (state === WAIT_PUBCOMP) {
         // A broker that forwards QoS 2 on PUBREL (as mosquitto does) lost this message with the
         // session: the whole flow starts again from PUBLISH.
@@ -687,12 +707,13 @@ export class Engine {
     });
     for (const id of finished) {
       this.completePublish(id);
-      this.queue.push({ type: "published", mid: id, reasonCode: 0, properties: undefined });
+      this.queue.push({ type: "published", mid: id, qos: 2, reasonCode: 0, properties: undefined });
     }
-    for (const id of discarded) {
+    for (let i = 0; i < discarded.length; i += 2) {
+      const id = discarded[i]!;
       this.completePublish(id);
       this.log(MQTT_LOG_WARNING, `mid ${id} was sent to a session the broker no longer has: discarded, not re-sent`);
-      this.queue.push({ type: "published", mid: id, reasonCode: UNSPECIFIED_ERROR, properties: undefined });
+      this.queue.push({ type: "published", mid: id, qos: discarded[i + 1] as 1 | 2, reasonCode: UNSPECIFIED_ERROR, properties: undefined });
     }
   }
 
@@ -765,7 +786,7 @@ export class Engine {
     if (!this.expect(p.packetId, WAIT_PUBACK, "PUBACK")) return null;
     this.completePublish(p.packetId);
     this.pump();
-    return this.published(p.packetId, p.reasonCode, p);
+    return this.published(p.packetId, 1, p.reasonCode, p);
   }
 
   private onPubrec(p: AckView): EngineEvent | null {
@@ -784,7 +805,7 @@ export class Engine {
       // The broker refused the message (v5): the flow ends here [MQTT-4.3.3-4].
       this.completePublish(p.packetId);
       this.pump();
-      return this.published(p.packetId, p.reasonCode, p);
+      return this.published(p.packetId, 2, p.reasonCode, p);
     }
     this.outbox.released(slot, this.now);
     this.options.store?.releaseOutgoing(p.packetId);
@@ -804,7 +825,7 @@ export class Engine {
     if (!this.expect(p.packetId, WAIT_PUBCOMP, "PUBCOMP")) return null;
     this.completePublish(p.packetId);
     this.pump();
-    return this.published(p.packetId, p.reasonCode, p);
+    return this.published(p.packetId, 2, p.reasonCode, p);
   }
 
   private onListAck(p: SubackPacket | UnsubackPacket, waiting: number): EngineEvent | null {
@@ -831,9 +852,10 @@ export class Engine {
     return false;
   }
 
-  private published(mid: number, reasonCode: number, p: AckView): PublishedEvent {
+  private published(mid: number, qos: 1 | 2, reasonCode: number, p: AckView): PublishedEvent {
     const e = this.publishedEvent;
     e.mid = mid;
+    e.qos = qos;
     e.reasonCode = reasonCode;
     e.properties = p.propertiesStart === p.propertiesEnd ? undefined : p.properties;
     return e;
@@ -853,9 +875,10 @@ export class Engine {
       if (st !== WAIT_PUBCOMP && ob.recordLength(slot) > this.serverMaximumPacketSize) {
         // Queued before this broker said what it takes: it would disconnect us on every attempt.
         const id = ob.ids.idAt(slot);
+        const qos = ob.awaitedAfterPublish(slot) === WAIT_PUBACK ? 1 : 2;
         this.log(MQTT_LOG_WARNING, `mid ${id} (${ob.recordLength(slot)} bytes) is over the broker's Maximum Packet Size of ${this.serverMaximumPacketSize}: not sent`);
         this.completePublish(id);
-        this.queue.push({ type: "published", mid: id, reasonCode: PACKET_TOO_LARGE_REASON, properties: undefined });
+        this.queue.push({ type: "published", mid: id, qos, reasonCode: PACKET_TOO_LARGE_REASON, properties: undefined });
         continue;
       }
       if (st === WAIT_PUBCOMP) {
@@ -947,6 +970,14 @@ export class Engine {
     // After whatever is queued: the ring holds whole packets, and the link may be mid-way through one.
     if (this.version === 5 && this.state !== IDLE) this.writePacket({ type: DISCONNECT, reasonCode });
     return this.close(MQTT_ERR_PROTOCOL, reasonCode, reason);
+  }
+
+  /** A transient error while processing an inbound packet: DISCONNECT 0x80 (v5), then the link goes. */
+  private transientError(e: unknown): void {
+    const reason = `the session store failed while processing a packet: ${e instanceof Error ? e.message : String(e)}`;
+    this.log(MQTT_LOG_ERR, reason);
+    if (this.version === 5 && (this.state === CONNECTED || this.state === CONNACK_WAIT)) this.writePacket({ type: DISCONNECT, reasonCode: UNSPECIFIED_ERROR });
+    this.close(MQTT_ERR_UNKNOWN, UNSPECIFIED_ERROR, reason);
   }
 
   /** Ends the connection: the "closed" event comes out of the next poll(), after any queued before it. */

@@ -1,7 +1,7 @@
 /**
  * What callbacks receive and what publish() returns: Paho's MQTTMessage and MQTTMessageInfo.
  */
-import type { PublishView } from "../codec/packets/publish.js";
+import type { PublishView } from "../codec/packets/publish-packet.js";
 import { type Properties, readProperties } from "../codec/properties.js";
 import type { Completions } from "./completions.js";
 import { errorString } from "./strings.js";

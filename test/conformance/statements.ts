@@ -54,20 +54,6 @@ export function notApplicableOf(standard: Standard): Map<string, string> {
   return reasons;
 }
 
-/**
- * Client-side statements no test covers yet, one id a line (test/conformance/uncovered-*.tsv): the audit
- * reports them as missing without failing `npm test`, and fails once one of them is covered, so the list
- * only shrinks. Empty or absent when the work is done.
- */
-export function uncoveredOf(standard: Standard): Set<string> {
-  try {
-    return new Set(rows(`${ROOT}test/conformance/uncovered-${standard}.tsv`, 1).map(([id]) => id!));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return new Set();
-    throw e;
-  }
-}
-
 /** `[MQTT-3.1.2-22]`, or with the standard named: `[3.1.1 MQTT-3.1.2-22]`, `[5.0 MQTT-3.1.2-22]`. */
 export const CITATION = /\[(?:(3\.1\.1|5\.0) )?(MQTT-\d+(?:\.\d+)*-\d+)\]/g;
 

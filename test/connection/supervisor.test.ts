@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AWAIT_CONNACK, BACKOFF, CLOSING, CONNECTED, OPENING, STABLE_MS, STOPPED, type SupervisorEvent, type SupervisorState,
-  initialState, transition,
+  initialState, referencedServer, transition,
 } from "../../src/connection/supervisor.js";
 
 /** A supervisor with two servers, a 5 s connect timeout and a 1..8 s backoff, in `phase`. */
@@ -161,5 +161,19 @@ describe("the footnotes", () => {
       now = t.timer;
     }
     assert.deepEqual(waits, [1_000, 2_000, 4_000, 8_000, 8_000]);
+  });
+});
+
+describe("the broker a Server Reference names", () => {
+  test("a host alone keeps connect()'s port; host:port and [v6]:port name their own; of several, the first", () => {
+    assert.deepEqual(referencedServer("other.example", 1883), { host: "other.example", port: 1883 });
+    assert.deepEqual(referencedServer("other.example:8883", 1883), { host: "other.example", port: 8883 });
+    assert.deepEqual(referencedServer("[::1]:1884", 1883), { host: "::1", port: 1884 });
+    assert.deepEqual(referencedServer("  a.example:1 b.example:2", 1883), { host: "a.example", port: 1 });
+  });
+
+  test("a reference that names no host is not followed", () => {
+    assert.equal(referencedServer("", 1883), undefined);
+    assert.equal(referencedServer(":1884", 1883), undefined);
   });
 });

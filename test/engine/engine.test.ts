@@ -771,3 +771,32 @@ describe("MQTT 3.x: a PUBLISH larger than budget.maxPacketSize (a 3.x broker can
     }
   }
 });
+
+describe("what a published event says of its publish", () => {
+  /** The `qos` of each "published" event for the packets fed (raw events: the rig's snapshots leave it out). */
+  function publishedQos(r: Rig, ...packets: Parameters<Rig["recv"]>): number[] {
+    r.engine.receive(Uint8Array.from(packets.flatMap((p) => Array.from(encode(r.version, p)))), r.now);
+    const qos: number[] = [];
+    for (let e = r.engine.poll(); e !== null; e = r.engine.poll()) if (e.type === "published") qos.push(e.qos);
+    return qos;
+  }
+
+  test("PUBACK ends a QoS 1 publish, PUBCOMP a QoS 2 one: each event names its QoS (ECMA-419 reports PUBACK or PUBCOMP by it)", () => {
+    const r = new Rig();
+    r.connect();
+    r.publish("t", "x", 1);
+    r.publish("t", "y", 2);
+    r.out();
+    assert.deepEqual(publishedQos(r, puback(1), pubrec(2)), [1]);
+    r.out();
+    assert.deepEqual(publishedQos(r, pubcomp(2)), [2]);
+  });
+
+  test("a v5 PUBREC refusal ends a QoS 2 publish as QoS 2", () => {
+    const r = new Rig({ version: 5 });
+    r.connect();
+    r.publish("t", "x", 2);
+    r.out();
+    assert.deepEqual(publishedQos(r, pubrec(1, 0x87)), [2]);
+  });
+});

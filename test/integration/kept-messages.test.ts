@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Client, type MQTTMessage, MQTTv5, type ClientOptions } from "../../hosts/node/index.js";
-import { simple } from "../../hosts/node/subscribe.js";
+import { simple } from "../../hosts/node/subscribe-helpers.js";
 import { type Broker, startMosquitto } from "../support/mosquitto.js";
 import { until, within } from "../support/wait.js";
 

@@ -7,8 +7,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Client, MQTT_ERR_AUTH, MQTT_ERR_CONN_LOST, MQTT_ERR_SUCCESS, MqttConnectionError, type MQTTMessage, type ReceivedMessage } from "../../hosts/node/index.js";
-import { ConnectionRefusedError, multiple, single } from "../../hosts/node/publish.js";
-import { callback, simple } from "../../hosts/node/subscribe.js";
+import { ConnectionRefusedError, multiple, single } from "../../hosts/node/publish-helpers.js";
+import { callback, simple } from "../../hosts/node/subscribe-helpers.js";
 import { CONNACK, CONNECT, DISCONNECT, PUBACK, PUBLISH, SUBACK, SUBSCRIBE } from "../../src/codec/index.js";
 import { type Broker, freePort, startMosquitto } from "../support/mosquitto.js";
 import { type ScriptedBroker, type ScriptedConnection, startScriptedBroker } from "../support/scripted-broker.js";

@@ -9,6 +9,7 @@ import {
   Client, MQTTv31, MQTTv311, MQTTv5, MQTT_ERR_NO_CONN, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_INFO, MQTT_LOG_NOTICE,
   MQTT_LOG_WARNING, ESP32_BUDGET, topicMatchesSub, toPayload,
 } from "../../hosts/node/index.js";
+import { FakeHost } from "../support/fake-host.js";
 
 test("publish refuses bad topics, QoS and payloads with clear errors and queues nothing", () => {
   const c = new Client();
@@ -116,8 +117,12 @@ test("enableLogger maps Paho's levels onto the logger's methods; onLog gets ever
 });
 
 test("MQTT 3.1 makes up a client id when none is given, within 3.1's 23 characters", () => {
-  const c = new Client({ protocol: MQTTv31 });
-  const id = (c as unknown as { clientId: string }).clientId;
+  const host = new FakeHost();
+  const c = new Client({ protocol: MQTTv31, host });
+  void c.connect("broker");
+  host.link.accept();
+  host.flush();
+  const id = host.link.log[0]!.clientId!;
   assert.match(id, /^tinymqtt-[0-9A-Za-z]{14}$/);
   assert.equal(id.length, 23);
 });

@@ -63,7 +63,7 @@ export function decodeConnect(c: Cursor, scan: PropertyScan): ConnectPacket {
 }
 
 /**
- * Sizes kept: a = client id bytes, b = will topic bytes, c = user name bytes, props, willProps.
+ * Sizes kept: clientIdLength, topicLength (the will topic's), usernameLength, props, willProps.
  */
 export function measureConnect(p: ConnectPacket, s: Sizes): number {
   const v5 = p.protocolVersion === 5;

@@ -26,7 +26,7 @@ const connect: Vector[] = [
   {
     name: "CONNECT with an empty client id",
     version: 4,
-    spec: "3.1.3.1: a zero-byte client id with clean session set [MQTT-3.1.3-6]; keep alive 0 turns it off (3.1.2.10)",
+    spec: "3.1.3.1: a zero-byte client id with clean session set, as the client must [MQTT-3.1.3-7] (the broker then assigns one, 3.1.3-6); keep alive 0 turns it off (3.1.2.10)",
     bytes: new Uint8Array([
       0x10, // CONNECT
       0x0c, // remaining length 12

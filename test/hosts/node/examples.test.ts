@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Client } from "../../../hosts/node/index.js";
-import { single } from "../../../hosts/node/publish.js";
+import { single } from "../../../hosts/node/publish-helpers.js";
 import { type Broker, startMosquitto } from "../../support/mosquitto.js";
 import { type Run, runNode } from "../../support/run.js";
 

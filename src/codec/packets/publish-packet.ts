@@ -113,7 +113,7 @@ export class PublishView implements PublishPacket {
   }
 }
 
-/** Sizes kept: a = topic bytes, props, and the topic cache. */
+/** Sizes kept: topicLength, props, and the topic cache. */
 export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Sizes): number {
   const qos = p.qos;
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`PUBLISH QoS must be 0, 1 or 2, got ${String(qos)}`);
