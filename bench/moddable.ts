@@ -33,7 +33,7 @@ function xsbFiles(dir: string, prefix = ""): Array<{ file: string; bytes: number
     : e.name.endsWith(".xsb") ? [{ file: prefix + e.name, bytes: statSync(join(dir, e.name)).size }] : []);
 }
 
-interface Figures { bytecode: number; files: number; heap: Map<string, { slots: number; chunks: number }> }
+interface Figures { bytecode: number; files: number; modules: Array<{ file: string; bytes: number }>; heap: Map<string, { slots: number; chunks: number }> }
 
 async function measure(side: Side, built: BuiltApp): Promise<Figures> {
   const files = xsbFiles(built.modules).filter((x) => side.modules(x.file));
@@ -49,7 +49,7 @@ async function measure(side: Side, built: BuiltApp): Promise<Figures> {
     const m = /^bench: (.+) slots (\d+) chunks (\d+)$/.exec(line);
     if (m) heap.set(m[1]!, { slots: Number(m[2]), chunks: Number(m[3]) });
   }
-  return { bytecode: files.reduce((n, x) => n + x.bytes, 0), files: files.length, heap };
+  return { bytecode: files.reduce((n, x) => n + x.bytes, 0), files: files.length, modules: files.sort((a, b) => b.bytes - a.bytes), heap };
 }
 
 const broker = await startMosquitto();
@@ -69,6 +69,7 @@ try {
   console.log("");
   console.log("| | XS bytecode (.xsb) | idle connected: slots | chunks | slot growth 2k -> 10k msgs | chunk growth 2k -> 10k |");
   console.log("|---|--:|--:|--:|--:|--:|");
+  const SLOT = 32;
   SIDES.forEach((side, i) => {
     const f = figures[i]!;
     const r = f === peer ? "" : ` (${ratio(f.bytecode, peer.bytecode)})`;
@@ -76,11 +77,20 @@ try {
     const rc = f === peer ? "" : ` (${ratio(delta(f, "idle", "chunks"), delta(peer, "idle", "chunks"))})`;
     const growS = f.heap.get("after 5x")!.slots - f.heap.get("after 1x")!.slots;
     const growC = f.heap.get("after 5x")!.chunks - f.heap.get("after 1x")!.chunks;
-    console.log(`| ${side.name} | ${kib(f.bytecode)} in ${f.files} modules${r} | ${kib(delta(f, "idle", "slots"))}${rs} | ${kib(delta(f, "idle", "chunks"))}${rc} | ${growS} B | ${growC} B |`);
+    console.log(`| ${side.name} | ${kib(f.bytecode)} in ${f.files} modules${r} | ${delta(f, "idle", "slots") / SLOT} slots = ${kib(delta(f, "idle", "slots"))}${rs} | ${kib(delta(f, "idle", "chunks"))}${rc} | ${growS} B | ${growC} B |`);
   });
   console.log("");
   console.log("Ratios in parentheses: to Moddable's mqtt in this run. Heap figures: live use once connected and idle, minus use");
   console.log("before the client was made (after a gc each time); chunks hold the buffers (tinymqtt here with a 1 KiB budget).");
+  console.log("Here the socket and timers are native (a host object of a few slots) and every module is preloaded (its code and");
+  console.log("frozen tables in flash, not in the slot heap): the slots are the client's own objects. npm run bench:xs runs both");
+  console.log("clients over JavaScript fakes of socket/timer/time, which add their own slots to both sides (it prints how many).");
+  console.log("");
+  console.log("Largest modules of each profile (XS bytecode, the .xsb files xsc wrote):");
+  SIDES.forEach((side, i) => {
+    const f = figures[i]!;
+    console.log(`- ${side.name}: ${f.modules.slice(0, 8).map((m) => `${m.file.replace(/\.xsb$/, "")} ${kib(m.bytes)}`).join(", ")}`);
+  });
 } finally {
   await broker.stop();
   rmSync(out, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 // Scale benchmark: 10,000 clients connected to one mosquitto from one Node process, tinymqtt (each a
-// simulated device: ESP32 budget, a will, loopStart) vs MQTT.js (the same will and keepalive), memory per
+// simulated device: ESP32 budget, a will, loopStart) vs MQTT.js (the same will and keepalive) and a bare socket
+// (CONNECT written, CONNACK read: what any client pays in Node; each client is also shown beyond it), memory per
 // connected client side by side; then `tinymqtt simulate` with 10,000 devices (telemetry, link cuts, the
 // checker) through the same mosquitto.
 //   npm run bench:scale   (node dist/bench/scale.js; SCALE_DEVICES=n to change the 10,000)
@@ -80,6 +81,34 @@ async function measureChild(contender: string, port: number, n: number): Promise
       client.loopStart();
       attempts++;
       closers.push(() => { client.disconnect(); client.loopStop(); });
+    };
+  } else if (contender === "socket") {
+    // A bare connected socket: a CONNECT written (3.1.1, clean session, keepalive 60, its own client id), the
+    // CONNACK read, nothing more. What any client pays in Node before its own objects.
+    startOne = () => {
+      const i = started++;
+      const id = Buffer.from(`scale-socket-${process.pid}-${i}`, "utf8");
+      const packet = Buffer.concat([Buffer.from([0x10, 12 + id.length, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, id.length >> 8, id.length & 0xff]), id]);
+      const socket = net.connect({ host: "127.0.0.1", port });
+      let up = false;
+      socket.on("connect", () => {
+        socket.setNoDelay(true);
+        socket.write(packet);
+      });
+      socket.on("data", (b: Buffer) => {
+        if (!up && b[0] === 0x20) {
+          up = true;
+          connected++;
+          attempts--;
+        }
+      });
+      socket.on("close", () => {
+        if (up) connected--;
+        up = false;
+      });
+      socket.on("error", () => {});
+      attempts++;
+      closers.push(() => socket.destroy());
     };
   } else {
     const mqtt = await import("mqtt");
@@ -213,7 +242,7 @@ async function main(): Promise<void> {
   const measures: Measure[] = [];
   let simulateOut = "";
   try {
-    for (const contender of ["tinymqtt", "tinymqtt-small-budget", "mqtt.js"]) {
+    for (const contender of ["tinymqtt", "tinymqtt-small-budget", "mqtt.js", "socket"]) {
       const child = raisedSpawn(process.execPath, ["--expose-gc", SELF, "child", contender, String(broker.port), String(DEVICES)], "pipe");
       const out = await collect(child, CONNECT_TIMEOUT_MS + 60_000, `${contender} with ${DEVICES} clients`);
       const m = JSON.parse(out.trim().split("\n").pop()!) as Measure;
@@ -239,6 +268,11 @@ async function main(): Promise<void> {
   for (const t of measures.filter((m) => m.contender.startsWith("tinymqtt"))) {
     rows.push([`${t.contender} / MQTT.js`, "", "", ratio(t.heap, mq.heap), "", ratio(t.heap + t.arrayBuffers, mq.heap + mq.arrayBuffers), ratio(t.rss, mq.rss)]);
   }
+  const socket = measures.find((m) => m.contender === "socket")!;
+  const clients = measures.filter((m) => m.contender !== "socket");
+  for (const m of clients) {
+    rows.push([`${m.contender} beyond a bare socket`, "", "", kib(m.heap - socket.heap), "", kib(m.heap + m.arrayBuffers - socket.heap - socket.arrayBuffers), kib(m.rss - socket.rss)]);
+  }
   const head = ["client", "connected", "connect time", "V8 heap / client", "array buffers / client", "heap + buffers / client", "RSS / client"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
@@ -246,13 +280,18 @@ async function main(): Promise<void> {
   const met = (a: number, b: number): string => (a / b <= TARGET_RATIO ? "yes" : "NO");
   const verdict = measures.filter((m) => m.contender.startsWith("tinymqtt")).map((t) =>
     `Target (${t.contender}): at most 1/5 of MQTT.js's memory per connected client. V8 heap: ${met(t.heap, mq.heap)}; ` +
-    `heap + array buffers (everything the JS side holds): ${met(t.heap + t.arrayBuffers, mq.heap + mq.arrayBuffers)}; RSS: ${met(t.rss, mq.rss)}.`).join("\n");
+    `heap + array buffers (everything the JS side holds): ${met(t.heap + t.arrayBuffers, mq.heap + mq.arrayBuffers)}; RSS: ${met(t.rss, mq.rss)}.`).join("\n") +
+    "\n" + measures.filter((m) => m.contender.startsWith("tinymqtt")).map((t) => {
+      const beyond = t.heap - socket.heap;
+      return `Target (issue 12, ${t.contender}): V8 heap per idle connected client beyond a bare connected socket <= 2 KiB: ${kib(beyond)} ` +
+        `(${beyond <= 2048 ? "met" : `missed by ${kib(beyond - 2048)}`}; MQTT.js ${kib(mq.heap - socket.heap)}).`;
+    }).join("\n");
   console.log(`\n${table}\n\n${verdict}\n\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
   const method = `${DEVICES.toLocaleString("en-US")} clients in one Node process (each contender in a child of its own, node --expose-gc), connected in batches of ${BATCH} to mosquitto ${broker.version} ` +
     `(max_connections -1; fd limit ${broker.fdLimit} for mosquitto and ${tiny.fdLimit} for the clients' process: ${FD_LIMIT} was asked, the hard limit here allows less). ` +
     "tinymqtt clients: ESP32_BUDGET (about 13 KiB of buffers, allocated at construction), a will, keepalive 60, loopStart(); tinymqtt-small-budget: the same with " +
     `budget ${JSON.stringify(SMALL_BUDGET)}. MQTT.js 5 clients: the same will and keepalive, ` +
-    "reconnectPeriod 1000. Memory = (after - before) / clients, each after a full GC, 2 s after the last connection; RSS includes the sockets' Node objects and buffers, not the kernel's.";
+    "reconnectPeriod 1000. socket: a bare net.Socket that wrote a CONNECT and read the CONNACK, the floor every client pays in Node. Memory = (after - before) / clients, each after a full GC, 2 s after the last connection; RSS includes the sockets' Node objects and buffers, not the kernel's.";
   const md = `# Scale: ${DEVICES.toLocaleString("en-US")} connected clients from one process\n\n${header}\n\n${method}\n\n` +
     "Reproduce: `npm run bench:scale` (writes this file, scale.json and simulate-" + DEVICES + ".html).\n\n" +
     `${table}\n\n${verdict}\n\n## tinymqtt simulate with ${DEVICES.toLocaleString("en-US")} devices\n\n` +

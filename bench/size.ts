@@ -12,7 +12,7 @@ import { gzipSync } from "node:zlib";
 import { repoRoot } from "../test/support/xs/xsnap.js";
 
 /** Modules Moddable provides (native or SDK JavaScript): not part of what we ship. */
-const MODDABLE_MODULES = ["socket", "securesocket", "time", "timer", "Resource", "websocket", "mc/config", "net"];
+const MODDABLE_MODULES = ["socket", "securesocket", "time", "timer", "Resource", "websocket", "mc/config", "net", "file", "flash"];
 
 interface Row {
   what: string;

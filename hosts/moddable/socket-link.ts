@@ -48,6 +48,8 @@ export class SocketLink implements Link {
   private open = false;
   private waiting = false;
   private done = false;
+  /** A write has gone into the socket: a failing write after it is a lost connection, not a refused one. */
+  private wrote = false;
 
   constructor(params: LinkParams, events: LinkEvents, sockets: SocketClasses) {
     this.events = events;
@@ -77,7 +79,22 @@ export class SocketLink implements Link {
     const n = Math.max(0, Math.min(length, this.socket.write()));
     // Anything short of the whole offer is owed an onWritable when the socket reports room again.
     if (n < length) this.waiting = true;
-    if (n > 0) this.socket.write(bytes.subarray(offset, offset + n));
+    if (n > 0) {
+      try {
+        this.socket.write(bytes.subarray(offset, offset + n));
+      } catch {
+        // Moddable's lin socket reports a refused connection as connected (the socket turned writable) and
+        // throws on the first write; a write can also fail on a broken connection. The link is gone, and
+        // says so once this call has returned, as a socket's own report would.
+        const error: LinkError = this.wrote
+          ? { rc: MQTT_ERR_CONN_LOST, message: `write failed on the connection to ${this.where}` }
+          : { rc: MQTT_ERR_NO_CONN, message: `cannot connect to ${this.where}` };
+        this.end();
+        void Promise.resolve().then(() => this.events.onClose(error));
+        return 0;
+      }
+      this.wrote = true;
+    }
     return n;
   }
 

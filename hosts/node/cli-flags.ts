@@ -2,7 +2,7 @@
  * The connection flags `tinymqtt pub` and `sub` share with mosquitto_pub and mosquitto_sub: broker and
  * credentials (-h -p -u -P, or -L URL), the session (-i -k -c -x -V), the will (--will-*), TLS (--cafile
  * --capath --cert --key --insecure --tls-version --tls-alpn --tls-use-os-certs), and the message budget
- * (--max-packet-size, ours: raises the client's buffers for large messages), -D properties (cli-properties.ts)
+ * (--max-packet-size, ours: raises the client's buffers to receive large messages), -D properties (cli-properties.ts)
  * and -d (cli-debug.ts); and the client they make (clientOf).
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";

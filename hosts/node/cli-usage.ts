@@ -66,8 +66,8 @@ const SHARED_TAIL = ` --help : display this message.
               Anyone in the middle can then pose as the broker: never use this in production.
  --tls-use-os-certs : trust the system's CA certificates, as OpenSSL finds them (the file
                       SSL_CERT_FILE names or the system bundle, and SSL_CERT_DIR's folders).
- --max-packet-size : (tinymqtt) raise the client's budget to send and receive messages of up to
-                     this many bytes (the default budget is a small device's).
+ --max-packet-size : (tinymqtt) raise the client's budget to receive messages of up to this many
+                     bytes (the default budget is a small device's; any size can be sent).
 `;
 
 const CONNECTION_FLAGS = ` -A : bind the outgoing socket to this host/ip address, to choose the interface the client

@@ -6,9 +6,12 @@
 export interface Budget {
   /** The largest incoming packet, fixed header included: the receive buffer. Advertised as v5 Maximum Packet Size. */
   maxPacketSize: number;
-  /** The ring of bytes waiting for the transport to take them. Bounds any single outgoing packet. */
+  /**
+   * The ring of bytes waiting for the transport to take them: a window, not a limit. A larger PUBLISH goes
+   * out through it, its payload read from the publisher's array in pieces of at most this size.
+   */
   outputBytes: number;
-  /** Encoded QoS 1/2 publishes kept until their flow completes (in flight or queued). */
+  /** Encoded QoS 1/2 publishes kept until their flow completes (in flight or queued); the header only of one larger than outputBytes. */
   storeBytes: number;
   /** Packet ids in use at once: QoS 1/2 publishes in flight or queued, plus pending (un)subscribes. */
   maxMessages: number;

@@ -13,6 +13,12 @@
  * reconnect, or when the application changes a setting). publish(), subscribe() and unsubscribe() return
  * a RequestResult. Flow states change only through the Outbox's own methods.
  *
+ * Large messages. The output is a ring of outputBytes (src/buffers/output-ring.ts) holding whole packets; a
+ * PUBLISH larger than it goes out through it as through a window: its header in the ring, then its payload
+ * spliced in by reference and handed out in pieces of at most outputBytes as the link takes them. QoS 1/2
+ * records of such a message keep the header in the store and the payload by reference (see Outbox), so the
+ * publisher's array is held until the flow completes and a resend sends it whole.
+ *
  * States: IDLE (no link) -> CONNACK_WAIT (CONNECT written) -> CONNECTED -> CLOSING (DISCONNECT written, or
  * the link is to be dropped) -> IDLE via lost(). This file owns every transition.
  *
@@ -25,6 +31,7 @@
 import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_PAYLOAD_SIZE, MQTT_ERR_PROTOCOL, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_ERR_UNKNOWN, MQTT_LOG_DEBUG, MQTT_LOG_ERR, MQTT_LOG_WARNING } from "../paho/constants.js";
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
+import { OutputRing } from "../buffers/output-ring.js";
 import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, PACKET_NAMES, type ProtocolVersion } from "../codec/constants.js";
 import { Decoder, type DecodedPacket } from "../codec/decoder.js";
@@ -148,7 +155,7 @@ export class Engine {
    * preloaded state on Moddable, copied from flash to RAM.
    */
   private readonly publishResult: RequestResult = { rc: 0, mid: 0 };
-  private readonly out: ByteRing;
+  private readonly out: OutputRing;
   readonly outbox: Outbox;
   /** Incoming QoS 2 ids between PUBREC and PUBREL: what makes delivery exactly once. */
   private readonly incoming: PacketIdTable;
@@ -175,6 +182,8 @@ export class Engine {
   private readonly incomingAcked: Uint8Array;
   private lastSent = 0;
   private lastReceived = 0;
+  /** When the link last took bytes of a large packet's payload: keepalive counts from it as from lastReceived. */
+  private lastStreamed = -Infinity;
   private pingSentAt = -1;
   private effectiveKeepAlive = 0;
   private serverReceiveMaximum = 65535;
@@ -205,7 +214,7 @@ export class Engine {
     // Every buffer and table of the budget, carved out of one ArrayBuffer allocated here.
     const arena = new Arena(Engine.arenaBytes(budget));
     this.decoder = new Decoder({ maxPacketSize: budget.maxPacketSize, arena });
-    this.out = new ByteRing(budget.outputBytes, arena);
+    this.out = new OutputRing(budget.outputBytes, arena);
     this.outbox = new Outbox(budget.maxMessages, budget.storeBytes, arena);
     this.incoming = new PacketIdTable(budget.maxIncomingQos2, arena);
     this.filterCount = arena.u16(budget.maxMessages);
@@ -255,6 +264,7 @@ export class Engine {
     this.outbox.rewind();
     this.pingSentAt = -1;
     this.lastReceived = now;
+    this.lastStreamed = -Infinity;
     this.serverReceiveMaximum = 65535;
     if (this.version === 5) this.makeTopicAliases();
     this.incomingAliases?.clear();
@@ -279,7 +289,7 @@ export class Engine {
       throw new RangeError(`the stored session's messages were encoded for protocol level ${session.version}, not ${this.version}: connect with the same protocol to resume it`);
     }
     for (const p of session.outgoing) {
-      if (!this.outbox.restore(p.id, p.packet, p.released)) {
+      if (!this.outbox.restore(p.id, p.packet, p.released, Math.min(this.out.capacity, this.outbox.store.capacity))) {
         throw new RangeError(`the stored session does not fit the budget (storeBytes ${this.outbox.store.capacity}, maxMessages ${this.outbox.capacity}) at mid ${p.id}`);
       }
     }
@@ -329,13 +339,16 @@ export class Engine {
     return this.out.readOffset;
   }
 
+  /** The output ring's bytes, or while a large packet goes out, the array its payload lies in. */
   get outputBuffer(): Uint8Array {
-    return this.out.bytes;
+    return this.out.buffer;
   }
 
   /** The transport took n bytes from the front of the output at `now` (room for more flows to go out). */
   consumed(n: number, now: number): void {
     this.now = now;
+    // A large packet going out is the link at work: the broker cannot answer a PINGREQ queued behind it.
+    if (this.out.streaming) this.lastStreamed = now;
     this.out.consume(n);
     this.pump();
   }
@@ -399,7 +412,8 @@ export class Engine {
     if (this.state !== CONNECTED) return;
     const ka = this.effectiveKeepAlive * 1000;
     if (ka > 0) {
-      if (now - this.lastReceived >= ka * 1.5) {
+      const heard = Math.max(this.lastReceived, this.lastStreamed);
+      if (now - heard >= ka * 1.5) {
         this.close(MQTT_ERR_KEEPALIVE, 0, `nothing received for ${Math.round((now - this.lastReceived) / 1000)} s (keepalive ${this.effectiveKeepAlive} s)`);
         return;
       }
@@ -420,7 +434,7 @@ export class Engine {
     let next = Infinity;
     const ka = this.effectiveKeepAlive * 1000;
     if (ka > 0) {
-      next = this.lastReceived + ka * 1.5;
+      next = Math.max(this.lastReceived, this.lastStreamed) + ka * 1.5;
       if (this.pingSentAt < 0) next = Math.min(next, this.lastSent + ka, this.lastReceived + ka);
     }
     if (this.options.retryMs > 0 && this.version < 5 && this.outbox.inflight > 0) {
@@ -488,7 +502,11 @@ export class Engine {
       // From the same sequence as QoS 1/2 ids (taken and given back at once), so mids do not collide.
       result.mid = this.qos0Mid();
       if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
-      if (length > this.out.capacity) return this.tooLarge(length);
+      if (length > this.out.capacity) {
+        const rc = this.writeLarge(payload);
+        if (rc === MQTT_ERR_SUCCESS && newAlias !== 0) this.outgoingAliases?.remember(topic, newAlias);
+        return rc;
+      }
       const offset = this.out.reserve(length);
       if (offset === RING_FULL) return MQTT_ERR_QUEUE_SIZE;
       this.encoder.write(this.out.bytes, offset);
@@ -500,17 +518,21 @@ export class Engine {
       if (newAlias !== 0) this.outgoingAliases?.remember(topic, newAlias);
       return MQTT_ERR_SUCCESS;
     }
-    if (length > this.out.capacity || length > this.outbox.store.capacity) return this.tooLarge(length);
+    // A packet larger than the output is kept as its header, and its payload by reference (see Outbox).
+    const byReference = length > this.out.capacity || length > this.outbox.store.capacity;
+    const kept = byReference ? this.encoder.headerLength : length;
+    if (kept > this.out.capacity || kept > this.outbox.store.capacity) return this.tooLarge(length);
     const maxQueued = this.options.maxQueued;
     if (maxQueued > 0 && this.outbox.unsent >= maxQueued) return MQTT_ERR_QUEUE_SIZE;
-    const id = this.outbox.open(length);
+    const id = this.outbox.open(kept);
     if (id === NO_PACKET_ID) return MQTT_ERR_QUEUE_SIZE;
     packet.packetId = id;
     this.encoder.measure(packet);
     const at = this.outbox.writeOffset;
-    this.encoder.write(this.outbox.store.bytes, at);
-    this.outbox.append(id, length);
-    this.options.store?.saveOutgoing(id, this.outbox.store.bytes.subarray(at, at + length));
+    if (byReference) this.encoder.writeHeader(this.outbox.store.bytes, at);
+    else this.encoder.write(this.outbox.store.bytes, at);
+    this.outbox.append(id, kept, byReference ? payload : undefined);
+    this.options.store?.saveOutgoing(id, byReference ? this.outbox.packetOf(this.outbox.ids.slotOf(id)) : this.outbox.store.bytes.subarray(at, at + length));
     this.pump();
     result.mid = id;
     return MQTT_ERR_SUCCESS;
@@ -701,8 +723,7 @@ export class Engine {
         // A broker that forwards QoS 2 on PUBREL (as mosquitto does) lost this message with the
         // session: the whole flow starts again from PUBLISH.
         outbox.restartFromPublish(slot);
-        const at = this.outbox.recordOffset(slot);
-        this.options.store?.saveOutgoing(id, this.outbox.store.bytes.subarray(at, at + this.outbox.recordLength(slot)));
+        this.options.store?.saveOutgoing(id, this.outbox.packetOf(slot));
       }
     });
     for (const id of finished) {
@@ -896,12 +917,16 @@ export class Engine {
   private copyRecord(slot: number, resend: boolean): number {
     const ob = this.outbox;
     const from = ob.recordOffset(slot);
-    const length = ob.recordLength(slot);
+    const length = ob.prefixLength(slot);
+    // A record kept partly by reference: its header goes into the ring, the rest follows as a spliced span.
+    const rest = ob.restOf(slot);
+    if (rest !== undefined && !this.out.canSplice) return 0;
     const offset = this.out.reserve(length);
     if (offset === RING_FULL) return 0;
     if (resend) ob.markDuplicate(slot);
     this.out.bytes.set(ob.store.bytes.subarray(from, from + length), offset);
     this.out.commit(length);
+    if (rest !== undefined) this.out.splice(rest, 0, rest.length);
     this.lastSent = this.now;
     return ob.awaitedAfterPublish(slot);
   }
@@ -959,8 +984,25 @@ export class Engine {
   }
 
   private tooLarge(length: number): number {
-    this.log(MQTT_LOG_WARNING, `a ${length}-byte packet does not fit (budget outputBytes ${this.out.capacity}, storeBytes ${this.outbox.store.capacity}; the broker's Maximum Packet Size ${this.serverMaximumPacketSize})`);
+    this.log(MQTT_LOG_WARNING, `a ${length}-byte packet does not fit (its header must fit budget outputBytes ${this.out.capacity} and storeBytes ${this.outbox.store.capacity}; the broker's Maximum Packet Size ${this.serverMaximumPacketSize})`);
     return MQTT_ERR_PAYLOAD_SIZE;
+  }
+
+  /**
+   * A measured QoS 0 PUBLISH larger than the output: its header is written into the ring and its payload
+   * spliced in after it, by reference, to go out in pieces as the link takes them (see OutputRing).
+   */
+  private writeLarge(payload: Uint8Array): number {
+    const headerLength = this.encoder.headerLength;
+    if (headerLength > this.out.capacity) return this.tooLarge(this.encoder.length);
+    if (!this.out.canSplice) return MQTT_ERR_QUEUE_SIZE;
+    const offset = this.out.reserve(headerLength);
+    if (offset === RING_FULL) return MQTT_ERR_QUEUE_SIZE;
+    this.encoder.writeHeader(this.out.bytes, offset);
+    this.out.commit(headerLength);
+    this.out.splice(payload, 0, payload.length);
+    this.lastSent = this.now;
+    return MQTT_ERR_SUCCESS;
   }
 
   // ---- closing --------------------------------------------------------------------------------

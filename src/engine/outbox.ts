@@ -3,6 +3,11 @@
  * (the retransmit record is the packet itself, as in MQTT-C) in one fixed byte log, plus the packet ids
  * of SUBSCRIBE/UNSUBSCRIBE awaiting their acknowledgements.
  *
+ * A record is a prefix in the log and, for a packet larger than the engine's output, the rest of it by
+ * reference: the publisher's own payload (or a packet a session store loaded), never copied, kept until
+ * the flow completes so that a resend after a lost link sends it whole. The log then holds only the
+ * header; the references sit in one array made at the first such record.
+ *
  * Records are appended in publish order and their bytes reclaimed from the front once done, so a message
  * stuck at the front holds the space behind it: the log reports full (MQTT_ERR_QUEUE_SIZE) instead of
  * growing. Log positions run head <= cursor <= tail: records before the cursor went out on this
@@ -46,6 +51,8 @@ export class Outbox {
   private readonly spans: Uint32Array;
   /** Per record: its flow's id slot, or DONE once the flow has completed. */
   private readonly slotAt: Uint16Array;
+  /** Per id slot: the rest of the packet after its prefix in the log, for a record kept partly by reference. */
+  private rest: Array<Uint8Array | undefined> | undefined = undefined;
   private head = 0;
   private cursor = 0;
   private tail = 0;
@@ -103,8 +110,10 @@ export class Outbox {
     return id;
   }
 
-  append(id: number, length: number): void {
+  /** `rest`: the packet's bytes after the `length` written at writeOffset, kept by reference. */
+  append(id: number, length: number, rest?: Uint8Array): void {
     const slot = this.ids.slotOf(id);
+    if (rest !== undefined) (this.rest ??= new Array<Uint8Array | undefined>(this.capacity).fill(undefined))[slot] = rest;
     const seq = this.tail++;
     const i = seq % this.capacity;
     this.store.commit(length);
@@ -120,13 +129,16 @@ export class Outbox {
    * Appends a flow saved by a session store, under its own packet id, as already sent once (so it goes
    * out again with DUP, or as PUBREL when released). False when it does not fit.
    */
-  restore(id: number, packet: Uint8Array, released: boolean): boolean {
+  restore(id: number, packet: Uint8Array, released: boolean, byReferenceAbove: number): boolean {
     if (this.tail - this.head === this.capacity || packet.length === 0) return false;
-    const offset = this.store.reserve(packet.length);
+    // A packet above the output's size stays where the store loaded it, but for its first byte (the
+    // flags a resend changes).
+    const prefix = packet.length > byReferenceAbove ? 1 : packet.length;
+    const offset = this.store.reserve(prefix);
     if (offset === RING_FULL || !this.ids.claim(id)) return false;
-    this.store.bytes.set(packet, offset);
+    this.store.bytes.set(packet.subarray(0, prefix), offset);
     this.writeOffset = offset;
-    this.append(id, packet.length);
+    this.append(id, prefix, prefix < packet.length ? packet.subarray(prefix) : undefined);
     const qos = (packet[0]! >> 1) & 3;
     this.state[this.ids.slotOf(id)] = released ? WAIT_PUBCOMP : qos === 1 ? WAIT_PUBACK : WAIT_PUBREC;
     return true;
@@ -188,13 +200,36 @@ export class Outbox {
     this.cursor++;
   }
 
-  /** The encoded PUBLISH of a flow: store.bytes[recordOffset, recordOffset + recordLength). */
+  /** The encoded PUBLISH of a flow: store.bytes[recordOffset, recordOffset + prefixLength), then restOf(). */
   recordOffset(slot: number): number {
     return this.spans[2 * (this.seqOf[slot]! % this.capacity)]!;
   }
 
-  recordLength(slot: number): number {
+  /** The bytes of the record kept in the log: all of the packet unless restOf() holds the rest. */
+  prefixLength(slot: number): number {
     return this.spans[2 * (this.seqOf[slot]! % this.capacity) + 1]!;
+  }
+
+  /** The packet's bytes after its prefix, held by reference; undefined when the log holds it all. */
+  restOf(slot: number): Uint8Array | undefined {
+    return this.rest === undefined ? undefined : this.rest[slot];
+  }
+
+  /** The whole packet's length. */
+  recordLength(slot: number): number {
+    return this.prefixLength(slot) + (this.restOf(slot)?.length ?? 0);
+  }
+
+  /** The whole packet as one array, for a session store: a view of the log, or a new array joining prefix and rest. */
+  packetOf(slot: number): Uint8Array {
+    const at = this.recordOffset(slot);
+    const prefix = this.store.bytes.subarray(at, at + this.prefixLength(slot));
+    const rest = this.restOf(slot);
+    if (rest === undefined) return prefix;
+    const whole = new Uint8Array(prefix.length + rest.length);
+    whole.set(prefix);
+    whole.set(rest, prefix.length);
+    return whole;
   }
 
   /** Ends flow `id` (publish or (un)subscribe) and frees its id; false when no such flow is open. */
@@ -203,6 +238,7 @@ export class Outbox {
     if (slot < 0) return false;
     const st = this.state[slot]!;
     this.state[slot] = FREE;
+    if (this.rest !== undefined) this.rest[slot] = undefined;
     this.ids.release(id);
     if (st === WAIT_SUBACK || st === WAIT_UNSUBACK) return true;
     const seq = this.seqOf[slot]!;
@@ -254,6 +290,7 @@ export class Outbox {
     this.ids.clear();
     this.store.clear();
     this.state.fill(FREE);
+    this.rest?.fill(undefined);
     this.head = this.tail = this.cursor = 0;
     this.pending = this.inflight = 0;
   }

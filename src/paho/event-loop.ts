@@ -435,7 +435,10 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
     const now = this.host.now();
     const next = this.feedSupervisor(event, now);
     for (const callback of next.callbacks) this.perform(callback, previous);
-    if (next.state.phase === BACKOFF && previous.phase !== BACKOFF) this.log(MQTT_LOG_INFO, `Reconnecting in ${(next.timer - now) / 1000} s`);
+    if (next.state.phase === BACKOFF && previous.phase !== BACKOFF) {
+      // In whole milliseconds: the host's clock is fractional ("0.05000000000000091 s" was seen).
+      this.log(MQTT_LOG_INFO, `Reconnecting in ${Math.round(next.timer - now) / 1000} s`);
+    }
     if (event.type === "lost" || next.state.phase !== previous.phase) {
       this.closedEvent = undefined;
       this.failure = undefined;

@@ -320,14 +320,15 @@ describe("flow control and the budget", () => {
     assert.deepEqual(payloads, ["2", "3", "5"]);
   });
 
-  test("a full store refuses with MQTT_ERR_QUEUE_SIZE, one too large with MQTT_ERR_PAYLOAD_SIZE, and nothing else is dropped", () => {
+  test("a full store refuses with MQTT_ERR_QUEUE_SIZE, a header that can never fit with MQTT_ERR_PAYLOAD_SIZE, and nothing else is dropped", () => {
     // Each record: 2 fixed header + 3 topic + 2 id + 40 payload = 47 bytes; 128 hold two.
     const r = new Rig({ budget: { storeBytes: 128 } });
     const p40 = (c: string): string => c.repeat(40);
     assert.equal(r.publish("t", p40("a"), 1).rc, MQTT_ERR_SUCCESS, "queued while offline");
     assert.equal(r.publish("t", p40("b"), 2).rc, MQTT_ERR_SUCCESS);
     assert.deepEqual(r.publish("t", p40("c"), 1), { rc: MQTT_ERR_QUEUE_SIZE, mid: 0 });
-    assert.deepEqual(r.publish("t", "z".repeat(200), 1), { rc: MQTT_ERR_PAYLOAD_SIZE, mid: 0 });
+    // A payload larger than the store is kept by reference, but its header (here 136 bytes) must fit the store.
+    assert.deepEqual(r.publish("t".repeat(130), "z", 1), { rc: MQTT_ERR_PAYLOAD_SIZE, mid: 0 });
     r.connect();
     const seen = r.out();
     assert.deepEqual(ids(seen), ["PUBLISH 1", "PUBLISH 2"]);
@@ -337,12 +338,12 @@ describe("flow control and the budget", () => {
     assert.deepEqual(ids(r.out()), ["PUBLISH 3"]);
   });
 
-  test("a QoS 0 publish refuses with MQTT_ERR_QUEUE_SIZE while the output is full and MQTT_ERR_PAYLOAD_SIZE when it can never fit", () => {
+  test("a QoS 0 publish refuses with MQTT_ERR_QUEUE_SIZE while the output is full and MQTT_ERR_PAYLOAD_SIZE when its header can never fit", () => {
     const r = new Rig({ budget: { outputBytes: 64 } });
     r.connect();
     assert.equal(r.publish("t", "x".repeat(40), 0).rc, MQTT_ERR_SUCCESS);
     assert.equal(r.publish("t", "y".repeat(40), 0).rc, MQTT_ERR_QUEUE_SIZE);
-    assert.equal(r.publish("t", "z".repeat(100), 0).rc, MQTT_ERR_PAYLOAD_SIZE);
+    assert.equal(r.publish("t".repeat(70), "z", 0).rc, MQTT_ERR_PAYLOAD_SIZE, "a 74-byte header in a 64-byte output");
     assert.deepEqual(r.out().map((p) => p.payload!.length), [40], "the first one is intact");
     assert.equal(r.publish("t", "y".repeat(40), 0).rc, MQTT_ERR_SUCCESS);
   });

@@ -1,7 +1,8 @@
 /**
  * A TCP proxy on a free loopback port, for simulating bad networks between a client and a broker:
  * cut() drops every live connection at once (a lost link), stall() stops forwarding both ways while keeping
- * the sockets open (a link that goes silent: keepalive territory), resume() lets the held bytes through.
+ * the sockets open (a link that goes silent: keepalive territory), resume() lets the held bytes through,
+ * throttle() makes it read from the client slowly (a slow consumer: TCP pushes back on the client).
  *
  *   const proxy = await startProxy(broker.port);
  *   after(() => proxy.close());
@@ -24,6 +25,10 @@ export interface Proxy {
   /** Forwards what was held, and everything after. */
   resume(): void;
   readonly stalled: boolean;
+  /** Reads from the client at about this many bytes a second from now on (0: as fast as it can). */
+  throttle(bytesPerSecond: number): void;
+  /** Bytes forwarded from clients to the target since start. */
+  readonly forwardedUpstream: number;
   /** Cuts everything and stops listening. */
   close(): Promise<void>;
 }
@@ -40,13 +45,25 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
   const pairs = new Set<Pair>();
   let stalled = false;
   let accepted = 0;
+  let rate = 0;
+  let forwardedUpstream = 0;
 
-  /** Forwards from one socket to the other, honouring stall() and the destination's backpressure. */
-  const forward = (from: Socket, to: Socket, held: Buffer[]): void => {
+  /** Forwards from one socket to the other, honouring stall(), throttle() and the destination's backpressure. */
+  const forward = (from: Socket, to: Socket, held: Buffer[], upstream: boolean): void => {
     from.on("data", (chunk: Buffer) => {
       if (stalled) {
         held.push(chunk);
         from.pause();
+        return;
+      }
+      if (upstream) forwardedUpstream += chunk.length;
+      if (upstream && rate > 0) {
+        // Read on only after the time this chunk takes at the throttled rate.
+        from.pause();
+        setTimeout(() => {
+          if (!stalled && !from.destroyed) from.resume();
+        }, Math.ceil((chunk.length * 1000) / rate));
+        to.write(chunk);
         return;
       }
       if (!to.write(chunk)) {
@@ -70,8 +87,8 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
       client.pause();
       upstream.pause();
     }
-    forward(client, upstream, pair.toUpstream);
-    forward(upstream, client, pair.toClient);
+    forward(client, upstream, pair.toUpstream, true);
+    forward(upstream, client, pair.toClient, false);
     const drop = (): void => {
       pairs.delete(pair);
       client.destroy();
@@ -113,6 +130,12 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
     },
     get stalled() {
       return stalled;
+    },
+    get forwardedUpstream() {
+      return forwardedUpstream;
+    },
+    throttle(bytesPerSecond: number) {
+      rate = bytesPerSecond;
     },
     cut,
     stall() {

@@ -326,6 +326,21 @@ describe("tinymqtt pub and sub beside mosquitto_pub and mosquitto_sub", { timeou
     await run(theirs.pub, [...at(), "-t", topic, "-n", "-r"]);
   });
 
+  test("pub -f of a 400 kB file without --max-packet-size: the same bytes reach the broker as from mosquitto_pub, exit 0", async () => {
+    const payload = Buffer.alloc(400_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7919) & 0xff;
+    writeFileSync(join(dir, "large-unflagged.bin"), payload);
+    const received: string[] = [];
+    for (const [who, tool] of [["mosquitto", theirs], ["tinymqtt", ours]] as const) {
+      const topic = `cmp/pub/large-unflagged/${who}`;
+      assert.deepEqual(await run(tool.pub, [...at(), "-t", topic, "-f", join(dir, "large-unflagged.bin"), "-r", "-q", "1"]), { code: 0, stdout: "", stderr: "" }, who);
+      received.push((await run(theirs.sub, [...at(), "-t", topic, "-C", "1", "-W", "2", "-F", "%l %x"])).stdout);
+      await run(theirs.pub, [...at(), "-t", topic, "-n", "-r"]);
+    }
+    assert.equal(received[0], `400000 ${payload.toString("hex")}\n`);
+    assert.deepEqual(received[1], received[0]);
+  });
+
   const subCases: Array<[string, string[]]> = [
     ["-C 2 -v", ["-t", "cmp/sub/#", "-C", "2", "-v"]],
     ["-F with every field", ["-t", "cmp/sub/#", "-C", "2", "-F", "%t|%q|%r|%l|%x|%p|%%\\t."]],

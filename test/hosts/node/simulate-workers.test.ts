@@ -62,9 +62,9 @@ describe("tinymqtt simulate --workers", { timeout: 180_000 }, () => {
     const run = await cli(["simulate", "--workers", "3", "--devices", "300", "--rate", "2", "--duration", "3", "--qos", "1", "--cut-rate", "6",
       "--broker", url, "--report", report]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    // One line a second for the whole fleet (not one per worker).
+    // One line a second for the whole fleet (not one per worker): at least the telemetry's first two whole seconds.
     const lines = run.stdout.split("\n").filter((l) => l.startsWith("["));
-    assert.ok(lines.length >= 3, run.stdout);
+    assert.ok(lines.length >= 2, run.stdout);
     for (const l of lines) assert.match(l, /^\[\s+\d+ s\] \w+\s+connected \d+\/300 {2}sent \d+\/s/);
     assert.match(row(run.stdout, "devices"), /^300 \(max connected 300,/);
     const sent = count(row(run.stdout, "sent"));

@@ -8,6 +8,8 @@ import { Ecma419Client, type Ecma419Options } from "../../../../src/ecma419/clie
 import type { Host, Link, LinkEvents } from "../../../../src/connection/host.js";
 import { bridge as host } from "./xs-host.js";
 import Time from "./moddable-fakes/time.js";
+import Timer from "./moddable-fakes/timer.js";
+import { Socket as FakeSocket } from "./moddable-fakes/socket.js";
 import { CALL, CLOSED, DATA, GC, HEADER, OPENED, TICK, UP_EVENT, WRITABLE, decodeBytes, encodeBytes } from "./protocol.js";
 
 declare function issueCommand(request: ArrayBuffer): ArrayBuffer;
@@ -72,6 +74,37 @@ export function useModdable(modules: ModdableModules): void {
 function moddableModules(): ModdableModules {
   if (moddable === undefined) throw new Error("the bundle did not hand over hosts/moddable (useModdable)");
   return moddable;
+}
+
+/**
+ * Moddable's own `mqtt` module ($(MODULES)/network/mqtt/mqtt.js, MQTT 3.1.1, QoS 0), the peer `npm run bench:xs`
+ * measures beside the client: a bundle made with the SDK's file hands its class over (useModdableMqtt), and it
+ * runs over the same fakes of Moddable's socket/timer/time modules as hosts/moddable.
+ */
+interface ModdableMqttClient {
+  onReady?: () => void;
+  onMessage?: (topic: string, body: ArrayBuffer) => void;
+  onClose?: () => void;
+  publish(topic: string, data: ArrayBuffer | string): void;
+  subscribe(topic: string): void;
+  close(): void;
+  /** Its socket (the fake): write() with no argument tells the room. */
+  ws?: { write(): number };
+}
+type ModdableMqttClass = new (dictionary: { host: string; port: number; id: string; timeout?: number }) => ModdableMqttClient;
+
+let ModdableMqtt: ModdableMqttClass | undefined;
+const peers = new Map<number, { client: ModdableMqttClient; received: number; payload: ArrayBuffer | undefined }>();
+const bare = new Map<number, { socket: FakeSocket; timer: ReturnType<typeof Timer.repeat>; connected: boolean }>();
+
+export function useModdableMqtt(Class: ModdableMqttClass): void {
+  ModdableMqtt = Class;
+}
+
+function peer(id: number): { client: ModdableMqttClient; received: number; payload: ArrayBuffer | undefined } {
+  const p = peers.get(id);
+  if (p === undefined) throw new Error(`no Moddable mqtt client ${id}`);
+  return p;
 }
 
 function entry(id: number): Entry {
@@ -186,6 +219,144 @@ const calls: Record<string, (...args: never[]) => unknown> = {
   },
 
   noop(): null {
+    return null;
+  },
+
+  /** A Moddable mqtt client (needs a bundle with it: useModdableMqtt); "connect" once it is ready. */
+  createModdableMqtt(id: number, options: { host: string; port: number; id: string; timeout?: number }): null {
+    if (ModdableMqtt === undefined) throw new Error("this bundle has no Moddable mqtt module (useModdableMqtt)");
+    const p = { client: new ModdableMqtt(options), received: 0, payload: undefined as ArrayBuffer | undefined };
+    p.client.onReady = () => emit({ client: id, type: "connect" });
+    p.client.onMessage = () => { p.received++; };
+    p.client.onClose = () => emit({ client: id, type: "close" });
+    peers.set(id, p);
+    return null;
+  },
+
+  subscribeModdableMqtt(id: number, topic: string): null {
+    peer(id).client.subscribe(topic);
+    return null;
+  },
+
+  receivedModdableMqtt(id: number): number {
+    return peer(id).received;
+  },
+
+  /**
+   * Publishes up to `count` QoS 0 messages of `size` bytes (one ArrayBuffer, made once, as tinymqtt's burst
+   * reuses its payload) while the socket has room for one more: Moddable's mqtt writes each packet at once
+   * and has no flow control, and a write beyond the room throws. Returns how many it published.
+   */
+  publishModdableMqtt(id: number, topic: string, count: number, size: number): number {
+    const p = peer(id);
+    if (p.payload === undefined || p.payload.byteLength !== size) {
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i++) bytes[i] = 0x61 + (i % 26);
+      p.payload = bytes.buffer;
+    }
+    // Fixed header (2 while the rest is under 128 bytes, 3 beyond), the topic's length and UTF-8, the payload.
+    const packet = 1 + (2 + topic.length + size < 128 ? 1 : 2) + 2 + topic.length + size;
+    let n = 0;
+    while (n < count && p.client.ws !== undefined && p.client.ws.write() >= packet) {
+      p.client.publish(topic, p.payload);
+      n++;
+    }
+    return n;
+  },
+
+  /**
+   * What any client on Moddable holds of the host at least: a connected socket and one repeating timer, here
+   * the fakes' JavaScript stand-ins for what a device has natively. bench:xs subtracts it from both clients.
+   */
+  openBareSocket(id: number, hostName: string, port: number): null {
+    const socket = new FakeSocket({ host: hostName, port });
+    socket.callback = (message) => { if (message === 1) emit({ client: id, type: "connect" }); };
+    bare.set(id, { socket, timer: Timer.repeat(() => {}, 60_000), connected: false });
+    return null;
+  },
+
+  /**
+   * Writes `count` QoS 0 PUBLISH packets of `size` bytes (under 130), one write() each, as Moddable's mqtt
+   * writes each PUBLISH; a CONNECT first, so that the broker reads them. Returns how many it wrote.
+   */
+  writeBareSocket(id: number, count: number, size: number): number {
+    const b = bare.get(id)!;
+    const socket = b.socket;
+    if (!b.connected) {
+      b.connected = true;
+      socket.write(Uint8Array.of(0x10, 13, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 60, 0, 1, 0x62).buffer);
+    }
+    const bytes = new Uint8Array(size).fill(0x78);
+    bytes.set([0x30, size - 2, 0, 1, 0x62]);
+    const packet = bytes.buffer;
+    let n = 0;
+    while (n < count && (socket.write() as number) >= size) {
+      socket.write(packet);
+      n++;
+    }
+    return n;
+  },
+
+  closeBareSocket(id: number): null {
+    const b = bare.get(id);
+    if (b !== undefined) {
+      b.socket.close();
+      Timer.clear(b.timer);
+    }
+    bare.delete(id);
+    return null;
+  },
+
+  /**
+   * Where a client's objects are: every object reachable from it through own properties (the host, the
+   * bridge, prototypes and frozen objects, which preloading puts in flash, left out), grouped by the path of
+   * its first two property names, with an estimate of its XS slots (one per object, one per property or
+   * element, two per Map or Set entry). Sorted by slots, largest first.
+   */
+  census(id: number, moddablePeer = false): Array<{ path: string; objects: number; slots: number }> {
+    const root: unknown = moddablePeer ? peer(id).client : entry(id).client;
+    const groups = new Map<string, { objects: number; slots: number }>();
+    const seen = new Set<unknown>([host, root]);
+    const queue: Array<{ value: object; path: string }> = [];
+    const visit = (value: unknown, path: string): void => {
+      if ((typeof value !== "object" && typeof value !== "function") || value === null || seen.has(value) || Object.isFrozen(value)) return;
+      // The fakes' socket stands in for a native one: bench:xs measures it on its own (openBareSocket).
+      if (value instanceof FakeSocket) return;
+      seen.add(value);
+      queue.push({ value, path });
+    };
+    const rootKeys = Reflect.ownKeys(root as object);
+    groups.set("(the client object itself)", { objects: 1, slots: 1 + rootKeys.length });
+    for (const key of rootKeys) visit((root as Record<PropertyKey, unknown>)[key], String(key));
+    while (queue.length > 0) {
+      const { value, path } = queue.shift()!;
+      let slots = 1;
+      const keys = ArrayBuffer.isView(value) || value instanceof ArrayBuffer ? [] : Reflect.ownKeys(value);
+      slots += keys.length;
+      if (ArrayBuffer.isView(value)) slots += 2;
+      if (value instanceof Map || value instanceof Set) {
+        slots += 2 * value.size;
+        for (const [k, v] of value instanceof Map ? value : [...value].map((x) => [x, undefined])) {
+          visit(k, path);
+          visit(v, path);
+        }
+      }
+      const group = path.split(".").slice(0, 2).join(".");
+      const g = groups.get(group) ?? { objects: 0, slots: 0 };
+      g.objects++;
+      g.slots += slots;
+      groups.set(group, g);
+      for (const key of keys) {
+        const d = Object.getOwnPropertyDescriptor(value, key);
+        if (d !== undefined && "value" in d) visit(d.value, `${path}.${String(key)}`);
+      }
+    }
+    return [...groups].map(([path, g]) => ({ path, ...g })).sort((a, b) => b.slots - a.slots);
+  },
+
+  closeModdableMqtt(id: number): null {
+    peers.get(id)?.client.close();
+    peers.delete(id);
     return null;
   },
 

@@ -67,18 +67,32 @@ interface DriverLink {
   received: PacketCounter;
 }
 
-let bundled: string | undefined;
+const bundled = new Map<string, string>();
 
-/** esbuild of test/hosts/moddable/xs-client/app.ts with src/ and hosts/moddable/ (over moddable-fakes/), for XS. */
-export async function bundleApp(): Promise<string> {
-  if (bundled !== undefined) return bundled;
+/**
+ * esbuild of test/hosts/moddable/xs-client/app.ts with src/ and hosts/moddable/ (over moddable-fakes/), for XS;
+ * with `moddableMqtt` (the path of the SDK's modules/network/mqtt/mqtt.js), Moddable's own mqtt module too,
+ * over the same fakes (its WebSocket transport left out: a stub that throws), and the native string conversions
+ * it expects of Moddable's runtime.
+ */
+export async function bundleApp(moddableMqtt?: string): Promise<string> {
+  const key = moddableMqtt ?? "";
+  const cached = bundled.get(key);
+  if (cached !== undefined) return cached;
   const fakes = join(repoRoot(), "test/hosts/moddable/xs-client/moddable-fakes");
   const dir = join(repoRoot(), "test/hosts/moddable/xs-client");
   const entry = `
-    import { useModdable } from "./app.ts";
+    import { useModdable${moddableMqtt === undefined ? "" : ", useModdableMqtt"} } from "./app.ts";
     import { Client } from "../../../../hosts/moddable/index.ts";
     import MQTTClient from "../../../../hosts/moddable/ecma419-client.ts";
-    useModdable({ Client, MQTTClient });`;
+    useModdable({ Client, MQTTClient });
+    ${moddableMqtt === undefined ? "" : `import ModdableMqtt from ${JSON.stringify(moddableMqtt)};
+    if (typeof globalThis.trace !== "function") globalThis.trace = () => {};
+    // Moddable's runtime converts strings natively (ArrayBuffer.fromString, String.fromArrayBuffer); xsnap is
+    // built without them (mxCESU8), so they are given its native TextEncoder/TextDecoder, a call away.
+    if (typeof ArrayBuffer.fromString !== "function") { const e = new TextEncoder(); ArrayBuffer.fromString = (s) => e.encode(s).buffer; }
+    if (typeof String.fromArrayBuffer !== "function") { const d = new TextDecoder(); String.fromArrayBuffer = (b) => d.decode(b); }
+    useModdableMqtt(ModdableMqtt);`}`;
   const out = await build({
     stdin: { contents: entry, loader: "ts", resolveDir: dir, sourcefile: "xs-client-entry.ts" },
     // Moddable's native modules, as the fakes that give hosts/moddable their semantics over the bridge.
@@ -86,6 +100,10 @@ export async function bundleApp(): Promise<string> {
       name: "moddable-fakes",
       setup(b) {
         b.onResolve({ filter: /^(socket|timer|time)$/ }, (args) => ({ path: join(fakes, `${args.path}.ts`) }));
+        b.onResolve({ filter: /^websocket$/ }, () => ({ path: "websocket", namespace: "stub" }));
+        b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
+          contents: "export class Client { constructor() { throw new Error('no WebSocket in the XS lane'); } }", loader: "js",
+        }));
       },
     }],
     bundle: true,
@@ -95,8 +113,9 @@ export async function bundleApp(): Promise<string> {
     target: "es2022",
     logLevel: "silent",
   });
-  bundled = out.outputFiles[0]!.text;
-  return bundled;
+  const text = out.outputFiles[0]!.text;
+  bundled.set(key, text);
+  return text;
 }
 
 export class XsDriver {
@@ -119,9 +138,10 @@ export class XsDriver {
     this.xs = new Xsnap({ onCommand: (request) => this.upstream(request) });
   }
 
-  static async start(): Promise<XsDriver> {
+  /** moddableMqtt: the SDK's mqtt.js, bundled in too (see bundleApp). */
+  static async start(moddableMqtt?: string): Promise<XsDriver> {
     const driver = new XsDriver();
-    const load = await driver.xs.evaluate(await bundleApp());
+    const load = await driver.xs.evaluate(await bundleApp(moddableMqtt));
     driver.heap = load.meter.currentHeapCount;
     return driver;
   }

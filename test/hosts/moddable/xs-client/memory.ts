@@ -40,7 +40,11 @@ export interface MemoryProfile {
   costs: PhaseCost[];
   /** Links and timers the XS host holds at the end (must stay 1 and 1). */
   hostState: { links: number; timers: number };
+  /** Where the idle client's objects are (app.ts census), largest first. */
+  census: CensusGroup[];
 }
+
+export interface CensusGroup { path: string; objects: number; slots: number }
 
 export interface ProfileOptions {
   broker: Broker;
@@ -120,6 +124,7 @@ export async function profileMemory(options: ProfileOptions): Promise<MemoryProf
     let received = 1; // each QoS: the one that proved the subscription
     const idleSlots = await d.gc();
     const bufferBytes = await d.call<number>("bufferBytes", XS);
+    const census = await d.call<CensusGroup[]>("census", XS);
     log(`base ${baseSlots} slots; idle connected client ${idleSlots} slots; buffers ${bufferBytes} bytes`);
 
     const checkpoints: Checkpoint[] = [];
@@ -186,6 +191,7 @@ export async function profileMemory(options: ProfileOptions): Promise<MemoryProf
       checkpoints,
       costs: [...costs].map(([what, c]) => ({ what, messages: c.messages, compute: c.compute / c.messages, transientSlots: transient.get(what) ?? NaN })),
       hostState: await d.call("hostState"),
+      census,
     };
     return result;
   } finally {
@@ -200,5 +206,172 @@ async function waitUntil(cond: () => boolean, ms: number, what: string | (() => 
   while (!cond()) {
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
     await sleep(5);
+  }
+}
+
+/** What `npm run bench:xs` measures of Moddable's own mqtt module, beside profileMemory's client. */
+export interface PeerProfile {
+  baseSlots: number;
+  /** Connected, subscribed, one message received; after gc(). */
+  idleSlots: number;
+  census: CensusGroup[];
+  checkpoints: Checkpoint[];
+  /** QoS 0 only: the module has no QoS 1/2. */
+  costs: PhaseCost[];
+}
+
+export interface PeerOptions {
+  broker: Broker;
+  /** The SDK's modules/network/mqtt/mqtt.js, bundled at run time (never copied into the project). */
+  moddableMqtt: string;
+  checkpoints: number[];
+  payloadBytes?: number;
+  probe?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Moddable's mqtt module inside xsnap-worker, over the same fakes of Moddable's socket/timer/time modules and
+ * the same bridge as profileMemory's client on hosts/moddable, with the same Node peer: QoS 0 both ways, the
+ * same payloads, live slots after gc() at the same checkpoints, compute and short-lived slots per message.
+ */
+export async function profileModdableMqtt(options: PeerOptions): Promise<PeerProfile> {
+  const { broker, payloadBytes = 32, probe = 100, log = () => {} } = options;
+  const payload = new Uint8Array(payloadBytes).fill(0x7a);
+  const d = await XsDriver.start(options.moddableMqtt);
+  const peer = new Client({ clientId: `xs-mem-mqttjs-peer-${process.pid}` });
+  peer.maxInflightMessagesSet(100);
+  let peerGot = 0;
+  try {
+    await peer.connect(HOST, broker.port, 30);
+    peer.loopStart();
+    await waitUntil(() => peer.isConnected(), 3000, "the peer's CONNACK");
+    peer.onMessage = () => { peerGot++; };
+    let suback = false;
+    peer.onSubscribe = () => { suback = true; };
+    peer.subscribe("xsmem/mqttjs/out", 0);
+    await waitUntil(() => suback, 3000, "the peer's SUBACK");
+
+    const baseSlots = await d.gc();
+    await d.call("createModdableMqtt", XS, { host: HOST, port: broker.port, id: `xs-mem-mqttjs-${process.pid}`, timeout: 60_000 });
+    await d.waitFor((e) => e.type === "connect", 3000, "Moddable mqtt's onReady");
+    await d.call("subscribeModdableMqtt", XS, "xsmem/mqttjs/in");
+    // The module reports no SUBACK: a message that arrives proves the subscription.
+    const received = async (target: number, ms: number): Promise<void> => {
+      const deadline = performance.now() + ms;
+      for (;;) {
+        const got = await d.call<number>("receivedModdableMqtt", XS);
+        if (got >= target) return;
+        if (performance.now() > deadline) throw new Error(`Moddable mqtt received ${got} of ${target} messages within ${ms} ms`);
+        await sleep(20);
+      }
+    };
+    const proof = performance.now();
+    while ((await d.call<number>("receivedModdableMqtt", XS)) === 0) {
+      if (performance.now() - proof > 5000) throw new Error("Moddable mqtt's subscription never delivered");
+      await peerPublish(peer, "xsmem/mqttjs/in", 0, 1, payload);
+      await sleep(50);
+    }
+    let got = await d.call<number>("receivedModdableMqtt", XS);
+    const idleSlots = await d.gc();
+    const census = await d.call<CensusGroup[]>("census", XS, true);
+    log(`base ${baseSlots} slots; idle connected Moddable mqtt ${idleSlots} slots`);
+
+    const costs = new Map<string, { compute: number; messages: number }>();
+    const account = async (what: string, messages: number, run: () => Promise<void>): Promise<void> => {
+      await d.settled();
+      const before = d.compute;
+      await run();
+      await d.settled();
+      const c = costs.get(what) ?? { compute: 0, messages: 0 };
+      c.compute += d.compute - before - d.lastCompute;
+      c.messages += messages;
+      costs.set(what, c);
+    };
+    /** Publishes n, as fast as the socket's room comes back. */
+    const send = async (n: number, ms: number): Promise<void> => {
+      const deadline = performance.now() + ms;
+      for (let left = n; left > 0;) {
+        const sent = await d.call<number>("publishModdableMqtt", XS, "xsmem/mqttjs/out", left, payloadBytes);
+        left -= sent;
+        if (sent === 0) {
+          if (performance.now() > deadline) throw new Error(`Moddable mqtt sent ${n - left} of ${n} within ${ms} ms`);
+          await sleep(1);
+        }
+      }
+    };
+    const checkpoints: Checkpoint[] = [];
+    let done = 0;
+    for (const target of options.checkpoints) {
+      const n = target - done;
+      await account("received QoS 0", n, async () => {
+        await peerPublish(peer, "xsmem/mqttjs/in", 0, n, payload);
+        await received(got + n, 20_000);
+      });
+      got += n;
+      await account("sent QoS 0", n, () => send(n, 20_000));
+      done = target;
+      const slots = await d.gc();
+      checkpoints.push({ messages: target, slots });
+      log(`${target} QoS 0 messages each way: ${slots} live slots`);
+    }
+    await waitUntil(() => peerGot >= done * 0.99, 10_000, () => `the peer's deliveries (${peerGot})`);
+
+    const transient = new Map<string, number>();
+    const probeRun = async (what: string, run: () => Promise<void>): Promise<void> => {
+      const start = await d.gc();
+      await run();
+      await d.settled();
+      transient.set(what, (d.heap - start) / probe);
+    };
+    await probeRun("received QoS 0", async () => {
+      await peerPublish(peer, "xsmem/mqttjs/in", 0, probe, payload);
+      await received(got + probe, 5000);
+    });
+    await probeRun("sent QoS 0", () => send(probe, 5000));
+    await d.call("closeModdableMqtt", XS);
+    return {
+      baseSlots,
+      idleSlots,
+      census,
+      checkpoints,
+      costs: [...costs].map(([what, c]) => ({ what, messages: c.messages, compute: c.compute / c.messages, transientSlots: transient.get(what) ?? NaN })),
+    };
+  } finally {
+    peer.disconnect();
+    peer.loopStop();
+    await d.close();
+  }
+}
+
+/**
+ * The live slots of a bare connected socket and one repeating timer of the fakes (JavaScript objects here,
+ * native on a device: a host object of a few slots each, under both clients alike), and the compute of one
+ * write() of a QoS 0 PUBLISH through them (after a CONNECT; only XS is metered).
+ */
+export async function bareSocket(broker: Broker, packetBytes: number, writes = 2000): Promise<{ slots: number; computePerWrite: number }> {
+  const d = await XsDriver.start();
+  try {
+    const base = await d.gc();
+    await d.call("openBareSocket", XS, HOST, broker.port);
+    await d.waitFor((e) => e.type === "connect", 3000, "the bare socket connected");
+    const slots = (await d.gc()) - base;
+    // What one write() of a packet costs in the fakes and the bridge (Moddable's mqtt makes one per PUBLISH).
+    await d.settled();
+    const before = d.compute;
+    const deadline = performance.now() + 20_000;
+    for (let left = writes; left > 0;) {
+      const n = await d.call<number>("writeBareSocket", XS, left, packetBytes);
+      left -= n;
+      if (n > 0) continue;
+      if (performance.now() > deadline) throw new Error(`the bare socket took ${writes - left} of ${writes} writes within 20 s`);
+      await sleep(1);
+    }
+    await d.settled();
+    const computePerWrite = (d.compute - before - d.lastCompute) / writes;
+    await d.call("closeBareSocket", XS);
+    return { slots, computePerWrite };
+  } finally {
+    await d.close();
   }
 }
