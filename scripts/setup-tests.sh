@@ -21,6 +21,7 @@ APT_PACKAGES=(
 	openssl     # the tests' throwaway certificate authority (TLS suites)
 	chromium    # the headless browser that opens the simulate command's HTML report
 	build-essential  # make and a C compiler: @agoric/xsnap builds the XS engine at npm ci
+	ejabberd    # a broker that clusters: simulate's cluster test runs two of its nodes (plain erl, its own epmd) on loopback
 )
 
 log() { printf 'setup-tests: %s\n' "$*" >&2; }

@@ -25,7 +25,10 @@ tinymqtt pub -t topic {-m message | -f file | -s | -l | -n} [options]    (tinymq
 tinymqtt sub -t topic [-t topic ...] [options]                          (tinymqtt sub --help)
 tinymqtt demo [--broker mqtt://host:port]
 tinymqtt simulate --devices N --rate R --duration S [--broker mqtt://host:port] [--qos Q] [--cut-rate C]
-             [--report file.html] [--connect-batch B] [--keepalive K]
+             [--report file.html] [--connect-batch B] [--keepalive K] [--workers [N]] [--share]
+             [--username U --password P]
+tinymqtt simulate --shard K/N --run RUN-ID --broker URL --devices N --rate R --duration S [--interval I] [...]
+tinymqtt simulate --collect RUN-ID --broker URL [--report file.html] [--wait S]
 tinymqtt --help
 
  --broker : demo, simulate: the broker URL (mqtt://host:port); without it an in-process broker is started.
@@ -36,6 +39,13 @@ default N/50, at least 0.5; 0 for none) and devices reconnect by themselves. A c
 lost and duplicated messages per device from sequence numbers. It prints a live progress line, then a
 summary, and writes an HTML report (--report, default tinymqtt-simulate-report.html; "" for none).
 Exit code 0; 2 when QoS 1/2 lost a message (or QoS 2 duplicated one); 1 for errors.
+--workers N splits the fleet over N processes of this machine (N defaults to the number of cores), each
+with its own checker; one live line and one summary for the whole fleet, with each worker's share.
+--shard K/N runs slice K (from 0) of N of the fleet and publishes its reports to the broker, retained under
+tinymqtt/sim/RUN-ID/ (every --interval seconds, default 5, and at its end); --collect RUN-ID gathers them
+into one summary and report (waiting at most --wait seconds, default 3600), a shard that died included.
+--broker URL,URL,... runs against a cluster's nodes: devices spread over them with failover, a checker
+client on each (--share: in a $share group); the losses are split into the client's and the cluster's.
 `;
 
 /** The flags pub and sub share, in mosquitto's order (after the command's own flags). */

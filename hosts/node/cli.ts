@@ -7,31 +7,17 @@
  * tools; the others: with the usage); a failed connection exits 1 with the reason, a refused one with the
  * CONNACK code.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.js";
-import { CONNECTION_FLAGS, UsageError, connectionOf, integer, prepareArgs, qosOf } from "./cli-flags.js";
+import { CONNECTION_FLAGS, UsageError, connectionOf, prepareArgs, qosOf } from "./cli-flags.js";
 import { PropertyError } from "./cli-properties.js";
 import { runPub } from "./cli-pub.js";
 import { runSub } from "./cli-sub.js";
 import { USAGE, pubUsage, subUsage } from "./cli-usage.js";
-import { formatSummary, renderHtml, runSimulation } from "./simulate/index.js";
-
-const SIMULATE = {
-  devices: { type: "string" },
-  rate: { type: "string" },
-  duration: { type: "string" },
-  broker: { type: "string" },
-  qos: { type: "string", short: "q" },
-  "cut-rate": { type: "string" },
-  report: { type: "string" },
-  "connect-batch": { type: "string" },
-  keepalive: { type: "string", short: "k" },
-  help: { type: "boolean" },
-} as const;
+import { SIMULATE_FLAGS, runSimulateCommand, withWorkersDefault } from "./simulate/command.js";
 
 const PUB = {
   ...CONNECTION_FLAGS,
@@ -113,38 +99,13 @@ async function demo(args: string[]): Promise<void> {
   await runDemo({ broker: v.broker, print: (line) => process.stdout.write(`${line}\n`) });
 }
 
-function decimal(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-  if (!(n >= min && n <= max)) throw new UsageError(`${name} must be a number from ${min} to ${max}, got "${value}"`);
-  return n;
-}
-
 async function simulate(args: string[]): Promise<number> {
-  const { values: v } = parseArgs({ args, options: SIMULATE, strict: true, allowPositionals: false });
+  const { values: v } = parseArgs({ args: withWorkersDefault(args), options: SIMULATE_FLAGS, strict: true, allowPositionals: false });
   if (v.help === true) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const devices = integer(v.devices, "--devices", 1, 1_000_000);
-  const rate = decimal(v.rate, "--rate", 0, 1_000_000);
-  const duration = decimal(v.duration, "--duration", 0, 86_400);
-  if (devices === undefined || rate === undefined || duration === undefined) throw new UsageError("simulate needs --devices N --rate R --duration S");
-  const report = v.report ?? "tinymqtt-simulate-report.html";
-  const result = await runSimulation({
-    devices, rate, duration, broker: v.broker, qos: qosOf(v.qos, "--qos") ?? 0,
-    cutRate: decimal(v["cut-rate"], "--cut-rate", 0, 1_000_000),
-    connectBatch: integer(v["connect-batch"], "--connect-batch", 1, 100_000) ?? 200,
-    keepalive: integer(v.keepalive, "--keepalive", 0, 65535) ?? 60,
-  });
-  process.stdout.write(`\n${formatSummary(result)}\n`);
-  if (report !== "") {
-    const path = resolve(report);
-    writeFileSync(path, renderHtml(result));
-    process.stdout.write(`report: ${path}\n`);
-  }
-  if (result.ok) return 0;
-  return result.maxConnected === 0 ? 1 : 2;
+  return runSimulateCommand(v);
 }
 
 /** As mosquitto_pub/sub: a refused connection exits with the CONNACK code (5 on 3.1.1, 135 on MQTT 5); else 1. */

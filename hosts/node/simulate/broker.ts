@@ -30,6 +30,13 @@ export function parseBrokerUrl(spec: string): BrokerHandle {
   return { host, port, describe: `mqtt://${url.host}`, inProcess: false, heapUsed: async () => undefined, stop: async () => {} };
 }
 
+/** Several brokers (the nodes of a cluster), comma-separated: mqtt://a:1883,mqtt://b:1883. */
+export function parseBrokerUrls(spec: string): BrokerHandle[] {
+  const parts = spec.split(",").map((p) => p.trim());
+  if (parts.some((p) => p === "")) throw new RangeError(`--broker: an empty URL in "${spec}"`);
+  return parts.map(parseBrokerUrl);
+}
+
 const START_TIMEOUT_MS = 10_000;
 
 /**

@@ -26,12 +26,15 @@ interface Device {
 
 export interface FleetSettings {
   devices: number;
+  /** The first device's index in the whole fleet (a worker or shard runs a slice of it); 0 for the whole. */
+  first: number;
   qos: QoS;
   budget: Budget;
   keepalive: number;
-  /** Topics are base/<index>/t and base/<index>/will. */
+  /** Topics are base/<index>/t and base/<index>/will, with the index in the whole fleet. */
   base: string;
   runId: string;
+  auth?: { username: string; password: string } | undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -52,8 +55,12 @@ export class Fleet {
   private stopping = false;
   private readonly payload = new PayloadWriter();
 
-  constructor(private readonly settings: FleetSettings, private readonly broker: BrokerHandle) {
-    for (let i = 0; i < settings.devices; i++) this.devices.push(this.device(i));
+  /**
+   * With several brokers (a cluster's nodes), device i connects first to broker i mod n and fails over to
+   * the others in turn (Client.failoverSet), so the fleet is spread over the nodes.
+   */
+  constructor(private readonly settings: FleetSettings, private readonly brokers: BrokerHandle[]) {
+    for (let i = 0; i < settings.devices; i++) this.devices.push(this.device(settings.first + i));
   }
 
   private device(index: number): Device {
@@ -62,7 +69,10 @@ export class Fleet {
     const device: Device = { index, client, topic: `${base}/${index}/t`, seq: 0, connected: false, started: false, attempted: false,
       everConnected: false, pending: 0 };
     client.willSet(`${base}/${index}/will`, "offline", 1);
+    if (this.settings.auth !== undefined) client.usernamePwSet(this.settings.auth.username, this.settings.auth.password);
     client.reconnectDelaySet(0.25, 4);
+    const n = this.brokers.length;
+    if (n > 1) client.failoverSet(Array.from({ length: n - 1 }, (_, k) => this.brokers[(index + 1 + k) % n]!).map(({ host, port }) => ({ host, port })));
     client.onConnect = (_c, _u, _f, rc) => {
       if (rc !== 0) return;
       if (device.everConnected) this.reconnects++;
@@ -90,7 +100,8 @@ export class Fleet {
     if (this.stopping || this.nextToStart >= this.devices.length) return;
     const device = this.devices[this.nextToStart++]!;
     device.started = true;
-    device.client.connectAsync(this.broker.host, this.broker.port, this.settings.keepalive);
+    const broker = this.brokers[device.index % this.brokers.length]!;
+    device.client.connectAsync(broker.host, broker.port, this.settings.keepalive);
     device.client.loopStart();
   }
 
@@ -106,7 +117,7 @@ export class Fleet {
   }
 
   publish(device: Device): void {
-    const info = device.client.publish(device.topic, this.payload.write(device.index, device.seq, performance.now()), this.settings.qos);
+    const info = device.client.publish(device.topic, this.payload.write(device.index, device.seq, performance.timeOrigin + performance.now()), this.settings.qos);
     // QoS 1/2 published while the link is down says MQTT_ERR_NO_CONN, as in Paho, but is queued.
     if (info.rc === MQTT_ERR_SUCCESS || (this.settings.qos > 0 && info.rc === MQTT_ERR_NO_CONN)) {
       device.seq++;

@@ -6,3 +6,6 @@ export { runSimulation, type Memory, type Sample, type SimulateOptions, type Sim
 export type { PerDevice } from "./memory.js";
 export { formatSummary, renderHtml } from "./report.js";
 export { parseBrokerUrl, startAedesWorker, type BrokerHandle } from "./broker.js";
+export { runWorkers, type WorkersOptions } from "./workers.js";
+export { mergeReports, type ShardReport, type MergedReport } from "./merge.js";
+export type { PartsResult } from "./fleet-result.js";

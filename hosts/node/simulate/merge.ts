@@ -164,7 +164,7 @@ function mergeSamples(reports: ShardReport[]): Sample[] {
  * Merges the latest report of each shard (latestReports) of a fleet of `shards` shards. A shard with no
  * report is "missing"; one whose last report is not "done" is named in the problems with what it had sent.
  */
-export function mergeReports(reports: ShardReport[], shards: number): MergedReport {
+export function mergeReports(reports: ShardReport[], shards: number, partName = "shard"): MergedReport {
   const latest = latestReports(reports);
   const problems: string[] = [];
   // Which report owns each device, and how many sequence numbers it used.
@@ -222,7 +222,7 @@ export function mergeReports(reports: ShardReport[], shards: number): MergedRepo
   for (let k = 0; k < shards; k++) {
     const r = latest.find((x) => x.shard === k);
     if (r === undefined) {
-      problems.push(`shard ${k} of ${shards} never reported`);
+      problems.push(`${partName} ${k} of ${shards} never reported`);
       shares.push({ shard: k, first: NaN, devices: 0, state: "missing", elapsed: 0, counts: ZERO, unique: 0, lost: 0,
         latency: { p50: NaN, p99: NaN, max: NaN, count: 0 }, memoryLoaded: undefined });
       continue;
@@ -232,16 +232,16 @@ export function mergeReports(reports: ShardReport[], shards: number): MergedRepo
     const own = LatencyHistogram.from(r.latency);
     const share = perShard.get(k) ?? { unique: 0, lost: 0 };
     if (r.state !== "done") {
-      problems.push(`shard ${k} ${r.state === "died" ? "died" : "did not finish"}: its last report, ${r.elapsed.toFixed(1)} s into its run (${r.phase}), ` +
+      problems.push(`${partName} ${k} ${r.state === "died" ? "died" : "did not finish"}: its last report, ${r.elapsed.toFixed(1)} s into its run (${r.phase}), ` +
         `had ${r.counts.sent} sent by its ${r.devices} devices, ${share.unique} of them seen`);
     }
-    for (const p of r.problems) problems.push(`shard ${k}: ${p}`);
+    for (const p of r.problems) problems.push(`${partName} ${k}: ${p}`);
     shares.push({ shard: k, first: r.first, devices: r.devices, state: r.state, elapsed: r.elapsed, counts: r.counts, ...share,
       latency: { p50: own.quantile(0.5), p99: own.quantile(0.99), max: own.max, count: own.count }, memoryLoaded: r.memoryLoaded });
   }
-  for (const r of latest) if (r.shard >= shards) problems.push(`a report from shard ${r.shard}, beyond the ${shards} shards of the run`);
-  if (overlapping.length > 0) problems.push(`${overlapping.length} devices run by two shards (e.g. device ${overlapping[0]})`);
-  if (strays > 0) problems.push(`${strays} arrivals for devices no shard reported`);
+  for (const r of latest) if (r.shard >= shards) problems.push(`a report from ${partName} ${r.shard}, beyond the ${shards} ${partName}s of the run`);
+  if (overlapping.length > 0) problems.push(`${overlapping.length} devices run by two ${partName}s (e.g. device ${overlapping[0]})`);
+  if (strays > 0) problems.push(`${strays} arrivals for devices no ${partName} reported`);
   return {
     shards, devices: owner.size, counts, received: counts.received, unique, duplicates: checkerDuplicates + crossDuplicates, crossDuplicates,
     lost, devicesWithLoss, latency: latency.snapshot(), samples: mergeSamples(latest), perShard: shares, overlapping, strays, problems,

@@ -1,8 +1,10 @@
 /**
  * The telemetry payload, written by the devices and read by the checker; its layout lives here only.
  *
- * 16 bytes, big-endian: device index u32, sequence u32, sent-at f64 (performance.now() of this process, so
- * the checker's latency needs no clock sync). Anything of another length is a will ("offline").
+ * 16 bytes, big-endian: device index u32, sequence u32, sent-at f64 (the wall clock in ms with sub-ms
+ * precision: performance.timeOrigin + performance.now(), so a checker in another process of the same machine
+ * reads the same clock; across machines the clocks must be in sync). Anything of another length is a will
+ * ("offline").
  */
 export const PAYLOAD_BYTES = 16;
 

@@ -3,6 +3,7 @@
  * charts are inline SVG drawn here (no script, no network: a browser opens it offline). The table's memory
  * rows and the memory chart show the same quantities (memory.ts): the clients' heap and buffers per device.
  */
+import type { PartsResult } from "./fleet-result.js";
 import type { SimulationResult, Sample } from "./run.js";
 
 const num = (x: number, digits = 0): string => (Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "-");
@@ -15,13 +16,37 @@ function brokerShare(r: SimulationResult): string {
   const idle = r.memoryIdle.brokerHeap;
   const loaded = r.memoryLoaded.brokerHeap;
   if (idle === undefined || loaded === undefined) return "";
+  // With workers the broker runs in the coordinating process, apart from the workers' RSS.
+  if (isParts(r)) return `; the in-process broker's V8 heap ${mib(idle)} / ${mib(loaded)}, in the coordinating process`;
   return ` (of which the in-process broker's V8 heap ${mib(idle)} / ${mib(loaded)})`;
+}
+
+const isParts = (r: SimulationResult): r is PartsResult => "shares" in r;
+
+/** One row per worker or shard: its devices, what they sent, what of it was seen, its latency, memory and state. */
+function shareRows(r: PartsResult): Array<[string, string]> {
+  return r.shares.map((s) => {
+    if (s.state === "missing") return [`${r.partName} ${s.shard}`, "never reported"];
+    const c = s.counts;
+    const state = s.state === "done" ? "" : ` — ${s.state === "died" ? "DIED" : "did not finish"}: as of its last report, ${s.elapsed.toFixed(1)} s into its run`;
+    const memory = s.memoryLoaded === undefined ? "" : `; ${kib(s.memoryLoaded.heapPerDevice)} heap + ${kib(s.memoryLoaded.buffersPerDevice)} buffers per device, RSS ${mib(s.memoryLoaded.rss)}`;
+    return [`${r.partName} ${s.shard}`, `devices ${num(s.first)}–${num(s.first + s.devices - 1)}: sent ${num(c.sent)}, seen ${num(s.unique)}, lost ${num(s.lost)}; ` +
+      `cuts ${num(c.cuts)}; p50 / p99 ${ms(s.latency.p50)} / ${ms(s.latency.p99)}${memory}${state}`];
+  });
+}
+
+function okText(r: SimulationResult): string {
+  if (r.options.qos === 0 && r.lost > 0) return "ok (QoS 0 may lose on link cuts)";
+  if (r.brokers > 1 && r.lostAcknowledged > 0) return `ok for the client; the brokers lost ${num(r.lostAcknowledged)} acknowledged messages`;
+  return "ok";
 }
 
 /** The summary as rows of [label, value]. */
 function summaryRows(r: SimulationResult): Array<[string, string]> {
   const o = r.options;
   const pct = (a: number, b: number): string => (b > 0 ? ` (${((100 * a) / b).toFixed(2)} %)` : "");
+  const parts = isParts(r) ? r : undefined;
+  const processes = parts === undefined ? "the whole process" : `the ${parts.shares.length} ${parts.partName} processes together`;
   return [
     ["devices", `${num(o.devices)} (max connected ${num(r.maxConnected)}, ${num(r.connectedAtEnd)} at the end; ramp ${r.rampSeconds.toFixed(1)} s)`],
     ["telemetry", `${o.rate} msg/s per device at QoS ${o.qos} for ${r.telemetrySeconds.toFixed(1)} s`],
@@ -29,12 +54,14 @@ function summaryRows(r: SimulationResult): Array<[string, string]> {
     ["sent", `${num(r.sent)}${r.skippedOffline > 0 ? ` (+${num(r.skippedOffline)} QoS 0 not sent while offline)` : ""}${r.refusedBudget > 0 ? ` (+${num(r.refusedBudget)} refused: budget full)` : ""}`],
     ["received", `${num(r.received)} (${num(r.unique)} unique)`],
     ["lost", `${num(r.lost)}${pct(r.lost, r.sent)}${r.devicesWithLoss > 0 ? `, on ${num(r.devicesWithLoss)} devices` : ""}${r.unfinished > 0 ? `; ${num(r.unfinished)} flows unfinished` : ""}`],
-    ["duplicated", `${num(r.duplicates)}${pct(r.duplicates, r.sent)}`],
+    ...(r.brokers > 1 ? [["lost, by whom", `${num(r.lostUnacknowledged)} by the client (never acknowledged to the device); ${num(r.lostAcknowledged)} by the brokers (acknowledged, delivered to no checker)`] as [string, string]] : []),
+    ["duplicated", `${num(r.duplicates)}${pct(r.duplicates, r.sent)}${parts !== undefined && parts.crossDuplicates > 0 ? ` (${num(parts.crossDuplicates)} seen by two checkers)` : ""}`],
     ["latency p50 / p99 / max", `${ms(r.latency.p50)} / ${ms(r.latency.p99)} / ${ms(r.latency.max)}`],
     ["heap per device (idle / loaded)", `${kib(r.memoryIdle.perDevice.heap)} / ${kib(r.memoryLoaded.perDevice.heap)} V8 heap + ${kib(r.memoryIdle.perDevice.buffers)} / ${kib(r.memoryLoaded.perDevice.buffers)} buffers${r.gcAvailable ? "" : " (no gc(): rough)"}`],
-    ["process RSS (idle / loaded)", `${mib(r.memoryIdle.rss)} / ${mib(r.memoryLoaded.rss)}, the whole process${brokerShare(r)}`],
+    ["process RSS (idle / loaded)", `${mib(r.memoryIdle.rss)} / ${mib(r.memoryLoaded.rss)}, ${processes}${brokerShare(r)}`],
+    ...(parts === undefined ? [] : shareRows(parts)),
     ["broker", o.broker],
-    ["result", r.ok ? (o.qos === 0 && r.lost > 0 ? "ok (QoS 0 may lose on link cuts)" : "ok") : `FAILED: ${r.problems.join("; ")}`],
+    ["result", r.ok ? okText(r) : `FAILED: ${r.problems.join("; ")}`],
   ];
 }
 

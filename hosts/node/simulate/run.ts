@@ -10,11 +10,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { type Budget, ESP32_BUDGET, type QoS } from "../index.js";
-import { type BrokerHandle, parseBrokerUrl, startAedesWorker } from "./broker.js";
+import { type BrokerHandle, parseBrokerUrls, startAedesWorker } from "./broker.js";
 import { Checker } from "./checker.js";
 import { Fleet } from "./fleet.js";
 import { type PerDevice, type ThreadMemory, findGc, perDevice, settledMemory } from "./memory.js";
+import type { ShardReport } from "./merge.js";
 import { type ProgressOut, type Sample, Sampler } from "./sampler.js";
+import { type Progress, buildReport } from "./shard-report.js";
 import { drain, telemetry } from "./traffic.js";
 
 export type { Sample } from "./sampler.js";
@@ -27,8 +29,12 @@ export interface SimulateOptions {
   /** Seconds of telemetry. */
   duration: number;
   qos?: QoS;
-  /** mqtt://host:port; default an in-process aedes broker. */
+  /** mqtt://host:port, or a cluster's nodes comma-separated; default an in-process aedes broker. */
   broker?: string | undefined;
+  /** With several brokers: the checker's ears form a $share group (for clusters that offer shared subscriptions). */
+  share?: boolean | undefined;
+  /** Credentials for every client of the run (ejabberd's anonymous logins want a non-empty password). */
+  auth?: Auth | undefined;
   /** Link cuts per second across all devices; default devices / 50 (each device about once a minute), at least 0.5; 0: none. */
   cutRate?: number | undefined;
   /** Connection attempts in flight at once during the ramp; default 200. */
@@ -42,9 +48,35 @@ export interface SimulateOptions {
   /** Where progress goes: a TTY gets one live line, anything else a plain line every `progressEvery` s. */
   out?: ProgressOut;
   progressEvery?: number;
+  /** This process runs one part of a larger fleet (a worker of `--workers`, or a `--shard`); default the whole fleet. */
+  part?: Part | undefined;
+  /** Called with this process's report after every sample (each second) and once at its end. */
+  onReport?: ((report: ShardReport) => void) | undefined;
+  /** Awaited after the ramp, before the telemetry (so that workers start their telemetry together). */
+  beforeTelemetry?: (() => Promise<void>) | undefined;
 }
 
-type Settings = Required<Omit<SimulateOptions, "broker" | "out" | "budget">> & { budget: Budget };
+/** Part `index` of `of`: devices first .. first + devices - 1 of a fleet of fleetSize, in the run runId. */
+export interface Part {
+  runId: string;
+  index: number;
+  of: number;
+  first: number;
+  fleetSize: number;
+}
+
+/** Devices first .. first + count - 1 are part `index` of a fleet of `fleetSize` split into `of` parts as evenly as can be. */
+export function sliceOf(fleetSize: number, index: number, of: number): { first: number; count: number } {
+  const first = Math.floor((index * fleetSize) / of);
+  return { first, count: Math.floor(((index + 1) * fleetSize) / of) - first };
+}
+
+export interface Auth {
+  username: string;
+  password: string;
+}
+
+type Settings = Required<Omit<SimulateOptions, "broker" | "out" | "budget" | "part" | "onReport" | "beforeTelemetry" | "share" | "auth">> & { budget: Budget };
 
 /** Memory at one point of the run (memory.ts says what each figure is). */
 export interface Memory {
@@ -81,6 +113,14 @@ export interface SimulationResult {
   refusedBudget: number;
   /** QoS 1/2 publishes whose flow had not completed when the run ended. */
   unfinished: number;
+  /**
+   * The lost messages split by whose they are: never acknowledged to the device when the run ended (the
+   * client's), or acknowledged by a broker and delivered to no checker (the broker's or cluster's).
+   */
+  lostUnacknowledged: number;
+  lostAcknowledged: number;
+  /** How many brokers (a cluster's nodes) the fleet ran against. */
+  brokers: number;
   received: number;
   unique: number;
   lost: number;
@@ -98,7 +138,7 @@ export interface SimulationResult {
   problems: string[];
 }
 
-function settings(opts: SimulateOptions): Settings {
+export function settings(opts: SimulateOptions): Settings {
   const n = opts.devices;
   const qos = opts.qos ?? 0;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`devices must be a positive integer, got ${String(n)}`);
@@ -116,24 +156,35 @@ function settings(opts: SimulateOptions): Settings {
 
 export async function runSimulation(opts: SimulateOptions): Promise<SimulationResult> {
   const s = settings(opts);
-  const runId = randomBytes(4).toString("hex");
-  const base = `tinymqtt/sim/${runId}`;
+  const part = opts.part;
+  const runId = part?.runId ?? randomBytes(4).toString("hex");
+  // A part's devices publish under a base of its own, so that its checker subscribes to its devices alone.
+  const base = part === undefined ? `tinymqtt/sim/${runId}` : `tinymqtt/sim/${runId}/${part.index}`;
+  const first = part?.first ?? 0;
   const startedAt = new Date().toISOString();
-  const broker: BrokerHandle = opts.broker === undefined ? await startAedesWorker() : parseBrokerUrl(opts.broker);
-  const checker = new Checker(s.devices, runId);
+  const brokers: BrokerHandle[] = opts.broker === undefined ? [await startAedesWorker()] : parseBrokerUrls(opts.broker);
+  const broker = brokers[0]!;
+  const checker = new Checker(part?.fleetSize ?? s.devices, runId, part === undefined ? "checker" : `checker-${part.index}`, opts.share === true, opts.auth);
   let fleet: Fleet | undefined;
   let sampler: Sampler | undefined;
   try {
-    await checker.start(broker, base, s.qos);
+    await checker.start(brokers, base, s.qos);
     const gc = findGc();
     const baseline = await settledMemory(gc);
-    fleet = new Fleet({ devices: s.devices, qos: s.qos, budget: s.budget, keepalive: s.keepalive, base, runId }, broker);
+    fleet = new Fleet({ devices: s.devices, first, qos: s.qos, budget: s.budget, keepalive: s.keepalive, base, runId, auth: opts.auth }, brokers);
     sampler = new Sampler(fleet, checker, opts.out ?? process.stdout, s.progressEvery);
     sampler.baseline = baseline;
+    const progress: Progress = { rampSeconds: 0, telemetrySeconds: 0, memoryIdle: undefined, memoryLoaded: undefined };
+    const onReport = opts.onReport;
+    const report = (state: ShardReport["state"]): ShardReport =>
+      buildReport({ runId, part: part ?? { runId, index: 0, of: 1, first: 0, fleetSize: s.devices }, state, fleet: fleet!, checker, sampler: sampler!, progress });
+    if (onReport !== undefined) sampler.onSample = () => onReport(report("running"));
     sampler.start();
-    const steps = await runSteps(s, fleet, checker, sampler, broker, gc, baseline);
+    const steps = await runSteps(s, fleet, checker, sampler, broker, gc, baseline, progress, opts.beforeTelemetry);
     sampler.finish();
-    return results(s, { runId, startedAt, broker, fleet, checker, sampler, gcAvailable: gc !== undefined, ...steps });
+    const result = results(s, { runId, startedAt, brokers, fleet, checker, sampler, gcAvailable: gc !== undefined, ...steps });
+    onReport?.(report("done"));
+    return result;
   } finally {
     sampler?.finish();
     await fleet?.stop();
@@ -150,15 +201,21 @@ interface Steps {
   connectedAtEnd: number;
 }
 
-/** Ramp, telemetry and drain, with the memory measured idle (after the ramp) and loaded (after the drain). */
+/**
+ * Ramp, telemetry and drain, with the memory measured idle (after the ramp) and loaded (after the drain);
+ * each figure also goes into `progress` as soon as it is known, for the reports made meanwhile.
+ */
 async function runSteps(s: Settings, fleet: Fleet, checker: Checker, sampler: Sampler, broker: BrokerHandle,
-  gc: (() => void) | undefined, baseline: ThreadMemory): Promise<Steps> {
+  gc: (() => void) | undefined, baseline: ThreadMemory, progress: Progress, beforeTelemetry: (() => Promise<void>) | undefined): Promise<Steps> {
   const measure = async (): Promise<Memory> => {
     const m = await settledMemory(gc);
     return { perDevice: perDevice(m, baseline, s.devices), rss: m.rss, brokerHeap: await broker.heapUsed() };
   };
   const rampSeconds = await fleet.ramp(s.connectBatch);
+  progress.rampSeconds = rampSeconds;
   const memoryIdle = await measure();
+  progress.memoryIdle = memoryIdle;
+  await beforeTelemetry?.();
   sampler.phase = "telemetry";
   const run = telemetry(fleet, s.rate, s.duration, s.cutRate);
   let telemetrySeconds: number;
@@ -167,16 +224,18 @@ async function runSteps(s: Settings, fleet: Fleet, checker: Checker, sampler: Sa
   } finally {
     run.stop();
   }
+  progress.telemetrySeconds = telemetrySeconds;
   sampler.phase = "drain";
   await drain(fleet, checker, s.qos, s.drainTimeout);
   const memoryLoaded = await measure();
+  progress.memoryLoaded = memoryLoaded;
   return { rampSeconds, telemetrySeconds, memoryIdle, memoryLoaded, connectedAtEnd: fleet.connected };
 }
 
 interface Run extends Steps {
   runId: string;
   startedAt: string;
-  broker: BrokerHandle;
+  brokers: BrokerHandle[];
   fleet: Fleet;
   checker: Checker;
   sampler: Sampler;
@@ -187,25 +246,33 @@ interface Run extends Steps {
 function results(s: Settings, r: Run): SimulationResult {
   const { fleet, checker } = r;
   let lost = 0;
+  let lostUnacknowledged = 0;
   let devicesWithLoss = 0;
-  for (let i = 0; i < s.devices; i++) {
-    const missing = fleet.devices[i]!.seq - checker.trackers[i]!.unique;
+  for (const device of fleet.devices) {
+    const missing = device.seq - checker.uniqueOf(device.index);
     lost += missing;
+    // Whatever is missing beyond the flows still open was acknowledged by a broker.
+    lostUnacknowledged += Math.min(missing, Math.max(0, device.pending));
     if (missing > 0) devicesWithLoss++;
   }
+  const lostAcknowledged = lost - lostUnacknowledged;
   const duplicates = checker.duplicates();
   const unfinished = fleet.pending();
   const problems = [...fleet.problems];
-  if (s.qos > 0 && lost > 0) problems.push(`${lost} QoS ${s.qos} messages lost (${unfinished} flows unfinished at the end)`);
+  const cluster = r.brokers.length > 1;
+  // Against a cluster, what a dead node took with it is the cluster's loss: reported apart, not the client's failure.
+  if (s.qos > 0 && (cluster ? lostUnacknowledged : lost) > 0) {
+    problems.push(`${cluster ? lostUnacknowledged : lost} QoS ${s.qos} messages lost${cluster ? " by the client (never acknowledged)" : ""} (${unfinished} flows unfinished at the end)`);
+  }
   if (s.qos === 2 && duplicates > 0) problems.push(`${duplicates} QoS 2 messages delivered twice`);
   if (fleet.maxConnected === 0) problems.push("no device connected");
   const { total } = checker;
   return {
-    options: { ...s, broker: r.broker.describe }, runId: r.runId, startedAt: r.startedAt, node: process.version,
+    options: { ...s, broker: r.brokers.map((b) => b.describe).join(", ") }, brokers: r.brokers.length, runId: r.runId, startedAt: r.startedAt, node: process.version,
     rampSeconds: r.rampSeconds, telemetrySeconds: r.telemetrySeconds, totalSeconds: r.sampler.seconds(),
     maxConnected: fleet.maxConnected, connectedAtEnd: r.connectedAtEnd, connectFailures: fleet.connectFailures, cuts: fleet.cuts,
     cutsPerSecond: r.telemetrySeconds > 0 ? fleet.cuts / r.telemetrySeconds : 0, reconnects: fleet.reconnects, willsReceived: checker.wills,
-    sent: fleet.sent, skippedOffline: fleet.skippedOffline, refusedBudget: fleet.refusedBudget, unfinished, received: checker.received,
+    sent: fleet.sent, skippedOffline: fleet.skippedOffline, refusedBudget: fleet.refusedBudget, unfinished, lostUnacknowledged, lostAcknowledged, received: checker.received,
     unique: checker.unique(), lost, duplicates, devicesWithLoss,
     latency: { p50: total.quantile(0.5), p99: total.quantile(0.99), max: total.max, count: total.count },
     memoryIdle: r.memoryIdle, memoryLoaded: r.memoryLoaded, gcAvailable: r.gcAvailable,

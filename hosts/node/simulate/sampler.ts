@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import type { Checker } from "./checker.js";
 import type { Fleet } from "./fleet.js";
 import { type ThreadMemory, perDevice, threadMemory } from "./memory.js";
+import type { HistogramSnapshot } from "./stats.js";
 
 /** One second of the run. */
 export interface Sample {
@@ -34,6 +35,10 @@ const SAMPLE_MS = 1000;
 
 export class Sampler {
   readonly samples: Sample[] = [];
+  /** Each kept sample's latency histogram, for merging several processes' samples (merge.ts). */
+  readonly windows: HistogramSnapshot[] = [];
+  /** Called after each sample, kept or not. */
+  onSample: (() => void) | undefined;
   phase: Sample["phase"] = "connect";
   private readonly t0 = performance.now();
   private lastSent = 0;
@@ -75,20 +80,31 @@ export class Sampler {
     };
     this.lastSent = fleet.sent;
     this.lastReceived = checker.received;
-    checker.window.reset();
-    if (keep) this.samples.push(s);
-    this.print(s, keep);
-  }
-
-  private print(s: Sample, whole: boolean): void {
-    const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : "-");
-    const t = whole ? s.t : this.seconds();
-    const line = `[${t.toFixed(0).padStart(4)} s] ${s.phase.padEnd(9)} connected ${s.connected}/${this.fleet.devices.length}  sent ${s.sentPerSec}/s` +
-      `  received ${s.receivedPerSec}/s  lost ${s.gaps}  duplicates ${s.duplicates}  p50 ${fmt(s.p50)} ms  p99 ${fmt(s.p99)} ms  cuts ${this.fleet.cuts}`;
-    if (this.out.isTTY === true) this.out.write(`\r\x1b[2K${line}`);
-    else if (t - this.lastPrinted >= this.progressEvery - 0.05) {
-      this.lastPrinted = t;
-      this.out.write(`${line}\n`);
+    if (keep) {
+      this.samples.push(s);
+      this.windows.push(checker.window.snapshot());
     }
+    checker.window.reset();
+    const t = keep ? s.t : this.seconds();
+    this.lastPrinted = printProgress(this.out, progressLine(s, t, this.fleet.devices.length, this.fleet.cuts), t, this.lastPrinted, this.progressEvery);
+    this.onSample?.();
   }
+}
+
+/** The live line: one sample of the run (t in seconds). */
+export function progressLine(s: Sample, t: number, devices: number, cuts: number): string {
+  const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : "-");
+  return `[${t.toFixed(0).padStart(4)} s] ${s.phase.padEnd(9)} connected ${s.connected}/${devices}  sent ${s.sentPerSec}/s` +
+    `  received ${s.receivedPerSec}/s  lost ${s.gaps}  duplicates ${s.duplicates}  p50 ${fmt(s.p50)} ms  p99 ${fmt(s.p99)} ms  cuts ${cuts}`;
+}
+
+/** A TTY gets the line in place; anything else a plain line every progressEvery seconds. Returns when a plain line was last printed. */
+export function printProgress(out: ProgressOut, line: string, t: number, lastPrinted: number, progressEvery: number): number {
+  if (out.isTTY === true) {
+    out.write(`\r\x1b[2K${line}`);
+    return lastPrinted;
+  }
+  if (t - lastPrinted < progressEvery - 0.05) return lastPrinted;
+  out.write(`${line}\n`);
+  return t;
 }
