@@ -11,15 +11,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { type EjabberdCluster, startEjabberdCluster } from "../../support/ejabberd.js";
 import { runNode } from "../../support/run.js";
+import { row, count } from "../../support/simulate-summary.js";
 
 const CLI = fileURLToPath(new URL("../../../hosts/node/cli.js", import.meta.url));
-
-function row(stdout: string, label: string): string {
-  const line = stdout.split("\n").find((l) => l.startsWith(`${label} `));
-  assert.ok(line !== undefined, `no "${label}" row in:\n${stdout}`);
-  return line.slice(label.length).trim();
-}
-const count = (text: string): number => Number(/^[\d,]+/.exec(text)?.[0]?.replace(/,/g, "") ?? NaN);
 
 describe("tinymqtt simulate against a two-node ejabberd cluster", { timeout: 180_000 }, () => {
   let cluster: EjabberdCluster;

@@ -15,21 +15,13 @@ import { parseBrokerUrl } from "../../../hosts/node/simulate/broker.js";
 import { channelClient, connectClient, decodeReport, encodeReport, type PublishedReport, reportTopic } from "../../../hosts/node/simulate/shard-channel.js";
 import { type Broker, startMosquitto } from "../../support/mosquitto.js";
 import { type Run, runNode } from "../../support/run.js";
+import { row, count, field, unique } from "../../support/simulate-summary.js";
 
 const CLI = fileURLToPath(new URL("../../../hosts/node/cli.js", import.meta.url));
 
 function cli(args: string[], started?: (child: ChildProcess) => void, timeoutMs = 90_000): Promise<Run> {
   return runNode(CLI, args, { timeoutMs, what: `tinymqtt ${args.join(" ")}`, ...(started === undefined ? {} : { started }) });
 }
-
-function row(stdout: string, label: string): string {
-  const line = stdout.split("\n").find((l) => l.startsWith(`${label} `));
-  assert.ok(line !== undefined, `no "${label}" row in:\n${stdout}`);
-  return line.slice(label.length).trim();
-}
-const count = (text: string): number => Number(/^[\d,]+/.exec(text)?.[0]?.replace(/,/g, "") ?? NaN);
-const field = (text: string, name: string): number => Number(new RegExp(`${name} ([\\d,]+)`).exec(text)?.[1]?.replace(/,/g, "") ?? NaN);
-const unique = (received: string): number => Number(/\(([\d,]+) unique\)/.exec(received)?.[1]?.replace(/,/g, "") ?? NaN);
 
 describe("tinymqtt simulate --shard / --collect", { timeout: 240_000 }, () => {
   let dir: string;

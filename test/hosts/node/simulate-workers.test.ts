@@ -12,20 +12,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Broker, startMosquitto } from "../../support/mosquitto.js";
 import { type Run, runNode } from "../../support/run.js";
+import { row, count, field } from "../../support/simulate-summary.js";
 
 const CLI = fileURLToPath(new URL("../../../hosts/node/cli.js", import.meta.url));
 
 function cli(args: string[], started?: (child: ChildProcess) => void, timeoutMs = 60_000): Promise<Run> {
   return runNode(CLI, args, { timeoutMs, what: `tinymqtt ${args.join(" ")}`, ...(started === undefined ? {} : { started }) });
 }
-
-function row(stdout: string, label: string): string {
-  const line = stdout.split("\n").find((l) => l.startsWith(`${label} `));
-  assert.ok(line !== undefined, `no "${label}" row in:\n${stdout}`);
-  return line.slice(label.length).trim();
-}
-const count = (text: string): number => Number(/^[\d,]+/.exec(text)?.[0]?.replace(/,/g, "") ?? NaN);
-const field = (text: string, name: string): number => Number(new RegExp(`${name} ([\\d,]+)`).exec(text)?.[1]?.replace(/,/g, "") ?? NaN);
 
 /** The processes whose parent is pid (from /proc): the workers a coordinator forked. */
 function childrenOf(pid: number): number[] {

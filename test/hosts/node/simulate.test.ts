@@ -14,6 +14,7 @@ import { perDevice } from "../../../hosts/node/simulate/memory.js";
 import { PAYLOAD_BYTES, PayloadReader, PayloadWriter } from "../../../hosts/node/simulate/payload.js";
 import { type Broker, startMosquitto } from "../../support/mosquitto.js";
 import { type Run, runNode } from "../../support/run.js";
+import { row, count } from "../../support/simulate-summary.js";
 
 const CLI = fileURLToPath(new URL("../../../hosts/node/cli.js", import.meta.url));
 
@@ -22,12 +23,6 @@ function cli(args: string[], timeoutMs = 30_000): Promise<Run> {
 }
 
 /** The value column of a summary row, e.g. row(out, "lost") -> "0 (0.00 %)". */
-function row(stdout: string, label: string): string {
-  const line = stdout.split("\n").find((l) => l.startsWith(`${label} `));
-  assert.ok(line !== undefined, `no "${label}" row in:\n${stdout}`);
-  return line.slice(label.length).trim();
-}
-const count = (text: string): number => Number(/^[\d,]+/.exec(text)?.[0]?.replace(/,/g, "") ?? NaN);
 
 describe("tinymqtt simulate", { timeout: 120_000 }, () => {
   let dir: string;
