@@ -70,6 +70,15 @@ const SHARED_TAIL = ` --help : display this message.
                      bytes (the default budget is a small device's; any size can be sent).
 `;
 
+/** The end of pub's and sub's synopsis lines: the will, TLS, budget and property options both take. */
+const SYNOPSIS_TAIL = `                    [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
+                    [{--cafile file | --capath dir} [--cert file] [--key file]
+                      [--insecure] [--tls-version version]
+                      [--tls-alpn protocol]
+                      [--tls-use-os-certs]]
+                    [--max-packet-size bytes]
+                    [-D command identifier value]`;
+
 const CONNECTION_FLAGS = ` -A : bind the outgoing socket to this host/ip address, to choose the interface the client
       communicates over.
  -c : disable clean session (a persistent session): the broker keeps the session of this client id
@@ -100,13 +109,7 @@ Usage: tinymqtt pub {[-h host] [-p port] [-u username] [-P password] -t topic | 
                     [-i id]
                     [-d] [--quiet]
                     [-u username [-P password]]
-                    [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
-                    [{--cafile file | --capath dir} [--cert file] [--key file]
-                      [--insecure] [--tls-version version]
-                      [--tls-alpn protocol]
-                      [--tls-use-os-certs]]
-                    [--max-packet-size bytes]
-                    [-D command identifier value]
+${SYNOPSIS_TAIL}
        tinymqtt pub --help
 
 ${CONNECTION_FLAGS}
@@ -138,13 +141,7 @@ Usage: tinymqtt sub {[-h host] [-p port] [-u username] [-P password] -t topic | 
                     [-A bind_address]
                     [-i id]
                     [-d] [-N] [--quiet] [-v]
-                    [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]
-                    [{--cafile file | --capath dir} [--cert file] [--key file]
-                      [--insecure] [--tls-version version]
-                      [--tls-alpn protocol]
-                      [--tls-use-os-certs]]
-                    [--max-packet-size bytes]
-                    [-D command identifier value]
+${SYNOPSIS_TAIL}
        tinymqtt sub --help
 
 ${CONNECTION_FLAGS}
