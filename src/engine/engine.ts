@@ -499,10 +499,10 @@ export class Engine {
       return MQTT_ERR_PAYLOAD_SIZE;
     }
     if (qos === 0) {
-      // From the same sequence as QoS 1/2 ids (taken and given back at once), so mids do not collide.
-      result.mid = this.qos0Mid();
+      // From the same sequence as QoS 1/2 ids (skipped, not taken), so mids do not collide.
+      result.mid = this.outbox.ids.skip();
       if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
-      if (length > this.out.capacity) {
+      if (length > this.budget.outputBytes) {
         const rc = this.writeLarge(payload);
         if (rc === MQTT_ERR_SUCCESS && newAlias !== 0) this.outgoingAliases?.remember(topic, newAlias);
         return rc;
@@ -519,15 +519,17 @@ export class Engine {
       return MQTT_ERR_SUCCESS;
     }
     // A packet larger than the output is kept as its header, and its payload by reference (see Outbox).
-    const byReference = length > this.out.capacity || length > this.outbox.store.capacity;
+    // (The budget's sizes are the output's and the store's capacities, read without a getter call.)
+    const { outputBytes, storeBytes } = this.budget;
+    const byReference = length > outputBytes || length > storeBytes;
     const kept = byReference ? this.encoder.headerLength : length;
-    if (kept > this.out.capacity || kept > this.outbox.store.capacity) return this.tooLarge(length);
+    if (kept > outputBytes || kept > storeBytes) return this.tooLarge(length);
     const maxQueued = this.options.maxQueued;
     if (maxQueued > 0 && this.outbox.unsent >= maxQueued) return MQTT_ERR_QUEUE_SIZE;
     const id = this.outbox.open(kept);
     if (id === NO_PACKET_ID) return MQTT_ERR_QUEUE_SIZE;
+    // The id's two bytes were measured as 1's: write() takes the id from the packet.
     packet.packetId = id;
-    this.encoder.measure(packet);
     const at = this.outbox.writeOffset;
     if (byReference) this.encoder.writeHeader(this.outbox.store.bytes, at);
     else this.encoder.write(this.outbox.store.bytes, at);
@@ -536,13 +538,6 @@ export class Engine {
     this.pump();
     result.mid = id;
     return MQTT_ERR_SUCCESS;
-  }
-
-  /** A mid for a QoS 0 message: taken from the packet id table and given back at once. */
-  private qos0Mid(): number {
-    const mid = this.outbox.ids.allocate();
-    if (mid !== NO_PACKET_ID) this.outbox.ids.release(mid);
-    return mid;
   }
 
   /**
@@ -554,10 +549,7 @@ export class Engine {
     if (this.state !== CONNECTED || length > this.serverMaximumPacketSize || (retain && !this.serverRetainAvailable)) return false;
     const offset = this.out.reserve(length);
     if (offset === RING_FULL) return false;
-    const ids = this.outbox.ids;
-    const mid = ids.allocate();
-    if (mid !== NO_PACKET_ID) ids.release(mid);
-    result.mid = mid;
+    result.mid = this.outbox.ids.skip();
     result.rc = MQTT_ERR_SUCCESS;
     const bytes = this.out.bytes;
     copyBytes(bytes, copyBytes(bytes, offset, header), payload);
@@ -739,8 +731,9 @@ export class Engine {
   }
 
   /** Ends a publish flow, in the outbox and in the session store. */
-  private completePublish(id: number): void {
-    this.outbox.complete(id);
+  /** `slot`: id's slot in the outbox, when the caller has looked it up already. */
+  private completePublish(id: number, slot?: number): void {
+    this.outbox.complete(id, slot);
     this.options.store?.removeOutgoing(id);
   }
 
@@ -804,8 +797,9 @@ export class Engine {
   }
 
   private onPuback(p: AckView): EngineEvent | null {
-    if (!this.expect(p.packetId, WAIT_PUBACK, "PUBACK")) return null;
-    this.completePublish(p.packetId);
+    const slot = this.expect(p.packetId, WAIT_PUBACK, "PUBACK");
+    if (slot < 0) return null;
+    this.completePublish(p.packetId, slot);
     this.pump();
     return this.published(p.packetId, 1, p.reasonCode, p);
   }
@@ -843,8 +837,9 @@ export class Engine {
   }
 
   private onPubcomp(p: AckView): EngineEvent | null {
-    if (!this.expect(p.packetId, WAIT_PUBCOMP, "PUBCOMP")) return null;
-    this.completePublish(p.packetId);
+    const slot = this.expect(p.packetId, WAIT_PUBCOMP, "PUBCOMP");
+    if (slot < 0) return null;
+    this.completePublish(p.packetId, slot);
     this.pump();
     return this.published(p.packetId, 2, p.reasonCode, p);
   }
@@ -866,11 +861,12 @@ export class Engine {
     return { type, mid: p.packetId, reasonCodes: p.reasonCodes, properties: p.properties };
   }
 
-  private expect(id: number, state: number, name: string): boolean {
+  /** The outbox slot of flow `id` when it waits in `state`; -1 (and a warning) when it does not. */
+  private expect(id: number, state: number, name: string): number {
     const slot = this.outbox.ids.slotOf(id);
-    if (slot >= 0 && this.outbox.stateOf(slot) === state) return true;
+    if (slot >= 0 && this.outbox.stateOf(slot) === state) return slot;
     this.log(MQTT_LOG_WARNING, `${name} for mid ${id}, which has no flow waiting for one`);
-    return false;
+    return -1;
   }
 
   private published(mid: number, qos: 1 | 2, reasonCode: number, p: AckView): PublishedEvent {
@@ -893,7 +889,7 @@ export class Engine {
       const slot = ob.nextToSend();
       if (slot < 0) return;
       const st = ob.stateOf(slot);
-      if (st !== WAIT_PUBCOMP && ob.recordLength(slot) > this.serverMaximumPacketSize) {
+      if (st !== WAIT_PUBCOMP && this.serverMaximumPacketSize !== Infinity && ob.recordLength(slot) > this.serverMaximumPacketSize) {
         // Queued before this broker said what it takes: it would disconnect us on every attempt.
         const id = ob.ids.idAt(slot);
         const qos = ob.awaitedAfterPublish(slot) === WAIT_PUBACK ? 1 : 2;

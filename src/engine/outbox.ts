@@ -30,27 +30,29 @@ export const WAIT_PUBCOMP = 4;
 export const WAIT_SUBACK = 5;
 export const WAIT_UNSUBACK = 6;
 
-/** slotAt of a completed record: no slot, as a table holds at most 65535 (0..65534). */
+/** The slot of a completed record: no slot, as a table holds at most 65535 (0..65534). */
 const DONE = 0xffff;
 
 export class Outbox {
   readonly ids: PacketIdTable;
   readonly store: ByteRing;
   /**
-   * Per id slot: flow state, when the last packet of the flow went out, its record's sequence number.
-   * Only this class writes them: every change of a flow's state is one of its methods.
+   * Per id slot: flow state (here), its record's sequence number and when the last packet of the flow went
+   * out (seqAndSentAt). Only this class writes them: every change of a flow's state is one of its methods.
    */
   private readonly state: Uint8Array;
-  private readonly sentAt: Float64Array;
-  private readonly seqOf: Float64Array;
+  /**
+   * Per id slot, in one array (each typed array costs XS slots of heap whatever its length): at [slot],
+   * the sequence number of its record; at [capacity + slot], when the last packet of its flow went out.
+   */
+  private readonly seqAndSentAt: Float64Array;
   /**
    * Records are numbered by ever-increasing sequence numbers (record n lives at index n % capacity), so
-   * head <= cursor <= tail compare as plain numbers, full and empty never look alike. Record i's bytes are
-   * store.bytes[spans[2i], spans[2i] + spans[2i + 1]).
+   * head <= cursor <= tail compare as plain numbers, full and empty never look alike. Three numbers per
+   * record i: its bytes are store.bytes[records[3i], records[3i] + records[3i + 1]), and records[3i + 2] is
+   * its flow's id slot, or DONE once the flow has completed.
    */
-  private readonly spans: Uint32Array;
-  /** Per record: its flow's id slot, or DONE once the flow has completed. */
-  private readonly slotAt: Uint16Array;
+  private readonly records: Uint32Array;
   /** Per id slot: the rest of the packet after its prefix in the log, for a record kept partly by reference. */
   private rest: Array<Uint8Array | undefined> | undefined = undefined;
   private head = 0;
@@ -68,16 +70,14 @@ export class Outbox {
     this.ids = new PacketIdTable(maxMessages, a);
     this.store = new ByteRing(storeBytes, a);
     this.state = a.u8(maxMessages);
-    this.sentAt = a.f64(maxMessages);
-    this.seqOf = a.f64(maxMessages);
-    this.spans = a.u32(2 * maxMessages);
-    this.slotAt = a.u16(maxMessages);
+    this.seqAndSentAt = a.f64(2 * maxMessages);
+    this.records = a.u32(3 * maxMessages);
   }
 
   static bytesFor(maxMessages: number, storeBytes: number): number {
     const n = maxMessages;
     return PacketIdTable.bytesFor(n) + ByteRing.bytesFor(storeBytes) +
-      Arena.span(n, 1) + 2 * Arena.span(n, 8) + Arena.span(2 * n, 4) + Arena.span(n, 2);
+      Arena.span(n, 1) + Arena.span(2 * n, 8) + Arena.span(3 * n, 4);
   }
 
   get capacity(): number {
@@ -101,7 +101,7 @@ export class Outbox {
    * then append(). NO_PACKET_ID when ids, log positions or bytes have run out.
    */
   open(length: number): number {
-    if (this.tail - this.head === this.capacity) return NO_PACKET_ID;
+    if (this.tail - this.head === this.ids.capacity) return NO_PACKET_ID;
     const offset = this.store.reserve(length);
     if (offset === RING_FULL) return NO_PACKET_ID;
     const id = this.ids.allocate();
@@ -113,14 +113,15 @@ export class Outbox {
   /** `rest`: the packet's bytes after the `length` written at writeOffset, kept by reference. */
   append(id: number, length: number, rest?: Uint8Array): void {
     const slot = this.ids.slotOf(id);
-    if (rest !== undefined) (this.rest ??= new Array<Uint8Array | undefined>(this.capacity).fill(undefined))[slot] = rest;
+    if (rest !== undefined) (this.rest ??= new Array<Uint8Array | undefined>(this.ids.capacity).fill(undefined))[slot] = rest;
     const seq = this.tail++;
-    const i = seq % this.capacity;
+    const i = seq % this.ids.capacity;
     this.store.commit(length);
-    this.spans[2 * i] = this.writeOffset;
-    this.spans[2 * i + 1] = length;
-    this.slotAt[i] = slot;
-    this.seqOf[slot] = seq;
+    const records = this.records;
+    records[3 * i] = this.writeOffset;
+    records[3 * i + 1] = length;
+    records[3 * i + 2] = slot;
+    this.seqAndSentAt[slot] = seq;
     this.state[slot] = QUEUED;
     this.pending++;
   }
@@ -130,7 +131,7 @@ export class Outbox {
    * out again with DUP, or as PUBREL when released). False when it does not fit.
    */
   restore(id: number, packet: Uint8Array, released: boolean, byReferenceAbove: number): boolean {
-    if (this.tail - this.head === this.capacity || packet.length === 0) return false;
+    if (this.tail - this.head === this.ids.capacity || packet.length === 0) return false;
     // A packet above the output's size stays where the store loaded it, but for its first byte (the
     // flags a resend changes).
     const prefix = packet.length > byReferenceAbove ? 1 : packet.length;
@@ -151,13 +152,13 @@ export class Outbox {
 
   /** When the last packet of the flow in `slot` went out (the host's milliseconds). */
   sentAtOf(slot: number): number {
-    return this.sentAt[slot]!;
+    return this.seqAndSentAt[this.ids.capacity + slot]!;
   }
 
   /** PUBREC arrived for the QoS 2 flow in `slot` and PUBREL goes out at `now`: it waits for PUBCOMP. */
   released(slot: number, now: number): void {
     this.state[slot] = WAIT_PUBCOMP;
-    this.sentAt[slot] = now;
+    this.seqAndSentAt[this.ids.capacity + slot] = now;
   }
 
   /** The broker lost the session holding the PUBREC'd flow in `slot`: it starts again from PUBLISH. */
@@ -167,7 +168,7 @@ export class Outbox {
 
   /** The flow in `slot` went out again (a 3.x retry) at `now`, or was due and is retried a whole interval later. */
   retriedAt(slot: number, now: number): void {
-    this.sentAt[slot] = now;
+    this.seqAndSentAt[this.ids.capacity + slot] = now;
   }
 
   /** Sets DUP in the stored PUBLISH of `slot`, as a re-send must [MQTT-3.3.1-1]. */
@@ -185,8 +186,8 @@ export class Outbox {
   /** The id slot of the next flow to send on this connection, or -1 when all have gone out. */
   nextToSend(): number {
     for (; this.cursor < this.tail; this.cursor++) {
-      const i = this.cursor % this.capacity;
-      const slot = this.slotAt[i]!;
+      const i = this.cursor % this.ids.capacity;
+      const slot = this.records[3 * i + 2]!;
       if (slot !== DONE) return slot;
     }
     return -1;
@@ -195,19 +196,19 @@ export class Outbox {
   /** Moves the cursor past the flow nextToSend() returned, now in `state`. */
   markSent(slot: number, state: number, now: number): void {
     this.state[slot] = state;
-    this.sentAt[slot] = now;
+    this.seqAndSentAt[this.ids.capacity + slot] = now;
     this.inflight++;
     this.cursor++;
   }
 
   /** The encoded PUBLISH of a flow: store.bytes[recordOffset, recordOffset + prefixLength), then restOf(). */
   recordOffset(slot: number): number {
-    return this.spans[2 * (this.seqOf[slot]! % this.capacity)]!;
+    return this.records[3 * (this.seqAndSentAt[slot]! % this.ids.capacity)]!;
   }
 
   /** The bytes of the record kept in the log: all of the packet unless restOf() holds the rest. */
   prefixLength(slot: number): number {
-    return this.spans[2 * (this.seqOf[slot]! % this.capacity) + 1]!;
+    return this.records[3 * (this.seqAndSentAt[slot]! % this.ids.capacity) + 1]!;
   }
 
   /** The packet's bytes after its prefix, held by reference; undefined when the log holds it all. */
@@ -232,21 +233,25 @@ export class Outbox {
     return whole;
   }
 
-  /** Ends flow `id` (publish or (un)subscribe) and frees its id; false when no such flow is open. */
-  complete(id: number): boolean {
-    const slot = this.ids.slotOf(id);
+  /**
+   * Ends flow `id` (publish or (un)subscribe) and frees its id; false when no such flow is open. `slot`:
+   * the id's slot, when the caller has looked it up already.
+   */
+  complete(id: number, slot = this.ids.slotOf(id)): boolean {
     if (slot < 0) return false;
     const st = this.state[slot]!;
     this.state[slot] = FREE;
     if (this.rest !== undefined) this.rest[slot] = undefined;
     this.ids.release(id);
     if (st === WAIT_SUBACK || st === WAIT_UNSUBACK) return true;
-    const seq = this.seqOf[slot]!;
+    const seq = this.seqAndSentAt[slot]!;
     if (seq < this.cursor) this.inflight--;
     this.pending--;
-    this.slotAt[seq % this.capacity] = DONE;
-    while (this.head < this.tail && this.slotAt[this.head % this.capacity] === DONE) {
-      this.store.consume(this.spans[2 * (this.head % this.capacity) + 1]!);
+    const records = this.records;
+    const capacity = this.ids.capacity;
+    records[3 * (seq % capacity) + 2] = DONE;
+    while (this.head < this.tail && records[3 * (this.head % capacity) + 2] === DONE) {
+      this.store.consume(records[3 * (this.head % capacity) + 1]!);
       this.head++;
     }
     if (this.cursor < this.head) this.cursor = this.head;
@@ -255,14 +260,14 @@ export class Outbox {
 
   /** Whether the flow in `slot` has gone out on this connection (and so may be retried). */
   isSent(slot: number): boolean {
-    return this.seqOf[slot]! < this.cursor;
+    return this.seqAndSentAt[slot]! < this.cursor;
   }
 
   /** Calls fn for every unfinished publish flow, in publish order. */
   forEachPending(fn: (id: number, slot: number) => void): void {
     for (let seq = this.head; seq < this.tail; seq++) {
-      const i = seq % this.capacity;
-      const slot = this.slotAt[i]!;
+      const i = seq % this.ids.capacity;
+      const slot = this.records[3 * i + 2]!;
       if (slot === DONE) continue;
       fn(this.ids.idAt(slot), slot);
     }
@@ -270,7 +275,7 @@ export class Outbox {
 
   /** Frees the ids of SUBSCRIBE/UNSUBSCRIBE whose acknowledgement will never come (the link is gone). */
   dropControlIds(fn: (id: number) => void): void {
-    for (let slot = 0; slot < this.capacity; slot++) {
+    for (let slot = 0; slot < this.ids.capacity; slot++) {
       const st = this.state[slot];
       if (st !== WAIT_SUBACK && st !== WAIT_UNSUBACK) continue;
       const id = this.ids.idAt(slot);

@@ -390,10 +390,11 @@ export class Client {
     const now = qos !== 0 || !(loop.flushScheduled || loop.flushOwed) ? (loop.now = loop.host.now()) : loop.now;
     const props = loop.protocol === MQTTv5 ? properties : undefined;
     let result = this.engine.publish(topic, bytes, qos, Boolean(retain), props, now);
-    if (result.rc === MQTT_ERR_QUEUE_SIZE && loop.flushOwed) {
+    if (result.rc === MQTT_ERR_QUEUE_SIZE && loop.flushOwed && (qos === 0 || this.engine.options.maxQueued > 0)) {
       // In a callback, what earlier publishes queued waits for service() to write it: when that fills the
       // output, it is written now and this publish tried again, so a callback still publishes as much as
-      // the link takes.
+      // the link takes. QoS 1/2 is refused for a full outbox, which only acknowledgements empty, or for
+      // maxQueuedMessages unsent ones, which writing may send.
       loop.flush();
       result = this.engine.publish(topic, bytes, qos, Boolean(retain), props, now);
     }

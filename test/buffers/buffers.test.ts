@@ -265,6 +265,28 @@ test("allocation skips ids in use, across the wrap", () => {
   assert.equal(table.size, 5);
 });
 
+test("skip() moves allocation on as allocate() would, skipping ids in use and wrapping, and takes nothing", () => {
+  const table = new PacketIdTable(8);
+  assert.deepEqual([table.skip(), table.skip()], [1, 2]);
+  assert.equal(table.size, 0, "a skipped id is not taken");
+  assert.equal(table.has(1), false);
+  assert.equal(table.allocate(), 3, "allocation goes on after the skipped ids");
+  allocateUpTo(table, 65533);
+  for (const id of [65535, 1, 2]) assert.ok(table.claim(id));
+  assert.deepEqual([table.skip(), table.skip(), table.skip()], [65534, 4, 5], "ids in use (3, 65535, 1, 2) are skipped, across the wrap");
+  assert.equal(table.allocate(), 6);
+  assert.equal(table.size, 5);
+});
+
+test("skip() says NO_PACKET_ID when the table is full, as allocate() does", () => {
+  const table = new PacketIdTable(2);
+  table.allocate();
+  table.allocate();
+  assert.equal(table.skip(), NO_PACKET_ID);
+  table.release(1);
+  assert.equal(table.skip(), 3);
+});
+
 test("a full table allocates NO_PACKET_ID and refuses claims", () => {
   const table = new PacketIdTable(3);
   assert.deepEqual([table.allocate(), table.allocate(), table.allocate()], [1, 2, 3]);
