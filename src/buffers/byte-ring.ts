@@ -67,7 +67,8 @@ export class ByteRing {
    * reserve replaces this one.
    */
   reserve(n: number): number {
-    if (!Number.isInteger(n) || n < 0) throw new RangeError(`ByteRing.reserve: ${n} is not a byte count`);
+    // Not Number.isInteger: a call costs XS more than the test, on a path every packet takes.
+    if (!(n >= 0 && n % 1 === 0)) throw new RangeError(`ByteRing.reserve: ${n} is not a byte count`);
     let offset = RING_FULL;
     if (this.bEnd > 0) {
       if (n <= this.aStart - this.bEnd) offset = this.bEnd;
@@ -85,7 +86,7 @@ export class ByteRing {
   commit(n: number): void {
     const offset = this.resOffset;
     if (offset === RING_FULL) throw new RangeError("ByteRing.commit without a successful reserve");
-    if (!Number.isInteger(n) || n < 0 || n > this.resLength) {
+    if (!(n >= 0 && n % 1 === 0 && n <= this.resLength)) {
       throw new RangeError(`ByteRing.commit: ${n} is not within the ${this.resLength} bytes reserved`);
     }
     this.resOffset = RING_FULL;
@@ -104,7 +105,7 @@ export class ByteRing {
 
   /** Drops n bytes from the front of the readable span (n <= readable()). */
   consume(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > this.aEnd - this.aStart) {
+    if (!(n >= 0 && n % 1 === 0 && n <= this.aEnd - this.aStart)) {
       throw new RangeError(`ByteRing.consume: ${n} is not within the ${this.aEnd - this.aStart} readable bytes`);
     }
     this.aStart += n;

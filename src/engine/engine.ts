@@ -377,8 +377,7 @@ export class Engine {
     for (;;) {
       // Owed for the last message, once the application had it (or at once for one never delivered).
       if (this.owedAckType !== 0 && !this.payOwedAck()) return null;
-      const queued = this.queue.shift();
-      if (queued !== undefined) return queued;
+      if (this.queue.length !== 0) return this.queue.shift()!;
       if (this.state === IDLE || this.state === CLOSING) return null;
       // Each packet read may owe one acknowledgement: read only while one surely fits.
       if (this.out.reserve(CONTROL_RESERVE) === RING_FULL) return null;

@@ -352,14 +352,24 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
   private deliver(view: PublishView): void {
     const message = new MQTTMessage(view, this.zeroCopyMessages);
     const client = this.client;
-    if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${view.payloadLength} bytes)`);
+    if (client.onLog !== null || this.logger !== undefined) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${view.payloadLength} bytes)`);
     let matched = false;
-    for (const [sub, callback] of this.messageCallbacks) {
-      if (!topicMatchesSub(sub, message.topic)) continue;
-      matched = true;
-      this.call("message callback", () => callback(client, client.userdata, message));
+    if (this.messageCallbacks.length !== 0) {
+      for (const [sub, callback] of this.messageCallbacks) {
+        if (!topicMatchesSub(sub, message.topic)) continue;
+        matched = true;
+        this.call("message callback", () => callback(client, client.userdata, message));
+      }
     }
-    if (!matched) this.call("onMessage", () => client.onMessage?.(client, client.userdata, message));
+    // As call() does, without a closure per message: this is every received message's path.
+    const onMessage = client.onMessage;
+    if (!matched && onMessage !== null) {
+      try {
+        onMessage(client, client.userdata, message);
+      } catch (e) {
+        this.caught("onMessage", e);
+      }
+    }
     message.expire();
   }
 
