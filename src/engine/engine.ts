@@ -541,15 +541,17 @@ export class Engine {
 
   /**
    * A QoS 0 PUBLISH whose header the last one kept (see Qos0Repeat): the header is copied rather than the
-   * packet measured and encoded again. False when the general path must decide (an error to report).
+   * packet measured and encoded again, or refused for a full output. False when the general path must
+   * decide (an error to report).
    */
   private repeatQos0(header: Uint8Array, payload: Uint8Array, retain: boolean, result: RequestResult): boolean {
     const length = header.length + payload.length;
     if (this.state !== CONNECTED || length > this.serverMaximumPacketSize || (retain && !this.serverRetainAvailable)) return false;
     const offset = this.out.reserve(length);
-    if (offset === RING_FULL) return false;
     result.mid = this.outbox.ids.skip();
-    result.rc = MQTT_ERR_SUCCESS;
+    // A full output: the general path would measure the same packet to the same refusal.
+    result.rc = offset === RING_FULL ? MQTT_ERR_QUEUE_SIZE : MQTT_ERR_SUCCESS;
+    if (offset === RING_FULL) return true;
     const bytes = this.out.bytes;
     copyBytes(bytes, copyBytes(bytes, offset, header), payload);
     this.out.commit(length);
