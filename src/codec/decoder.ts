@@ -126,8 +126,10 @@ export class Decoder {
       throw this.failure;
     }
     try {
-      const packet = this.skipLeft > 0 ? this.skipPast() : this.oversizeTotal > 0 ? this.keepOversizedHeader()
-        : this.heldLength > 0 ? this.completeHeld() : this.nextInChunk();
+      // An oversized PUBLISH's header is held while it is kept (oversizeTotal), and nothing is held while the
+      // rest of it is read past (skipLeft): two tests on the common path, a whole packet in the chunk.
+      const packet = this.heldLength > 0 ? (this.oversizeTotal > 0 ? this.keepOversizedHeader() : this.completeHeld())
+        : this.skipLeft > 0 ? this.skipPast() : this.nextInChunk();
       if (packet === null) this.dropChunk();
       return packet;
     } catch (e) {
@@ -165,16 +167,16 @@ export class Decoder {
     const available = b.length - pos;
     if (available === 0) return null;
     const total = this.frameLength(b, pos, b.length);
-    if (total < 0) {
-      // Oversized: its fixed header (complete, or frameLength could not have sized it) goes to the buffer.
-      let header = 2;
-      while (b[pos + header - 1]! & 0x80) header++;
-      this.copyIn(b, pos, header);
-      this.chunkPos = pos + header;
-      this.oversizeTotal = -total;
-      return this.keepOversizedHeader();
-    }
-    if (total === 0 || total > available) {
+    if (total <= 0 || total > available) {
+      if (total < 0) {
+        // Oversized: its fixed header (complete, or frameLength could not have sized it) goes to the buffer.
+        let header = 2;
+        while (b[pos + header - 1]! & 0x80) header++;
+        this.copyIn(b, pos, header);
+        this.chunkPos = pos + header;
+        this.oversizeTotal = -total;
+        return this.keepOversizedHeader();
+      }
       // Cut by the end of the chunk: keep it (frameLength has checked it fits) and wait for the rest.
       this.copyIn(b, pos, available);
       this.heldTotal = total;
