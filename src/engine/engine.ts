@@ -36,6 +36,7 @@ import { NO_PACKET_ID } from "../buffers/packet-id-table.js";
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, PACKET_NAMES, type ProtocolVersion } from "../codec/constants.js";
 import { Decoder, type DecodedPacket } from "../codec/decoder.js";
 import { Encoder } from "../codec/encoder.js";
+import { MQTT5_NOT_BUILT } from "../codec/property-codec.js";
 import { copyBytes } from "../codec/write.js";
 import { MqttProtocolError, PROTOCOL_ERROR } from "../codec/errors.js";
 import type { AckView } from "../codec/packets/ack.js";
@@ -44,7 +45,8 @@ import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, SubackPa
 import type { Properties } from "../codec/properties.js";
 import type { SessionStore, StoredSession } from "../session/store.js";
 import type { Budget } from "./budget.js";
-import { IncomingAliases, OutgoingAliases } from "./topic-aliases.js";
+import type { TopicAliases } from "./topic-aliases.js";
+import type { Mqtt5Support } from "./mqtt5.js";
 import { FREE, Outbox, QUEUED, WAIT_PUBACK, WAIT_PUBCOMP, WAIT_PUBREC, WAIT_SUBACK, WAIT_UNSUBACK } from "./outbox.js";
 import { Qos0Repeat } from "./qos0-repeat.js";
 import { IncomingQos2 } from "./incoming-qos2.js";
@@ -149,7 +151,7 @@ export class Engine {
 
   readonly budget: Budget;
   private readonly decoder: Decoder;
-  private readonly encoder = new Encoder();
+  private readonly encoder: Encoder;
   /**
    * What publish() returns, overwritten by the next publish: the caller reads it before publishing again, so
    * no object is made per message. One per engine, made at run time: a module-level object would be mutable
@@ -191,28 +193,35 @@ export class Engine {
   private serverMaximumQos = 2;
   private serverRetainAvailable = true;
   /** MQTT 5 topic aliases, only when budget.maxTopicAliases > 0: see makeTopicAliases(). */
-  private incomingAliases: IncomingAliases | undefined = undefined;
-  private outgoingAliases: OutgoingAliases | undefined = undefined;
+  private aliases: TopicAliases | undefined = undefined;
   /** The acknowledgement owed for the message last returned by poll(): type and id, 0 when none. */
   private owedAckType = 0;
   private owedAckId = 0;
+  /**
+   * The MQTT 5 part (./mqtt5.ts), undefined in a 3.1.1-only build. Declared last: XS looks an object's
+   * properties up in order, and the hot paths read the fields above.
+   */
+  private readonly mqtt5: Mqtt5Support | undefined;
 
   /** `version`: the protocol the client speaks; a 3.x engine makes no topic alias tables unless begun with MQTT 5. */
   /**
    * `options`: clients with the default settings share ENGINE_DEFAULTS; `log`: where the engine's warnings
-   * go (not a setting: the facade's logger).
+   * go (not a setting: the facade's logger); `mqtt5`: the MQTT 5 part (MQTT5 from ./mqtt5.ts), without which
+   * the engine speaks MQTT 3.1 and 3.1.1 only (RangeError for version 5, here or in begin()).
    */
-  constructor(budget: Budget, version: ProtocolVersion = 4, options: EngineOptions = ENGINE_DEFAULTS, log: EngineLog = () => {}) {
+  constructor(budget: Budget, version: ProtocolVersion = 4, options: EngineOptions = ENGINE_DEFAULTS, log: EngineLog = () => {}, mqtt5?: Mqtt5Support) {
+    if (version === 5 && mqtt5 === undefined) throw new RangeError(MQTT5_NOT_BUILT);
+    this.mqtt5 = mqtt5;
     this.budget = budget;
     this.version = version;
     // A QoS 1/2 publish queued before the first begin() is stored encoded: at this version, not 3.1.1's.
-    this.encoder.version = version;
+    this.encoder = new Encoder(version, mqtt5?.properties);
     this.options = options;
     this.log = log;
     if (version === 5) this.makeTopicAliases();
     // Every buffer and table of the budget, carved out of one ArrayBuffer allocated here.
     const arena = new Arena(Engine.arenaBytes(budget));
-    this.decoder = new Decoder({ maxPacketSize: budget.maxPacketSize, arena });
+    this.decoder = new Decoder({ maxPacketSize: budget.maxPacketSize, arena, properties: mqtt5?.properties });
     this.out = new OutputRing(budget.outputBytes, arena);
     this.outbox = new Outbox(budget.maxMessages, budget.storeBytes, arena);
     this.incoming = new IncomingQos2(budget.maxIncomingQos2, arena);
@@ -234,9 +243,8 @@ export class Engine {
 
   /** The topic alias tables, made once, for MQTT 5 and only when the budget allows aliases. */
   private makeTopicAliases(): void {
-    if (this.incomingAliases !== undefined || this.budget.maxTopicAliases === 0) return;
-    this.incomingAliases = new IncomingAliases(this.budget.maxTopicAliases);
-    this.outgoingAliases = new OutgoingAliases(this.budget.maxTopicAliases);
+    if (this.aliases !== undefined || this.budget.maxTopicAliases === 0) return;
+    this.aliases = this.mqtt5!.topicAliases(this.budget.maxTopicAliases);
   }
 
   // ---- the link -------------------------------------------------------------------------------
@@ -247,6 +255,7 @@ export class Engine {
     if (connect.protocolVersion !== 5 && connect.clientId === "" && !connect.cleanStart) {
       throw new RangeError("MQTT 3.x: a zero-byte client id needs clean session [MQTT-3.1.3-7]");
     }
+    if (connect.protocolVersion === 5 && this.mqtt5 === undefined) throw new RangeError(MQTT5_NOT_BUILT);
     this.now = now;
     this.version = connect.protocolVersion;
     this.encoder.version = this.version;
@@ -265,8 +274,7 @@ export class Engine {
     this.lastStreamed = -Infinity;
     this.serverReceiveMaximum = 65535;
     if (this.version === 5) this.makeTopicAliases();
-    this.incomingAliases?.clear();
-    this.outgoingAliases?.reset(0);
+    this.aliases?.newConnection();
     this.effectiveKeepAlive = connect.keepAlive;
     this.cleanStartSent = connect.cleanStart;
     this.closingSince = -1;
@@ -483,7 +491,7 @@ export class Engine {
     // Aliases belong to one connection, so only QoS 0 (never stored, never re-sent) uses them.
     let newAlias = 0;
     if (qos === 0 && this.state === CONNECTED && useAliases && properties?.topicAlias === undefined) {
-      const alias = this.outgoingAliases?.aliasFor(topic) ?? 0;
+      const alias = this.aliases?.aliasFor(topic) ?? 0;
       if (alias !== 0) {
         packet.properties = { ...properties, topicAlias: Math.abs(alias) };
         if (alias > 0) packet.topic = "";
@@ -501,7 +509,7 @@ export class Engine {
       if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
       if (length > this.out.capacity) {
         const rc = this.writeLarge(payload);
-        if (rc === MQTT_ERR_SUCCESS && newAlias !== 0) this.outgoingAliases?.remember(topic, newAlias);
+        if (rc === MQTT_ERR_SUCCESS && newAlias !== 0) this.aliases?.remember(topic, newAlias);
         return rc;
       }
       const offset = this.out.reserve(length);
@@ -512,7 +520,7 @@ export class Engine {
       }
       this.out.commit(length);
       this.lastSent = this.now;
-      if (newAlias !== 0) this.outgoingAliases?.remember(topic, newAlias);
+      if (newAlias !== 0) this.aliases?.remember(topic, newAlias);
       return MQTT_ERR_SUCCESS;
     }
     // A packet larger than the output is kept as its header, and its payload by reference (see Outbox).
@@ -679,7 +687,7 @@ export class Engine {
       this.serverMaximumPacketSize = props?.maximumPacketSize ?? Infinity;
       this.serverMaximumQos = props?.maximumQos ?? 2;
       this.serverRetainAvailable = (props?.retainAvailable ?? 1) === 1;
-      this.outgoingAliases?.reset(this.options.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
+      this.aliases?.reset(this.options.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
       if (props?.serverKeepAlive !== undefined) this.effectiveKeepAlive = props.serverKeepAlive;
     }
     // MQTT 3.1's CONNACK has no Session Present flag: the session is there unless we asked it gone.
@@ -738,11 +746,11 @@ export class Engine {
     if (p.topicAlias !== 0) {
       const alias = p.topicAlias;
       if (p.topicEnd > p.topicStart) {
-        if (this.incomingAliases?.set(alias, p.topic) !== true) {
+        if (this.aliases?.set(alias, p.topic) !== true) {
           return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${alias} is above our Topic Alias Maximum of ${this.budget.maxTopicAliases} [MQTT-3.3.2-9]`);
         }
       } else {
-        const topic = this.incomingAliases?.get(alias);
+        const topic = this.aliases?.get(alias);
         if (topic === undefined) return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${alias} was never set on this connection`);
         p.setTopic(topic);
       }
