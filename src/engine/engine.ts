@@ -32,7 +32,7 @@ import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CON
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { OutputRing } from "../buffers/output-ring.js";
-import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
+import { NO_PACKET_ID } from "../buffers/packet-id-table.js";
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, PACKET_NAMES, type ProtocolVersion } from "../codec/constants.js";
 import { Decoder, type DecodedPacket } from "../codec/decoder.js";
 import { Encoder } from "../codec/encoder.js";
@@ -47,6 +47,7 @@ import type { Budget } from "./budget.js";
 import { IncomingAliases, OutgoingAliases } from "./topic-aliases.js";
 import { FREE, Outbox, QUEUED, WAIT_PUBACK, WAIT_PUBCOMP, WAIT_PUBREC, WAIT_SUBACK, WAIT_UNSUBACK } from "./outbox.js";
 import { Qos0Repeat } from "./qos0-repeat.js";
+import { IncomingQos2 } from "./incoming-qos2.js";
 
 export const IDLE = 0;
 export const CONNACK_WAIT = 1;
@@ -160,8 +161,8 @@ export class Engine {
   private readonly publishResult: RequestResult = { rc: 0, mid: 0 };
   private readonly out: OutputRing;
   readonly outbox: Outbox;
-  /** Incoming QoS 2 ids between PUBREC and PUBREL: what makes delivery exactly once. */
-  private readonly incoming: PacketIdTable;
+  /** Incoming QoS 2 ids between delivery and PUBREL: what makes delivery exactly once. */
+  private readonly incoming: IncomingQos2;
   /** How many filters each pending SUBSCRIBE/UNSUBSCRIBE carried, by id slot. */
   private readonly filterCount: Uint16Array;
   private readonly queue: EngineEvent[] = [];
@@ -181,8 +182,6 @@ export class Engine {
   private authMethod: string | undefined = undefined;
   /** This connection's CONNECT asked for Request Problem Information 0 (MQTT 5). */
   private problemInformationRefused = false;
-  /** Incoming QoS 2 ids the application has acknowledged by hand (manualAck), by incoming-table slot. */
-  private readonly incomingAcked: Uint8Array;
   private lastSent = 0;
   private lastReceived = 0;
   /** When the link last took bytes of a large packet's payload: keepalive counts from it as from lastReceived. */
@@ -219,17 +218,16 @@ export class Engine {
     this.decoder = new Decoder({ maxPacketSize: budget.maxPacketSize, arena });
     this.out = new OutputRing(budget.outputBytes, arena);
     this.outbox = new Outbox(budget.maxMessages, budget.storeBytes, arena);
-    this.incoming = new PacketIdTable(budget.maxIncomingQos2, arena);
+    this.incoming = new IncomingQos2(budget.maxIncomingQos2, arena);
     this.filterCount = arena.u16(budget.maxMessages);
     this.messageEvent = { type: "message", message: this.decoder.publish };
-    this.incomingAcked = arena.u8(budget.maxIncomingQos2);
     if (arena.remaining !== 0) throw new Error(`Engine.arenaBytes() is ${arena.remaining} bytes off`);
   }
 
   /** The bytes of the one ArrayBuffer the constructor carves every buffer and table of the budget from. */
   static arenaBytes(b: Budget): number {
     return Arena.span(b.maxPacketSize, 1) + ByteRing.bytesFor(b.outputBytes) + Outbox.bytesFor(b.maxMessages, b.storeBytes) +
-      PacketIdTable.bytesFor(b.maxIncomingQos2) + Arena.span(b.maxMessages, 2) + Arena.span(b.maxIncomingQos2, 1);
+      IncomingQos2.bytesFor(b.maxIncomingQos2) + Arena.span(b.maxMessages, 2);
   }
 
   /** New settings, from now on (the facades pass them at a reconnect and when a setting changes). */
@@ -296,11 +294,10 @@ export class Engine {
         throw new RangeError(`the stored session does not fit the budget (storeBytes ${this.outbox.store.capacity}, maxMessages ${this.outbox.capacity}) at mid ${p.id}`);
       }
     }
+    // Ids past budget.maxIncomingQos2 (a 3.x broker sent more) are held in the overflow set, as before the restart.
     for (const id of session.incoming) {
-      if (!this.incoming.has(id) && !this.incoming.claim(id)) {
-        throw new RangeError(`the stored session holds more incoming QoS 2 messages than budget.maxIncomingQos2 (${this.incoming.capacity})`);
-      }
-      this.incomingAcked[this.incoming.slotOf(id)] = 1;
+      if (!this.incoming.has(id)) this.incoming.hold(id, true, true);
+      else this.incoming.acknowledge(id);
     }
   }
 
@@ -602,12 +599,9 @@ export class Engine {
   ack(mid: number, qos: number, now: number): number {
     this.now = now;
     if (qos === 0) return MQTT_ERR_SUCCESS;
-    if (qos === 2) {
-      const slot = this.incoming.slotOf(mid);
-      if (slot >= 0) {
-        this.incomingAcked[slot] = 1;
-        this.options.store?.saveIncoming(mid);
-      }
+    if (qos === 2 && this.incoming.has(mid)) {
+      this.incoming.acknowledge(mid);
+      this.options.store?.saveIncoming(mid);
     }
     if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
     return this.writeAck(qos === 1 ? PUBACK : PUBREC, mid, 0) ? MQTT_ERR_SUCCESS : MQTT_ERR_QUEUE_SIZE;
@@ -704,12 +698,8 @@ export class Engine {
    * acknowledged are sent again as Paho does (shared/API.md; the session-store issue makes it a choice).
    */
   private sessionLost(): void {
-    if (this.options.store !== undefined) {
-      for (let slot = 0; slot < this.incoming.capacity; slot++) {
-        const id = this.incoming.idAt(slot);
-        if (id !== NO_PACKET_ID) this.options.store.removeIncoming(id);
-      }
-    }
+    const store = this.options.store;
+    if (store !== undefined) this.incoming.forEachHeld((id) => store.removeIncoming(id));
     this.incoming.clear();
     const outbox = this.outbox;
     const finished: number[] = [];
@@ -761,22 +751,21 @@ export class Engine {
       }
     }
     if (p.qos === 2) {
-      const known = this.incoming.slotOf(p.packetId);
-      if (known >= 0) {
+      const id = p.packetId;
+      if (this.incoming.has(id)) {
         // A re-sent PUBLISH of a message we already delivered: acknowledge again (once the application
         // has, with manualAck), deliver nothing.
-        if (!this.options.manualAck || this.incomingAcked[known] === 1) this.writeAck(PUBREC, p.packetId, 0);
+        if (!this.options.manualAck || this.incoming.isAcknowledged(id)) this.writeAck(PUBREC, id, 0);
         return null;
       }
-      if (this.incoming.claim(p.packetId)) {
-        this.incomingAcked[this.incoming.slotOf(p.packetId)] = p.oversize > 0 ? 1 : 0;
-      } else if (this.version === 5) {
+      // A 3.x broker has no Receive Maximum to respect: past the table, ids go to the overflow set (see IncomingQos2).
+      const madeBefore = this.incoming.hasOverflowSet;
+      if (!this.incoming.hold(id, p.oversize > 0, this.version !== 5)) {
         return this.fail(RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.incoming.capacity} QoS 2 messages in flight, our Receive Maximum`);
-      } else {
-        // A 3.x broker has no Receive Maximum to respect. Delivered without tracking rather than left
-        // unacknowledged (the broker would hold it until a reconnect): a duplicate is then possible
-        // only if this PUBLISH is re-sent before its PUBREL.
-        this.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} delivered untracked`);
+      }
+      if (!madeBefore && this.incoming.hasOverflowSet) {
+        this.log(MQTT_LOG_WARNING, `the broker has more than budget.maxIncomingQos2 (${this.incoming.capacity}) QoS 2 messages unreleased: ` +
+          `ids past it are held in an 8 KiB set from now on (mid ${id})`);
       }
     }
     if (p.qos > 0 && (!this.options.manualAck || p.oversize > 0)) {

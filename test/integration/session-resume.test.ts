@@ -489,7 +489,6 @@ describe("a stored session and the protocol version", () => {
 
 describe("incoming QoS 2 beyond budget.maxIncomingQos2 on MQTT 3.1.1", () => {
   test("a broker that sends more QoS 2 messages than the table holds (mosquitto 2.0.11 does, resuming a session) still gets each delivered once",
-    { todo: "bug: src/engine/engine.ts onPublish() delivers a QoS 2 message untracked when the incoming table is full (3.x); the broker re-sends it after a lost link and it is delivered again" },
     () => {
       const host = new FakeHost();
       const delivered: string[] = [];
