@@ -8,9 +8,11 @@
  * the flow completes so that a resend after a lost link sends it whole. The log then holds only the
  * header; the references sit in one array made at the first such record.
  *
- * Records are appended in publish order and their bytes reclaimed from the front once done, so a message
- * stuck at the front holds the space behind it: the log reports full (MQTT_ERR_QUEUE_SIZE) instead of
- * growing. Log positions run head <= cursor <= tail: records before the cursor went out on this
+ * Records are appended in publish order and their bytes reclaimed from the front once done. A flow the
+ * broker leaves unfinished at the front would hold every position and byte behind it, completed or not;
+ * so when the log runs out of either while completed records lie behind the front, compact() closes the
+ * gaps (in place, order kept) and the log is full (MQTT_ERR_QUEUE_SIZE) only when the unfinished flows
+ * themselves fill it. Log positions run head <= cursor <= tail: records before the cursor went out on this
  * connection, records from it on wait for room in the in-flight window. After a reconnect, rewind() moves
  * the cursor back to the head so every unfinished flow is resumed in its original order [MQTT-4.6.0-1].
  *
@@ -101,8 +103,13 @@ export class Outbox {
    * then append(). NO_PACKET_ID when ids, log positions or bytes have run out.
    */
   open(length: number): number {
-    if (this.tail - this.head === this.capacity) return NO_PACKET_ID;
-    const offset = this.store.reserve(length);
+    if (this.ids.size === this.capacity) return NO_PACKET_ID;
+    if (this.tail - this.head === this.capacity) this.compact();
+    let offset = this.store.reserve(length);
+    if (offset === RING_FULL && this.store.capacity - this.liveBytes() >= length) {
+      this.compact();
+      offset = this.store.reserve(length);
+    }
     if (offset === RING_FULL) return NO_PACKET_ID;
     const id = this.ids.allocate();
     if (id === NO_PACKET_ID) return NO_PACKET_ID;
@@ -251,6 +258,46 @@ export class Outbox {
     }
     if (this.cursor < this.head) this.cursor = this.head;
     return true;
+  }
+
+  /**
+   * Bytes of the log held by unfinished flows; the rest of its length is completed records not reclaimed
+   * yet. Counted when needed (the log is full) rather than kept: a field costs every client a slot on XS.
+   */
+  private liveBytes(): number {
+    let bytes = 0;
+    for (let seq = this.head; seq < this.tail; seq++) {
+      const i = seq % this.capacity;
+      if (this.slotAt[i] !== DONE) bytes += this.spans[2 * i + 1]!;
+    }
+    return bytes;
+  }
+
+  /**
+   * Drops the records of flows completed behind an unfinished one: the live records take consecutive
+   * positions from the head on and their bytes are packed in the log, in publish order, so that every free
+   * position and byte can be used. O(records + live bytes); only when the log has run out of either.
+   */
+  private compact(): void {
+    const n = this.capacity;
+    let to = this.head;
+    let cursor = this.head;
+    for (let seq = this.head; seq < this.tail; seq++) {
+      const from = seq % n;
+      const slot = this.slotAt[from]!;
+      if (slot === DONE) continue;
+      // Moving down in order: position `to` is free or was already moved (to <= seq).
+      const at = to % n;
+      this.slotAt[at] = slot;
+      this.spans[2 * at] = this.spans[2 * from]!;
+      this.spans[2 * at + 1] = this.spans[2 * from + 1]!;
+      this.seqOf[slot] = to;
+      if (seq < this.cursor) cursor = to + 1;
+      to++;
+    }
+    this.tail = to;
+    this.cursor = cursor;
+    this.store.compact(this.spans, this.head % n, to - this.head);
   }
 
   /** Whether the flow in `slot` has gone out on this connection (and so may be retried). */
