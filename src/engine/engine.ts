@@ -68,6 +68,9 @@ const REAUTHENTICATE = 0x19;
 /** An empty payload shared by every engine: a typed array costs some 180 bytes of heap, even an empty one. */
 const NO_BYTES = new Uint8Array(0);
 
+/** What the encoder is left holding after a control packet is written (see writePacket()). */
+const FORGET: Packet = Object.freeze({ type: PINGREQ });
+
 /** Room kept free in the output ring before reading another packet, so an acknowledgement always fits. */
 const CONTROL_RESERVE = 16;
 
@@ -959,7 +962,27 @@ export class Engine {
     return { rc: MQTT_ERR_SUCCESS, mid: id };
   }
 
+  /**
+   * Acknowledgements are most of what a QoS 1/2 subscriber writes (two per QoS 2 message), so the common
+   * one, reason 0 without properties, is written as its four bytes (the same on every version: MQTT 5 leaves
+   * out a reason 0 with no properties, section 3.4.2.1) rather than measured and encoded as a packet.
+   */
   private writeAck(type: typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP, packetId: number, reasonCode: number): boolean {
+    // Anything else (a reason code, an id a caller of ack() got wrong) goes through the encoder, which checks it.
+    if (reasonCode === 0 && (packetId & 0xffff) === packetId && packetId !== 0) {
+      const out = this.out;
+      const offset = out.reserve(4);
+      if (offset !== RING_FULL) {
+        const bytes = out.bytes;
+        bytes[offset] = type === PUBREL ? 0x62 : type << 4;
+        bytes[offset + 1] = 2;
+        bytes[offset + 2] = packetId >> 8;
+        bytes[offset + 3] = packetId & 0xff;
+        out.commit(4);
+        this.lastSent = this.now;
+        return true;
+      }
+    }
     const a = this.ackScratch;
     a.type = type;
     a.packetId = packetId;
@@ -977,6 +1000,9 @@ export class Engine {
     this.encoder.write(this.out.bytes, offset);
     this.out.commit(length);
     this.lastSent = this.now;
+    // The encoder keeps the packet it measured last; a control packet's (CONNECT's password, SUBSCRIBE's
+    // list) would stay alive until the next one, as acknowledgements no longer pass through it.
+    if (packet !== this.ackScratch) this.encoder.measure(FORGET);
     return true;
   }
 

@@ -317,7 +317,12 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
         return;
       case "published":
         this.completions?.flowEnded(e.mid, e.reasonCode);
-        this.call("onPublish", () => client.onPublish?.(client, client.userdata, e.mid, e.reasonCode, props!));
+        // As call() does, without a closure per message.
+        try {
+          client.onPublish?.(client, client.userdata, e.mid, e.reasonCode, props!);
+        } catch (x) {
+          this.caught("onPublish", x);
+        }
         return;
       case "connected":
         this.supervise({ type: "accepted" });
@@ -354,12 +359,25 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
     const client = this.client;
     if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${view.payloadLength} bytes)`);
     let matched = false;
-    for (const [sub, callback] of this.messageCallbacks) {
+    const callbacks = this.messageCallbacks;
+    // By index, and calling as call() does without a closure: this runs for every message received.
+    for (let i = 0; i < callbacks.length; i++) {
+      const [sub, callback] = callbacks[i]!;
       if (!topicMatchesSub(sub, message.topic)) continue;
       matched = true;
-      this.call("message callback", () => callback(client, client.userdata, message));
+      try {
+        callback(client, client.userdata, message);
+      } catch (e) {
+        this.caught("message callback", e);
+      }
     }
-    if (!matched) this.call("onMessage", () => client.onMessage?.(client, client.userdata, message));
+    if (!matched) {
+      try {
+        client.onMessage?.(client, client.userdata, message);
+      } catch (e) {
+        this.caught("onMessage", e);
+      }
+    }
     message.expire();
   }
 
