@@ -1,6 +1,11 @@
 // End-to-end benchmark: publisher -> mosquitto -> subscriber, 100,000 messages of 64 bytes at QoS 0, 1 and 2,
 // tinymqtt vs MQTT.js vs a raw-socket floor, side by side.
 //   npm run bench:e2e   (node dist/bench/e2e.js; BENCH_RUNS=n for n interleaved runs, default 3; BENCH_MESSAGES)
+// For a quicker look at some of it: BENCH_QOS=2 (or 1,2...) and BENCH_CLIENTS=tinymqtt,mqtt.js (the floor always
+// runs, every ratio is to it); such a partial run prints its table and leaves bench/results alone. BENCH_STRACE=dir
+// runs every child under strace (see bench/strace-acks.ts; rates mean nothing then). BENCH_WARMUP=n: each tinymqtt
+// child first runs n QoS 2 messages through a client in process (bench/in-process.ts), so its run starts with the
+// JIT warm (what the warm-up costs, as the floor has next to none to warm).
 // Every publisher and subscriber runs in a child process of its own (this file, with a role argument), so
 // process.cpuUsage() of the publisher is its CPU alone. Each pair: the subscriber connects and subscribes,
 // then the publisher connects, takes its clock and CPU readings, publishes every message keeping at most
@@ -29,7 +34,14 @@ const PAIR_TIMEOUT_MS = 120_000;
 // "tinymqtt zero-copy": the same client with a subscriber on zeroCopyMessages, to show what owning costs.
 const CONTENDERS = ["floor", "floor-bulk", "tinymqtt", "tinymqtt zero-copy", "mqtt.js"] as const;
 type Contender = (typeof CONTENDERS)[number];
-const TARGETS = { rateVsFloor: 0.95, cpuVsFloor: 2 };
+const TARGETS = { rateVsFloor: 0.95, cpuVsFloor: 2, subCpuVsFloor: 1.1 };
+const QOS_LEVELS = (process.env["BENCH_QOS"] ?? "0,1,2").split(",").map(Number).filter((q) => q === 0 || q === 1 || q === 2);
+const chosen = process.env["BENCH_CLIENTS"]?.split(",");
+const RUN_CONTENDERS = CONTENDERS.filter((c) => chosen === undefined || c === "floor" || chosen.includes(c));
+/** BENCH_STRACE=dir: every child runs under strace, its system calls in dir (read them with bench/strace-acks.ts). */
+const STRACE = process.env["BENCH_STRACE"];
+const WARMUP = Number(process.env["BENCH_WARMUP"] ?? 0);
+const PARTIAL = QOS_LEVELS.length < 3 || RUN_CONTENDERS.length < CONTENDERS.length || STRACE !== undefined || WARMUP > 0;
 
 const SELF = fileURLToPath(import.meta.url);
 const epoch = (): number => performance.timeOrigin + performance.now();
@@ -242,6 +254,7 @@ function floorPub(port: number, qos: number, topic: string, count: number, bulk:
 
 async function tinymqttPub(port: number, qos: QoS, topic: string, count: number): Promise<PubResult> {
   const { Client, MQTT_ERR_SUCCESS } = await import("../hosts/node/index.js");
+  if (WARMUP > 0) await (await import("./in-process.js")).inProcessPublisher([WARMUP]);
   const size = publishPacketSize(topic, qos);
   // A budget that holds the window: WINDOW flows, their bytes, and a ring as large for QoS 0.
   const client = new Client({ clientId: `e2e-tiny-pub-${process.pid}`,
@@ -408,6 +421,7 @@ function floorSub(port: number, qos: number, topic: string, count: number): Prom
 
 async function tinymqttSub(port: number, qos: QoS, topic: string, count: number, zeroCopyMessages: boolean): Promise<SubResult> {
   const { Client, MQTT_LOG_ERR, MQTT_LOG_WARNING } = await import("../hosts/node/index.js");
+  if (WARMUP > 0) await (await import("./in-process.js")).inProcessSubscriber([WARMUP]);
   const client = new Client({ clientId: `e2e-tiny-sub-${process.pid}`, budget: { maxIncomingQos2: 8 * WINDOW }, zeroCopyMessages });
   // Warnings (a full table, a dropped message) go to stderr, which the parent shows when a run falls short.
   client.onLog = (_c, _u, level, message) => {
@@ -450,7 +464,13 @@ async function child(role: string, contender: Contender, port: number, qos: 0 | 
 interface Spawned { child: ChildProcess; lines: AsyncIterator<string>; stderr: () => string }
 
 function spawnRole(args: string[]): Spawned {
-  const c = spawn(process.execPath, [SELF, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const command = [process.execPath, SELF, ...args];
+  if (STRACE !== undefined) {
+    mkdirSync(STRACE, { recursive: true });
+    const name = `${args[0]}-${args[1]!.replace(/\W/g, "")}-q${args[3]}-${args[4]!.split("/")[2]}`;
+    command.unshift("strace", "-f", "-ttt", "-xx", "-s", "65536", "-e", "trace=read,write,writev", "-o", join(STRACE, `${name}.txt`));
+  }
+  const c = spawn(command[0]!, command.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
   let err = "";
   c.stderr!.on("data", (b: Buffer) => (err += b.toString("utf8")));
   const lines = createInterface({ input: c.stdout! })[Symbol.asyncIterator]();
@@ -524,8 +544,8 @@ async function main(): Promise<void> {
   const all: PairResult[] = [];
   try {
     for (let r = 0; r < RUNS; r++) {
-      for (const qos of [0, 1, 2]) {
-        for (const c of CONTENDERS) {
+      for (const qos of QOS_LEVELS) {
+        for (const c of RUN_CONTENDERS) {
           const result = await runPair(broker.port, c, qos, r);
           all.push(result);
           console.log(`  run ${r + 1} QoS ${qos} ${c.padEnd(8)} ${result.received}/${MESSAGES} received, ${Math.round(result.rate).toLocaleString("en-US")} msg/s, ` +
@@ -540,11 +560,12 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   const verdicts: string[][] = [];
   const summary: Array<Record<string, unknown>> = [];
-  for (const qos of [0, 1, 2]) {
+  for (const qos of QOS_LEVELS) {
     const of = (c: Contender): PairResult[] => all.filter((x) => x.qos === qos && x.contender === c);
     const floorRate = median(of("floor").map((x) => x.rate));
     const floorCpu = median(of("floor").map((x) => x.pubCpuPerMsg));
-    for (const c of CONTENDERS) {
+    const floorSubCpu = median(of("floor").map((x) => x.subCpuPerMsg));
+    for (const c of RUN_CONTENDERS) {
       const xs = of(c);
       const rate = median(xs.map((x) => x.rate));
       const pubCpu = median(xs.map((x) => x.pubCpuPerMsg));
@@ -552,7 +573,7 @@ async function main(): Promise<void> {
       const lost = xs.reduce((a, x) => a + (MESSAGES - x.received), 0);
       rows.push([`QoS ${qos}`, c, Math.round(rate).toLocaleString("en-US"), `${Math.round(Math.min(...xs.map((x) => x.rate))).toLocaleString("en-US")}..${Math.round(Math.max(...xs.map((x) => x.rate))).toLocaleString("en-US")}`,
         (rate / floorRate).toFixed(2), pubCpu.toFixed(2), `${(pubCpu / floorCpu).toFixed(2)}x`, subCpu.toFixed(2), lost === 0 ? "all" : `${lost} missing`]);
-      summary.push({ qos, contender: c, rate, pubCpuPerMsg: pubCpu, subCpuPerMsg: subCpu, rateVsFloor: rate / floorRate, cpuVsFloor: pubCpu / floorCpu, missing: lost, runs: xs });
+      summary.push({ qos, contender: c, rate, pubCpuPerMsg: pubCpu, subCpuPerMsg: subCpu, rateVsFloor: rate / floorRate, cpuVsFloor: pubCpu / floorCpu, subCpuVsFloor: subCpu / floorSubCpu, missing: lost, runs: xs });
       if (c === "tinymqtt zero-copy") {
         const owned = summary.find((r) => r["qos"] === qos && r["contender"] === "tinymqtt")?.["subCpuPerMsg"];
         if (typeof owned === "number") {
@@ -563,6 +584,7 @@ async function main(): Promise<void> {
       if (c === "tinymqtt") {
         verdicts.push([`QoS ${qos}: rate >= ${TARGETS.rateVsFloor} x floor`, (rate / floorRate).toFixed(2), rate / floorRate >= TARGETS.rateVsFloor ? "yes" : "NO"]);
         verdicts.push([`QoS ${qos}: publisher CPU <= ${TARGETS.cpuVsFloor} x floor`, `${(pubCpu / floorCpu).toFixed(2)}x`, pubCpu / floorCpu <= TARGETS.cpuVsFloor ? "yes" : "NO"]);
+        verdicts.push([`QoS ${qos}: subscriber CPU <= ${TARGETS.subCpuVsFloor} x floor`, `${(subCpu / floorSubCpu).toFixed(2)}x`, subCpu / floorSubCpu <= TARGETS.subCpuVsFloor ? "yes" : "NO"]);
       }
     }
   }
@@ -570,6 +592,10 @@ async function main(): Promise<void> {
   const targets = table(["target (tinymqtt)", "measured", "met"], verdicts);
   const seconds = (performance.now() - started) / 1000;
   console.log(`\n${results}\n\n${targets}\n\n(${seconds.toFixed(0)} s)`);
+  if (PARTIAL) {
+    console.log("a partial run (BENCH_QOS, BENCH_CLIENTS, BENCH_STRACE or BENCH_WARMUP): bench/results left as they were");
+    return;
+  }
 
   const resultsDir = join(dirname(SELF), "../../bench/results");
   mkdirSync(resultsDir, { recursive: true });

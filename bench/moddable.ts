@@ -1,8 +1,9 @@
 // npm run bench:moddable: tinymqtt on Moddable's own toolchain beside Moddable's own MQTT module, in one run.
-// Three apps (bench/moddable/*) are built with `mcconfig -i -m -p lin -t build` (release code with
+// Four apps (bench/moddable/*) are built with `mcconfig -i -m -p lin -t build` (release code with
 // instrumentation) from the SDK that scripts/setup-tests.sh sets up (../shared/moddable-sdk; Moddable's `mqtt`
 // module is taken from that SDK at build time, never copied here), and run in mcsim against one mosquitto:
-// tinymqtt's smallest Paho profile (manifests/tinymqtt.json, 1 KiB packets), its ECMA-419 profile, and
+// tinymqtt's Paho profile (manifests/tinymqtt.json, 1 KiB packets), its 3.1.1 Paho profile (manifests/mqtt311.json:
+// no MQTT 5, no failover), its ECMA-419 profile (3.1.1 too), and
 // Moddable's mqtt (MQTT 3.1.1, QoS 0 only). Each connects, idles, then publishes 2,000 and 8,000 more QoS 0
 // messages of 32 bytes. Printed: the XS bytecode of each client's modules (the .xsb files xsc wrote), and
 // live XS slot and chunk heap use (after a gc) once connected and idle, and after 2,000 and 10,000 messages.
@@ -23,6 +24,7 @@ if (sdk === undefined) {
 interface Side { name: string; app: string; modules: (file: string) => boolean }
 const SIDES: Side[] = [
   { name: "tinymqtt (\"tinymqtt\", manifests/tinymqtt.json)", app: "bench/moddable/tinymqtt", modules: (f) => f === "tinymqtt.xsb" || f.startsWith("tinymqtt/") },
+  { name: "tinymqtt 3.1.1 (\"tinymqtt/mqtt311\", manifests/mqtt311.json)", app: "bench/moddable/mqtt311", modules: (f) => f.startsWith("tinymqtt/") },
   { name: "tinymqtt ECMA-419 (manifests/ecma419.json)", app: "bench/moddable/ecma419", modules: (f) => f.startsWith("tinymqtt/") || f.startsWith("~.embedded/network/mqtt/") },
   { name: "Moddable mqtt (SDK modules/network/mqtt)", app: "bench/moddable/moddable-mqtt", modules: (f) => f === "mqtt.xsb" },
 ];

@@ -94,6 +94,7 @@ function file(what: string, path: string, note: string): Row {
 const rows: Row[] = [
   await bundle("tinymqtt core, Paho API (src/index.ts)", "src/index.ts"),
   await bundle("**tinymqtt for Moddable, Paho API** (core + Moddable host: `import { Client } from \"tinymqtt\"`)", "hosts/moddable/client.ts"),
+  await bundle("tinymqtt for Moddable, Paho API for MQTT 3.1.1 (`import { Client } from \"tinymqtt/mqtt311\"`: no MQTT 5, no failover)", "hosts/moddable/mqtt311.ts"),
   await bundle("tinymqtt for Moddable, ECMA-419 only (`embedded:network/mqtt/client`)", "hosts/moddable/ecma419-client.ts"),
   await manifestModules("tinymqtt, every module the manifest builds in (both APIs, publish/subscribe helpers, session code)"),
   await moddable("Moddable `mqtt` module (MQTT 3.1.1, QoS 0 only; its WebSocket transport not counted)", "modules/network/mqtt/mqtt.js"),

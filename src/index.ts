@@ -3,7 +3,8 @@
  * (hosts/node, hosts/moddable) bring those, and `tinymqtt` on Node registers the Node host by default.
  */
 export * from "./paho/constants.js";
-export { Client, MqttConnectionError, toPayload, type Authenticator, type ClientOptions, type ConnectFlags, type DisconnectFlags, type Logger, type MessageCallback, type Payload, type SubscribeOptions } from "./paho/client.js";
+export { Client } from "./paho/full-client.js";
+export { MqttConnectionError, toPayload, type Authenticator, type ClientOptions, type ConnectFlags, type DisconnectFlags, type Logger, type MessageCallback, type Payload, type SubscribeOptions } from "./paho/client.js";
 export { MQTTMessage, MessageInfo, type ReceivedMessage } from "./paho/message.js";
 export { topicMatchesSub } from "./paho/topic-rules.js";
 export { connackString, errorString, reasonCodeString } from "./paho/strings.js";

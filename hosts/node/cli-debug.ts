@@ -8,7 +8,8 @@
  * this runs.
  */
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, type ProtocolVersion } from "../../src/codec/constants.js";
-import { type DecodedPacket, Decoder } from "../../src/codec/decoder.js";
+import type { DecodedPacket } from "../../src/codec/decoder.js";
+import { Decoder } from "../../src/codec/mqtt5.js";
 import type { Host, Link, LinkEvents, LinkParams } from "./index.js";
 
 export class PacketLog {

@@ -115,6 +115,57 @@ export class ByteRing {
     this.bEnd = 0;
   }
 
+  /**
+   * Keeps only the spans still wanted, packed in place, so that the free bytes form one contiguous span
+   * that the next reserve() can have whole (a queue whose bytes are records, some done out of order).
+   * `spans` is a ring of [offset, length] pairs, pair k at spans[2k] (k modulo spans.length / 2); the `count`
+   * pairs from pair `first` on are the wanted spans, in queue order, each within the queued bytes. Their
+   * offsets are updated to where the bytes now lie. Ends any pending reservation.
+   */
+  compact(spans: Uint32Array, first: number, count: number): void {
+    const pairs = spans.length / 2;
+    const bytes = this.bytes;
+    // In queue order region A's spans come first; while B exists, the first span below aStart begins B's.
+    let inA = count;
+    if (this.bEnd > 0) {
+      for (let k = 0; k < count; k++) {
+        if (spans[2 * ((first + k) % pairs)]! < this.aStart) {
+          inA = k;
+          break;
+        }
+      }
+    }
+    // A's spans move up against the array's end, the last first: each lands at or above where it was and
+    // above every span still to move, so nothing is overwritten before it is copied.
+    let end = bytes.length;
+    for (let k = inA - 1; k >= 0; k--) {
+      const p = 2 * ((first + k) % pairs);
+      const at = spans[p]!;
+      end -= spans[p + 1]!;
+      bytes.copyWithin(end, at, at + spans[p + 1]!);
+      spans[p] = end;
+    }
+    // B's spans move down to the array's start, the first first, for the same reason.
+    let start = 0;
+    for (let k = inA; k < count; k++) {
+      const p = 2 * ((first + k) % pairs);
+      const at = spans[p]!;
+      bytes.copyWithin(start, at, at + spans[p + 1]!);
+      spans[p] = start;
+      start += spans[p + 1]!;
+    }
+    this.resOffset = RING_FULL;
+    if (inA > 0) {
+      this.aStart = end;
+      this.aEnd = bytes.length;
+      this.bEnd = start;
+    } else {
+      this.aStart = 0;
+      this.aEnd = start;
+      this.bEnd = 0;
+    }
+  }
+
   /** Drops every queued byte and any pending reservation. */
   clear(): void {
     this.aStart = this.aEnd = this.bEnd = 0;

@@ -34,7 +34,8 @@ import { decodeSuback } from "./packets/suback.js";
 import { decodeSubscribe } from "./packets/subscribe.js";
 import { decodeUnsubscribe } from "./packets/unsubscribe.js";
 import type { AuthPacket, ConnackPacket, ConnectPacket, DisconnectPacket, PingreqPacket, PingrespPacket, SubackPacket, SubscribePacket, UnsubackPacket, UnsubscribePacket } from "./packet-types.js";
-import { PropertyScan } from "./properties.js";
+import { NO_PROPERTIES } from "./no-properties.js";
+import type { PropertyCodec, PropertyScanner } from "./property-codec.js";
 
 export type DecodedPacket = ConnectPacket | ConnackPacket | PublishView | AckView | SubscribePacket | SubackPacket |
   UnsubscribePacket | UnsubackPacket | PingreqPacket | PingrespPacket | DisconnectPacket | AuthPacket;
@@ -46,6 +47,11 @@ export interface DecoderOptions {
   version?: ProtocolVersion;
   /** Carve the receive buffer out of this arena (Arena.span(maxPacketSize, 1) bytes) instead of allocating it. */
   arena?: Arena;
+  /**
+   * The MQTT 5 part (MQTT5_PROPERTIES from ./properties.ts; the codec's public Decoder, in ./mqtt5.ts, has
+   * it). Without it (NO_PROPERTIES) a property block is refused as a protocol error: MQTT 3.1 and 3.1.1 only.
+   */
+  properties?: PropertyCodec;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -67,8 +73,8 @@ export class Decoder {
   /** Read past a PUBLISH larger than maxPacketSize instead of refusing it (see "Oversized PUBLISH"). */
   skipOversized = false;
   /** Reused for every PUBLISH and every acknowledgement; see the lifetime note above. */
-  readonly publish = new PublishView();
-  readonly ack = new AckView();
+  readonly publish: PublishView;
+  readonly ack: AckView;
 
   private readonly held: Uint8Array;
   private heldLength = 0;
@@ -82,7 +88,7 @@ export class Decoder {
   /** Bytes of an oversized PUBLISH still to read past. */
   private skipLeft = 0;
   private readonly cursor = new Cursor();
-  private readonly scan = new PropertyScan();
+  private readonly scan: PropertyScanner;
 
   constructor(options: DecoderOptions) {
     const max = options.maxPacketSize;
@@ -90,6 +96,10 @@ export class Decoder {
     this.maxPacketSize = max;
     this.version = options.version ?? 4;
     this.held = options.arena === undefined ? new Uint8Array(max) : options.arena.u8(max);
+    const properties = options.properties ?? NO_PROPERTIES;
+    this.scan = properties.scanner();
+    this.publish = properties.publishView();
+    this.ack = properties.ackView();
   }
 
   /**

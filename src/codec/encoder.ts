@@ -16,6 +16,8 @@ import { measureSuback, writeSuback } from "./packets/suback.js";
 import { measureSubscribe, writeSubscribe } from "./packets/subscribe.js";
 import { measureUnsubscribe, writeUnsubscribe } from "./packets/unsubscribe.js";
 import type { Packet, PublishPacket } from "./packet-types.js";
+import { NO_PROPERTIES } from "./no-properties.js";
+import type { PropertyCodec } from "./property-codec.js";
 
 export class Encoder {
   /** The protocol of everything but CONNECT, which names its own. */
@@ -24,10 +26,15 @@ export class Encoder {
   length = 0;
   headerLength = 0;
 
-  private readonly sizes = new Sizes();
+  private readonly sizes: Sizes;
   private packet: Packet | null = null;
 
-  constructor(version: ProtocolVersion = 4) {
+  /**
+   * `properties`: the MQTT 5 part (MQTT5_PROPERTIES from ./properties.ts; the codec's public Encoder, in
+   * ./mqtt5.ts, has it), or NO_PROPERTIES for a 3.1.1-only build, which then refuses property blocks.
+   */
+  constructor(version: ProtocolVersion = 4, properties: PropertyCodec = NO_PROPERTIES) {
+    this.sizes = new Sizes(properties.writer());
     this.version = version;
   }
 

@@ -4,7 +4,7 @@
  */
 import { MAX_REMAINING_LENGTH } from "./constants.js";
 import { protocolError } from "./errors.js";
-import { MeasuredProperties } from "./properties.js";
+import type { PropertyWriter } from "./property-codec.js";
 import { StringFieldCache, varintLength, writeVarint } from "./write.js";
 
 export class Sizes {
@@ -18,14 +18,19 @@ export class Sizes {
   clientIdLength = 0;
   usernameLength = 0;
   /** The packet's property block, and CONNECT's will properties (MQTT 5). */
-  readonly props = new MeasuredProperties();
-  private willPropsMade: MeasuredProperties | undefined = undefined;
+  readonly props: PropertyWriter;
+  private willPropsMade: PropertyWriter | undefined = undefined;
   /** The last PUBLISH topic measured. */
   readonly topic = new StringFieldCache();
 
+  /** `props`: the codec's MQTT 5 part's writer (./mqtt5.ts), or NO_PROPERTIES's for 3.1.1 alone. */
+  constructor(props: PropertyWriter) {
+    this.props = props;
+  }
+
   /** Made on first use, by an MQTT 5 CONNECT with a will: most encoders never need it. */
-  get willProps(): MeasuredProperties {
-    return (this.willPropsMade ??= new MeasuredProperties());
+  get willProps(): PropertyWriter {
+    return (this.willPropsMade ??= this.props.another());
   }
 }
 

@@ -15,7 +15,10 @@ export interface Budget {
   storeBytes: number;
   /** Packet ids in use at once: QoS 1/2 publishes in flight or queued, plus pending (un)subscribes. */
   maxMessages: number;
-  /** Incoming QoS 2 messages between PUBREC and PUBREL. Advertised as v5 Receive Maximum. */
+  /**
+   * Incoming QoS 2 messages between PUBREC and PUBREL. Advertised as v5 Receive Maximum; on 3.x, which cannot
+   * advertise it, ids past it are held in an 8 KiB set made when a broker first sends more (see IncomingQos2).
+   */
   maxIncomingQos2: number;
   /** MQTT 5 topic aliases each way: advertised as our Topic Alias Maximum, and the most we assign. */
   maxTopicAliases: number;

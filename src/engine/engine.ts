@@ -32,10 +32,11 @@ import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_KEEPALIVE, MQTT_ERR_NO_CON
 import { Arena } from "../buffers/arena.js";
 import { ByteRing, RING_FULL } from "../buffers/byte-ring.js";
 import { OutputRing } from "../buffers/output-ring.js";
-import { NO_PACKET_ID, PacketIdTable } from "../buffers/packet-id-table.js";
+import { NO_PACKET_ID } from "../buffers/packet-id-table.js";
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, PACKET_NAMES, type ProtocolVersion } from "../codec/constants.js";
 import { Decoder, type DecodedPacket } from "../codec/decoder.js";
 import { Encoder } from "../codec/encoder.js";
+import { MQTT5_NOT_BUILT } from "../codec/property-codec.js";
 import { copyBytes } from "../codec/write.js";
 import { MqttProtocolError, PROTOCOL_ERROR } from "../codec/errors.js";
 import type { AckView } from "../codec/packets/ack.js";
@@ -44,9 +45,11 @@ import type { ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, SubackPa
 import type { Properties } from "../codec/properties.js";
 import type { SessionStore, StoredSession } from "../session/store.js";
 import type { Budget } from "./budget.js";
-import { IncomingAliases, OutgoingAliases } from "./topic-aliases.js";
+import type { TopicAliases } from "./topic-aliases.js";
+import type { Mqtt5Support } from "./mqtt5.js";
 import { FREE, Outbox, QUEUED, WAIT_PUBACK, WAIT_PUBCOMP, WAIT_PUBREC, WAIT_SUBACK, WAIT_UNSUBACK } from "./outbox.js";
 import { Qos0Repeat } from "./qos0-repeat.js";
+import { IncomingQos2 } from "./incoming-qos2.js";
 
 export const IDLE = 0;
 export const CONNACK_WAIT = 1;
@@ -64,6 +67,9 @@ const REAUTHENTICATE = 0x19;
 
 /** An empty payload shared by every engine: a typed array costs some 180 bytes of heap, even an empty one. */
 const NO_BYTES = new Uint8Array(0);
+
+/** What the encoder is left holding after a control packet is written (see writePacket()). */
+const FORGET: Packet = Object.freeze({ type: PINGREQ });
 
 /** Room kept free in the output ring before reading another packet, so an acknowledgement always fits. */
 const CONTROL_RESERVE = 16;
@@ -148,7 +154,7 @@ export class Engine {
 
   readonly budget: Budget;
   private readonly decoder: Decoder;
-  private readonly encoder = new Encoder();
+  private readonly encoder: Encoder;
   /**
    * What publish() returns, overwritten by the next publish: the caller reads it before publishing again, so
    * no object is made per message. One per engine, made at run time: a module-level object would be mutable
@@ -157,8 +163,8 @@ export class Engine {
   private readonly publishResult: RequestResult = { rc: 0, mid: 0 };
   private readonly out: OutputRing;
   readonly outbox: Outbox;
-  /** Incoming QoS 2 ids between PUBREC and PUBREL: what makes delivery exactly once. */
-  private readonly incoming: PacketIdTable;
+  /** Incoming QoS 2 ids between delivery and PUBREL: what makes delivery exactly once. */
+  private readonly incoming: IncomingQos2;
   /** How many filters each pending SUBSCRIBE/UNSUBSCRIBE carried, by id slot. */
   private readonly filterCount: Uint16Array;
   private readonly queue: EngineEvent[] = [];
@@ -178,8 +184,6 @@ export class Engine {
   private authMethod: string | undefined = undefined;
   /** This connection's CONNECT asked for Request Problem Information 0 (MQTT 5). */
   private problemInformationRefused = false;
-  /** Incoming QoS 2 ids the application has acknowledged by hand (manualAck), by incoming-table slot. */
-  private readonly incomingAcked: Uint8Array;
   private lastSent = 0;
   private lastReceived = 0;
   /** When the link last took bytes of a large packet's payload: keepalive counts from it as from lastReceived. */
@@ -192,41 +196,47 @@ export class Engine {
   private serverMaximumQos = 2;
   private serverRetainAvailable = true;
   /** MQTT 5 topic aliases, only when budget.maxTopicAliases > 0: see makeTopicAliases(). */
-  private incomingAliases: IncomingAliases | undefined = undefined;
-  private outgoingAliases: OutgoingAliases | undefined = undefined;
+  private aliases: TopicAliases | undefined = undefined;
   /** The acknowledgement owed for the message last returned by poll(): type and id, 0 when none. */
   private owedAckType = 0;
   private owedAckId = 0;
+  /**
+   * The MQTT 5 part (./mqtt5.ts), undefined in a 3.1.1-only build. Declared last: XS looks an object's
+   * properties up in order, and the hot paths read the fields above.
+   */
+  private readonly mqtt5: Mqtt5Support | undefined;
 
   /** `version`: the protocol the client speaks; a 3.x engine makes no topic alias tables unless begun with MQTT 5. */
   /**
    * `options`: clients with the default settings share ENGINE_DEFAULTS; `log`: where the engine's warnings
-   * go (not a setting: the facade's logger).
+   * go (not a setting: the facade's logger); `mqtt5`: the MQTT 5 part (MQTT5 from ./mqtt5.ts), without which
+   * the engine speaks MQTT 3.1 and 3.1.1 only (RangeError for version 5, here or in begin()).
    */
-  constructor(budget: Budget, version: ProtocolVersion = 4, options: EngineOptions = ENGINE_DEFAULTS, log: EngineLog = () => {}) {
+  constructor(budget: Budget, version: ProtocolVersion = 4, options: EngineOptions = ENGINE_DEFAULTS, log: EngineLog = () => {}, mqtt5?: Mqtt5Support) {
+    if (version === 5 && mqtt5 === undefined) throw new RangeError(MQTT5_NOT_BUILT);
+    this.mqtt5 = mqtt5;
     this.budget = budget;
     this.version = version;
     // A QoS 1/2 publish queued before the first begin() is stored encoded: at this version, not 3.1.1's.
-    this.encoder.version = version;
+    this.encoder = new Encoder(version, mqtt5?.properties);
     this.options = options;
     this.log = log;
     if (version === 5) this.makeTopicAliases();
     // Every buffer and table of the budget, carved out of one ArrayBuffer allocated here.
     const arena = new Arena(Engine.arenaBytes(budget));
-    this.decoder = new Decoder({ maxPacketSize: budget.maxPacketSize, arena });
+    this.decoder = new Decoder({ maxPacketSize: budget.maxPacketSize, arena, properties: mqtt5?.properties });
     this.out = new OutputRing(budget.outputBytes, arena);
     this.outbox = new Outbox(budget.maxMessages, budget.storeBytes, arena);
-    this.incoming = new PacketIdTable(budget.maxIncomingQos2, arena);
+    this.incoming = new IncomingQos2(budget.maxIncomingQos2, arena);
     this.filterCount = arena.u16(budget.maxMessages);
     this.messageEvent = { type: "message", message: this.decoder.publish };
-    this.incomingAcked = arena.u8(budget.maxIncomingQos2);
     if (arena.remaining !== 0) throw new Error(`Engine.arenaBytes() is ${arena.remaining} bytes off`);
   }
 
   /** The bytes of the one ArrayBuffer the constructor carves every buffer and table of the budget from. */
   static arenaBytes(b: Budget): number {
     return Arena.span(b.maxPacketSize, 1) + ByteRing.bytesFor(b.outputBytes) + Outbox.bytesFor(b.maxMessages, b.storeBytes) +
-      PacketIdTable.bytesFor(b.maxIncomingQos2) + Arena.span(b.maxMessages, 2) + Arena.span(b.maxIncomingQos2, 1);
+      IncomingQos2.bytesFor(b.maxIncomingQos2) + Arena.span(b.maxMessages, 2);
   }
 
   /** New settings, from now on (the facades pass them at a reconnect and when a setting changes). */
@@ -236,9 +246,8 @@ export class Engine {
 
   /** The topic alias tables, made once, for MQTT 5 and only when the budget allows aliases. */
   private makeTopicAliases(): void {
-    if (this.incomingAliases !== undefined || this.budget.maxTopicAliases === 0) return;
-    this.incomingAliases = new IncomingAliases(this.budget.maxTopicAliases);
-    this.outgoingAliases = new OutgoingAliases(this.budget.maxTopicAliases);
+    if (this.aliases !== undefined || this.budget.maxTopicAliases === 0) return;
+    this.aliases = this.mqtt5!.topicAliases(this.budget.maxTopicAliases);
   }
 
   // ---- the link -------------------------------------------------------------------------------
@@ -249,6 +258,7 @@ export class Engine {
     if (connect.protocolVersion !== 5 && connect.clientId === "" && !connect.cleanStart) {
       throw new RangeError("MQTT 3.x: a zero-byte client id needs clean session [MQTT-3.1.3-7]");
     }
+    if (connect.protocolVersion === 5 && this.mqtt5 === undefined) throw new RangeError(MQTT5_NOT_BUILT);
     this.now = now;
     this.version = connect.protocolVersion;
     this.encoder.version = this.version;
@@ -267,8 +277,7 @@ export class Engine {
     this.lastStreamed = -Infinity;
     this.serverReceiveMaximum = 65535;
     if (this.version === 5) this.makeTopicAliases();
-    this.incomingAliases?.clear();
-    this.outgoingAliases?.reset(0);
+    this.aliases?.newConnection();
     this.effectiveKeepAlive = connect.keepAlive;
     this.cleanStartSent = connect.cleanStart;
     this.closingSince = -1;
@@ -293,11 +302,10 @@ export class Engine {
         throw new RangeError(`the stored session does not fit the budget (storeBytes ${this.outbox.store.capacity}, maxMessages ${this.outbox.capacity}) at mid ${p.id}`);
       }
     }
+    // Ids past budget.maxIncomingQos2 (a 3.x broker sent more) are held in the overflow set, as before the restart.
     for (const id of session.incoming) {
-      if (!this.incoming.has(id) && !this.incoming.claim(id)) {
-        throw new RangeError(`the stored session holds more incoming QoS 2 messages than budget.maxIncomingQos2 (${this.incoming.capacity})`);
-      }
-      this.incomingAcked[this.incoming.slotOf(id)] = 1;
+      if (!this.incoming.has(id)) this.incoming.hold(id, true, true);
+      else this.incoming.acknowledge(id);
     }
   }
 
@@ -485,7 +493,7 @@ export class Engine {
     // Aliases belong to one connection, so only QoS 0 (never stored, never re-sent) uses them.
     let newAlias = 0;
     if (qos === 0 && this.state === CONNECTED && useAliases && properties?.topicAlias === undefined) {
-      const alias = this.outgoingAliases?.aliasFor(topic) ?? 0;
+      const alias = this.aliases?.aliasFor(topic) ?? 0;
       if (alias !== 0) {
         packet.properties = { ...properties, topicAlias: Math.abs(alias) };
         if (alias > 0) packet.topic = "";
@@ -503,7 +511,7 @@ export class Engine {
       if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
       if (length > this.budget.outputBytes) {
         const rc = this.writeLarge(payload);
-        if (rc === MQTT_ERR_SUCCESS && newAlias !== 0) this.outgoingAliases?.remember(topic, newAlias);
+        if (rc === MQTT_ERR_SUCCESS && newAlias !== 0) this.aliases?.remember(topic, newAlias);
         return rc;
       }
       const offset = this.out.reserve(length);
@@ -514,7 +522,7 @@ export class Engine {
       }
       this.out.commit(length);
       this.lastSent = this.now;
-      if (newAlias !== 0) this.outgoingAliases?.remember(topic, newAlias);
+      if (newAlias !== 0) this.aliases?.remember(topic, newAlias);
       return MQTT_ERR_SUCCESS;
     }
     // A packet larger than the output is kept as its header, and its payload by reference (see Outbox).
@@ -592,12 +600,9 @@ export class Engine {
   ack(mid: number, qos: number, now: number): number {
     this.now = now;
     if (qos === 0) return MQTT_ERR_SUCCESS;
-    if (qos === 2) {
-      const slot = this.incoming.slotOf(mid);
-      if (slot >= 0) {
-        this.incomingAcked[slot] = 1;
-        this.options.store?.saveIncoming(mid);
-      }
+    if (qos === 2 && this.incoming.has(mid)) {
+      this.incoming.acknowledge(mid);
+      this.options.store?.saveIncoming(mid);
     }
     if (this.state !== CONNECTED) return MQTT_ERR_NO_CONN;
     return this.writeAck(qos === 1 ? PUBACK : PUBREC, mid, 0) ? MQTT_ERR_SUCCESS : MQTT_ERR_QUEUE_SIZE;
@@ -678,7 +683,7 @@ export class Engine {
       this.serverMaximumPacketSize = props?.maximumPacketSize ?? Infinity;
       this.serverMaximumQos = props?.maximumQos ?? 2;
       this.serverRetainAvailable = (props?.retainAvailable ?? 1) === 1;
-      this.outgoingAliases?.reset(this.options.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
+      this.aliases?.reset(this.options.useTopicAliases ? props?.topicAliasMaximum ?? 0 : 0);
       if (props?.serverKeepAlive !== undefined) this.effectiveKeepAlive = props.serverKeepAlive;
     }
     // MQTT 3.1's CONNACK has no Session Present flag: the session is there unless we asked it gone.
@@ -694,12 +699,8 @@ export class Engine {
    * acknowledged are sent again as Paho does (shared/API.md; the session-store issue makes it a choice).
    */
   private sessionLost(): void {
-    if (this.options.store !== undefined) {
-      for (let slot = 0; slot < this.incoming.capacity; slot++) {
-        const id = this.incoming.idAt(slot);
-        if (id !== NO_PACKET_ID) this.options.store.removeIncoming(id);
-      }
-    }
+    const store = this.options.store;
+    if (store !== undefined) this.incoming.forEachHeld((id) => store.removeIncoming(id));
     this.incoming.clear();
     const outbox = this.outbox;
     const finished: number[] = [];
@@ -742,32 +743,31 @@ export class Engine {
     if (p.topicAlias !== 0) {
       const alias = p.topicAlias;
       if (p.topicEnd > p.topicStart) {
-        if (this.incomingAliases?.set(alias, p.topic) !== true) {
+        if (this.aliases?.set(alias, p.topic) !== true) {
           return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${alias} is above our Topic Alias Maximum of ${this.budget.maxTopicAliases} [MQTT-3.3.2-9]`);
         }
       } else {
-        const topic = this.incomingAliases?.get(alias);
+        const topic = this.aliases?.get(alias);
         if (topic === undefined) return this.fail(TOPIC_ALIAS_INVALID, `topic alias ${alias} was never set on this connection`);
         p.setTopic(topic);
       }
     }
     if (p.qos === 2) {
-      const known = this.incoming.slotOf(p.packetId);
-      if (known >= 0) {
+      const id = p.packetId;
+      if (this.incoming.has(id)) {
         // A re-sent PUBLISH of a message we already delivered: acknowledge again (once the application
         // has, with manualAck), deliver nothing.
-        if (!this.options.manualAck || this.incomingAcked[known] === 1) this.writeAck(PUBREC, p.packetId, 0);
+        if (!this.options.manualAck || this.incoming.isAcknowledged(id)) this.writeAck(PUBREC, id, 0);
         return null;
       }
-      if (this.incoming.claim(p.packetId)) {
-        this.incomingAcked[this.incoming.slotOf(p.packetId)] = p.oversize > 0 ? 1 : 0;
-      } else if (this.version === 5) {
+      // A 3.x broker has no Receive Maximum to respect: past the table, ids go to the overflow set (see IncomingQos2).
+      const madeBefore = this.incoming.hasOverflowSet;
+      if (!this.incoming.hold(id, p.oversize > 0, this.version !== 5)) {
         return this.fail(RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.incoming.capacity} QoS 2 messages in flight, our Receive Maximum`);
-      } else {
-        // A 3.x broker has no Receive Maximum to respect. Delivered without tracking rather than left
-        // unacknowledged (the broker would hold it until a reconnect): a duplicate is then possible
-        // only if this PUBLISH is re-sent before its PUBREL.
-        this.log(MQTT_LOG_WARNING, `incoming QoS 2 table full (budget.maxIncomingQos2 ${this.incoming.capacity}): mid ${p.packetId} delivered untracked`);
+      }
+      if (!madeBefore && this.incoming.hasOverflowSet) {
+        this.log(MQTT_LOG_WARNING, `the broker has more than budget.maxIncomingQos2 (${this.incoming.capacity}) QoS 2 messages unreleased: ` +
+          `ids past it are held in an 8 KiB set from now on (mid ${id})`);
       }
     }
     if (p.qos > 0 && (!this.options.manualAck || p.oversize > 0)) {
@@ -959,7 +959,27 @@ export class Engine {
     return { rc: MQTT_ERR_SUCCESS, mid: id };
   }
 
+  /**
+   * Acknowledgements are most of what a QoS 1/2 subscriber writes (two per QoS 2 message), so the common
+   * one, reason 0 without properties, is written as its four bytes (the same on every version: MQTT 5 leaves
+   * out a reason 0 with no properties, section 3.4.2.1) rather than measured and encoded as a packet.
+   */
   private writeAck(type: typeof PUBACK | typeof PUBREC | typeof PUBREL | typeof PUBCOMP, packetId: number, reasonCode: number): boolean {
+    // Anything else (a reason code, an id a caller of ack() got wrong) goes through the encoder, which checks it.
+    if (reasonCode === 0 && (packetId & 0xffff) === packetId && packetId !== 0) {
+      const out = this.out;
+      const offset = out.reserve(4);
+      if (offset !== RING_FULL) {
+        const bytes = out.bytes;
+        bytes[offset] = type === PUBREL ? 0x62 : type << 4;
+        bytes[offset + 1] = 2;
+        bytes[offset + 2] = packetId >> 8;
+        bytes[offset + 3] = packetId & 0xff;
+        out.commit(4);
+        this.lastSent = this.now;
+        return true;
+      }
+    }
     const a = this.ackScratch;
     a.type = type;
     a.packetId = packetId;
@@ -977,6 +997,9 @@ export class Engine {
     this.encoder.write(this.out.bytes, offset);
     this.out.commit(length);
     this.lastSent = this.now;
+    // The encoder keeps the packet it measured last; a control packet's (CONNECT's password, SUBSCRIBE's
+    // list) would stay alive until the next one, as acknowledgements no longer pass through it.
+    if (packet !== this.ackScratch) this.encoder.measure(FORGET);
     return true;
   }
 

@@ -8,9 +8,11 @@
  * the flow completes so that a resend after a lost link sends it whole. The log then holds only the
  * header; the references sit in one array made at the first such record.
  *
- * Records are appended in publish order and their bytes reclaimed from the front once done, so a message
- * stuck at the front holds the space behind it: the log reports full (MQTT_ERR_QUEUE_SIZE) instead of
- * growing. Log positions run head <= cursor <= tail: records before the cursor went out on this
+ * Records are appended in publish order and their bytes reclaimed from the front once done. A flow the
+ * broker leaves unfinished at the front would hold every position and byte behind it, completed or not;
+ * so when the log runs out of either while completed records lie behind the front, compact() closes the
+ * gaps (in place, order kept) and the log is full (MQTT_ERR_QUEUE_SIZE) only when the unfinished flows
+ * themselves fill it. Log positions run head <= cursor <= tail: records before the cursor went out on this
  * connection, records from it on wait for room in the in-flight window. After a reconnect, rewind() moves
  * the cursor back to the head so every unfinished flow is resumed in its original order [MQTT-4.6.0-1].
  *
@@ -30,29 +32,27 @@ export const WAIT_PUBCOMP = 4;
 export const WAIT_SUBACK = 5;
 export const WAIT_UNSUBACK = 6;
 
-/** The slot of a completed record: no slot, as a table holds at most 65535 (0..65534). */
+/** slotAt of a completed record: no slot, as a table holds at most 65535 (0..65534). */
 const DONE = 0xffff;
 
 export class Outbox {
   readonly ids: PacketIdTable;
   readonly store: ByteRing;
   /**
-   * Per id slot: flow state (here), its record's sequence number and when the last packet of the flow went
-   * out (seqAndSentAt). Only this class writes them: every change of a flow's state is one of its methods.
+   * Per id slot: flow state, when the last packet of the flow went out, its record's sequence number.
+   * Only this class writes them: every change of a flow's state is one of its methods.
    */
   private readonly state: Uint8Array;
-  /**
-   * Per id slot, in one array (each typed array costs XS slots of heap whatever its length): at [slot],
-   * the sequence number of its record; at [capacity + slot], when the last packet of its flow went out.
-   */
-  private readonly seqAndSentAt: Float64Array;
+  private readonly sentAt: Float64Array;
+  private readonly seqOf: Float64Array;
   /**
    * Records are numbered by ever-increasing sequence numbers (record n lives at index n % capacity), so
-   * head <= cursor <= tail compare as plain numbers, full and empty never look alike. Three numbers per
-   * record i: its bytes are store.bytes[records[3i], records[3i] + records[3i + 1]), and records[3i + 2] is
-   * its flow's id slot, or DONE once the flow has completed.
+   * head <= cursor <= tail compare as plain numbers, full and empty never look alike. Record i's bytes are
+   * store.bytes[spans[2i], spans[2i] + spans[2i + 1]).
    */
-  private readonly records: Uint32Array;
+  private readonly spans: Uint32Array;
+  /** Per record: its flow's id slot, or DONE once the flow has completed. */
+  private readonly slotAt: Uint16Array;
   /** Per id slot: the rest of the packet after its prefix in the log, for a record kept partly by reference. */
   private rest: Array<Uint8Array | undefined> | undefined = undefined;
   private head = 0;
@@ -70,14 +70,16 @@ export class Outbox {
     this.ids = new PacketIdTable(maxMessages, a);
     this.store = new ByteRing(storeBytes, a);
     this.state = a.u8(maxMessages);
-    this.seqAndSentAt = a.f64(2 * maxMessages);
-    this.records = a.u32(3 * maxMessages);
+    this.sentAt = a.f64(maxMessages);
+    this.seqOf = a.f64(maxMessages);
+    this.spans = a.u32(2 * maxMessages);
+    this.slotAt = a.u16(maxMessages);
   }
 
   static bytesFor(maxMessages: number, storeBytes: number): number {
     const n = maxMessages;
     return PacketIdTable.bytesFor(n) + ByteRing.bytesFor(storeBytes) +
-      Arena.span(n, 1) + Arena.span(2 * n, 8) + Arena.span(3 * n, 4);
+      Arena.span(n, 1) + 2 * Arena.span(n, 8) + Arena.span(2 * n, 4) + Arena.span(n, 2);
   }
 
   get capacity(): number {
@@ -101,8 +103,13 @@ export class Outbox {
    * then append(). NO_PACKET_ID when ids, log positions or bytes have run out.
    */
   open(length: number): number {
-    if (this.tail - this.head === this.ids.capacity) return NO_PACKET_ID;
-    const offset = this.store.reserve(length);
+    if (this.ids.size === this.ids.capacity) return NO_PACKET_ID;
+    if (this.tail - this.head === this.ids.capacity) this.compact();
+    let offset = this.store.reserve(length);
+    if (offset === RING_FULL && this.store.capacity - this.liveBytes() >= length) {
+      this.compact();
+      offset = this.store.reserve(length);
+    }
     if (offset === RING_FULL) return NO_PACKET_ID;
     const id = this.ids.allocate();
     if (id === NO_PACKET_ID) return NO_PACKET_ID;
@@ -117,11 +124,10 @@ export class Outbox {
     const seq = this.tail++;
     const i = seq % this.ids.capacity;
     this.store.commit(length);
-    const records = this.records;
-    records[3 * i] = this.writeOffset;
-    records[3 * i + 1] = length;
-    records[3 * i + 2] = slot;
-    this.seqAndSentAt[slot] = seq;
+    this.spans[2 * i] = this.writeOffset;
+    this.spans[2 * i + 1] = length;
+    this.slotAt[i] = slot;
+    this.seqOf[slot] = seq;
     this.state[slot] = QUEUED;
     this.pending++;
   }
@@ -152,13 +158,13 @@ export class Outbox {
 
   /** When the last packet of the flow in `slot` went out (the host's milliseconds). */
   sentAtOf(slot: number): number {
-    return this.seqAndSentAt[this.ids.capacity + slot]!;
+    return this.sentAt[slot]!;
   }
 
   /** PUBREC arrived for the QoS 2 flow in `slot` and PUBREL goes out at `now`: it waits for PUBCOMP. */
   released(slot: number, now: number): void {
     this.state[slot] = WAIT_PUBCOMP;
-    this.seqAndSentAt[this.ids.capacity + slot] = now;
+    this.sentAt[slot] = now;
   }
 
   /** The broker lost the session holding the PUBREC'd flow in `slot`: it starts again from PUBLISH. */
@@ -168,7 +174,7 @@ export class Outbox {
 
   /** The flow in `slot` went out again (a 3.x retry) at `now`, or was due and is retried a whole interval later. */
   retriedAt(slot: number, now: number): void {
-    this.seqAndSentAt[this.ids.capacity + slot] = now;
+    this.sentAt[slot] = now;
   }
 
   /** Sets DUP in the stored PUBLISH of `slot`, as a re-send must [MQTT-3.3.1-1]. */
@@ -187,7 +193,7 @@ export class Outbox {
   nextToSend(): number {
     for (; this.cursor < this.tail; this.cursor++) {
       const i = this.cursor % this.ids.capacity;
-      const slot = this.records[3 * i + 2]!;
+      const slot = this.slotAt[i]!;
       if (slot !== DONE) return slot;
     }
     return -1;
@@ -196,19 +202,19 @@ export class Outbox {
   /** Moves the cursor past the flow nextToSend() returned, now in `state`. */
   markSent(slot: number, state: number, now: number): void {
     this.state[slot] = state;
-    this.seqAndSentAt[this.ids.capacity + slot] = now;
+    this.sentAt[slot] = now;
     this.inflight++;
     this.cursor++;
   }
 
   /** The encoded PUBLISH of a flow: store.bytes[recordOffset, recordOffset + prefixLength), then restOf(). */
   recordOffset(slot: number): number {
-    return this.records[3 * (this.seqAndSentAt[slot]! % this.ids.capacity)]!;
+    return this.spans[2 * (this.seqOf[slot]! % this.ids.capacity)]!;
   }
 
   /** The bytes of the record kept in the log: all of the packet unless restOf() holds the rest. */
   prefixLength(slot: number): number {
-    return this.records[3 * (this.seqAndSentAt[slot]! % this.ids.capacity) + 1]!;
+    return this.spans[2 * (this.seqOf[slot]! % this.ids.capacity) + 1]!;
   }
 
   /** The packet's bytes after its prefix, held by reference; undefined when the log holds it all. */
@@ -244,30 +250,68 @@ export class Outbox {
     if (this.rest !== undefined) this.rest[slot] = undefined;
     this.ids.release(id);
     if (st === WAIT_SUBACK || st === WAIT_UNSUBACK) return true;
-    const seq = this.seqAndSentAt[slot]!;
+    const seq = this.seqOf[slot]!;
     if (seq < this.cursor) this.inflight--;
     this.pending--;
-    const records = this.records;
-    const capacity = this.ids.capacity;
-    records[3 * (seq % capacity) + 2] = DONE;
-    while (this.head < this.tail && records[3 * (this.head % capacity) + 2] === DONE) {
-      this.store.consume(records[3 * (this.head % capacity) + 1]!);
+    this.slotAt[seq % this.ids.capacity] = DONE;
+    while (this.head < this.tail && this.slotAt[this.head % this.ids.capacity] === DONE) {
+      this.store.consume(this.spans[2 * (this.head % this.ids.capacity) + 1]!);
       this.head++;
     }
     if (this.cursor < this.head) this.cursor = this.head;
     return true;
   }
 
+  /**
+   * Bytes of the log held by unfinished flows; the rest of its length is completed records not reclaimed
+   * yet. Counted when needed (the log is full) rather than kept: a field costs every client a slot on XS.
+   */
+  private liveBytes(): number {
+    let bytes = 0;
+    for (let seq = this.head; seq < this.tail; seq++) {
+      const i = seq % this.ids.capacity;
+      if (this.slotAt[i] !== DONE) bytes += this.spans[2 * i + 1]!;
+    }
+    return bytes;
+  }
+
+  /**
+   * Drops the records of flows completed behind an unfinished one: the live records take consecutive
+   * positions from the head on and their bytes are packed in the log, in publish order, so that every free
+   * position and byte can be used. O(records + live bytes); only when the log has run out of either.
+   */
+  private compact(): void {
+    const n = this.ids.capacity;
+    let to = this.head;
+    let cursor = this.head;
+    for (let seq = this.head; seq < this.tail; seq++) {
+      const from = seq % n;
+      const slot = this.slotAt[from]!;
+      if (slot === DONE) continue;
+      // Moving down in order: position `to` is free or was already moved (to <= seq).
+      const at = to % n;
+      this.slotAt[at] = slot;
+      this.spans[2 * at] = this.spans[2 * from]!;
+      this.spans[2 * at + 1] = this.spans[2 * from + 1]!;
+      this.seqOf[slot] = to;
+      if (seq < this.cursor) cursor = to + 1;
+      to++;
+    }
+    this.tail = to;
+    this.cursor = cursor;
+    this.store.compact(this.spans, this.head % n, to - this.head);
+  }
+
   /** Whether the flow in `slot` has gone out on this connection (and so may be retried). */
   isSent(slot: number): boolean {
-    return this.seqAndSentAt[slot]! < this.cursor;
+    return this.seqOf[slot]! < this.cursor;
   }
 
   /** Calls fn for every unfinished publish flow, in publish order. */
   forEachPending(fn: (id: number, slot: number) => void): void {
     for (let seq = this.head; seq < this.tail; seq++) {
       const i = seq % this.ids.capacity;
-      const slot = this.records[3 * i + 2]!;
+      const slot = this.slotAt[i]!;
       if (slot === DONE) continue;
       fn(this.ids.idAt(slot), slot);
     }

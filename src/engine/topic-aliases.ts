@@ -1,15 +1,31 @@
 /**
  * MQTT 5 topic aliases (section 3.3.2.3.4), both ways, each bounded by a maximum fixed for the
- * connection. Aliases live only as long as the connection: clear() on every new one.
+ * connection. Aliases live only as long as the connection: newConnection() on every new one. One object
+ * for both ways: an engine on MQTT 5 makes it once, through its MQTT 5 part (./mqtt5.ts).
  */
-
-/** Aliases the broker assigns us, up to the Topic Alias Maximum we advertised (the budget's). */
-export class IncomingAliases {
+export class TopicAliases {
+  /** Aliases the broker assigns us, up to the Topic Alias Maximum we advertised (the budget's), by alias. */
   private readonly topics: Array<string | undefined>;
+  /**
+   * Aliases we assign, within the broker's Topic Alias Maximum and our own budget. An alias once given
+   * keeps its topic for the connection (no reassignment): the first use carries topic and alias, later
+   * ones the alias alone.
+   */
+  private readonly byTopic = new Map<string, number>();
+  private limit = 0;
 
+  /** `maximum`: the budget's, both ways. */
   constructor(readonly maximum: number) {
     this.topics = new Array<string | undefined>(maximum + 1).fill(undefined);
   }
+
+  /** A new connection: no alias either way, and none to give until the broker's CONNACK says how many. */
+  newConnection(): void {
+    this.topics.fill(undefined);
+    this.reset(0);
+  }
+
+  // ---- incoming -------------------------------------------------------------------------------
 
   /** False when alias is 0 or above our maximum: the broker broke [MQTT-3.3.2-9]. */
   set(alias: number, topic: string): boolean {
@@ -23,26 +39,12 @@ export class IncomingAliases {
     return this.topics[alias];
   }
 
-  clear(): void {
-    this.topics.fill(undefined);
-  }
-}
-
-/**
- * Aliases we assign, within the broker's Topic Alias Maximum and our own budget. An alias once given
- * keeps its topic for the connection (no reassignment): the first use carries topic and alias, later
- * ones the alias alone.
- */
-export class OutgoingAliases {
-  private readonly byTopic = new Map<string, number>();
-  private limit = 0;
-
-  constructor(readonly budget: number) {}
+  // ---- outgoing -------------------------------------------------------------------------------
 
   /** For a new connection: the broker's Topic Alias Maximum (0 when it takes none). */
   reset(brokerMaximum: number): void {
     this.byTopic.clear();
-    this.limit = Math.min(brokerMaximum, this.budget);
+    this.limit = Math.min(brokerMaximum, this.maximum);
   }
 
   /**

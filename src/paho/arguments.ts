@@ -75,17 +75,7 @@ export function connectArgs(protocol: ProtocolVersion, host: string, port: numbe
   return { host, port, keepalive, bindAddress, cleanStart, properties };
 }
 
-/** failoverSet()'s brokers, with Paho's default port. */
-export function failoverServers(servers: Array<{ host: string; port?: number }>): ReadonlyArray<{ host: string; port: number }> {
-  if (!Array.isArray(servers)) throw new TypeError("failoverSet takes a list of { host, port }");
-  return servers.map(({ host, port = 1883 }) => {
-    if (typeof host !== "string" || host === "") throw new RangeError("every failover server needs a host");
-    checkPort(port, "failover port");
-    return { host, port };
-  });
-}
-
-function checkPort(port: unknown, what: string): void {
+export function checkPort(port: unknown, what: string): void {
   if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) throw new RangeError(`${what} must be 1..65535, got ${String(port)}`);
 }
 

@@ -16,11 +16,12 @@ import type { Properties } from "../codec/properties.js";
 import { type Host, type TlsOptions, getDefaultHost } from "../connection/host.js";
 import { checkBudget } from "../engine/budget.js";
 import { CONNECTED, Engine, type EngineOptions } from "../engine/engine.js";
-import { type ConnectArgs, MAX_PAYLOAD, type Payload, checkAuthenticator, checkCallbackFilter, checkPublishProperties, checkQos, checkTopicName, clientSettings, connectArgs, connectTimeoutMs, failoverServers, messageRetryMs, nonNegativeInteger, publishPayload, reconnectDelaysMs, subscriptions, toBytes, topicFilters, toPayload, checkedWill } from "./arguments.js";
+import { type ConnectArgs, MAX_PAYLOAD, type Payload, checkAuthenticator, checkCallbackFilter, checkPublishProperties, checkQos, checkTopicName, clientSettings, connectArgs, connectTimeoutMs, messageRetryMs, nonNegativeInteger, publishPayload, reconnectDelaysMs, subscriptions, toBytes, topicFilters, toPayload, checkedWill } from "./arguments.js";
 import { type AckListCallback, type Authenticator, type ClientCallback, type ClientOptions, type ConnectCallback, type DisconnectCallback, type LogCallback, type Logger, type MessageCallback, MqttConnectionError, type PublishCallback, type SocketCallback, type SubscribeOptions } from "./client-types.js";
 import { Completions } from "./completions.js";
 import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "./constants.js";
 import { EventLoop, MODE_BACKGROUND, MODE_FOREVER, MODE_MANUAL } from "./event-loop.js";
+import { type ClientFeatures, FAILOVER_NOT_BUILT, NO_FEATURES } from "./features.js";
 import { defaultLogger } from "./logging.js";
 import type { MessageInfo } from "./message.js";
 import { errorString } from "./strings.js";
@@ -58,6 +59,17 @@ export class Client {
     this.init(options);
   }
 
+  /**
+   * The optional parts this client is built with (./features.ts): none here, so this class alone speaks MQTT
+   * 3.1 and 3.1.1 (protocol MQTTv5 throws RangeError from the constructor, failoverSet() throws too). The
+   * public Client (./full-client.ts) overrides it with every part. A getter, so no client pays a slot for it;
+   * public only so that both classes keep one type (a protected member would make each its own).
+   * @internal
+   */
+  get features(): ClientFeatures {
+    return NO_FEATURES;
+  }
+
   /** Back to the just-constructed state with new options: the link is dropped, callbacks are cleared. */
   reinitialise(options: ClientOptions = {}): void {
     this.eventLoop.dropLink();
@@ -70,7 +82,7 @@ export class Client {
 
   private init(options: ClientOptions): void {
     const s = clientSettings(options);
-    const engine = new Engine(checkBudget(options.budget), s.protocol, s.engineOptions, (level, message) => this.log(level, message));
+    const engine = new Engine(checkBudget(options.budget), s.protocol, s.engineOptions, (level, message) => this.log(level, message), this.features.mqtt5);
     if (options.store !== undefined) engine.restore(options.store.open(s.clientId, s.protocol));
     this.eventLoop = new EventLoop(options.host ?? getDefaultHost(), engine, this, s);
     this.engine = engine;
@@ -189,7 +201,9 @@ export class Client {
    * next broker in the list (connect()'s own host first), round and round, as MQTT.js's `servers`.
    */
   failoverSet(servers: Array<{ host: string; port?: number }>): void {
-    this.eventLoop.failover = failoverServers(servers);
+    const failover = this.features.failover;
+    if (failover === undefined) throw new Error(FAILOVER_NOT_BUILT);
+    this.eventLoop.failover = failover(servers);
     this.eventLoop.setServers();
   }
 

@@ -317,7 +317,12 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
         return;
       case "published":
         this.completions?.flowEnded(e.mid, e.reasonCode);
-        this.call("onPublish", () => client.onPublish?.(client, client.userdata, e.mid, e.reasonCode, props!));
+        // As call() does, without a closure per message.
+        try {
+          client.onPublish?.(client, client.userdata, e.mid, e.reasonCode, props!);
+        } catch (x) {
+          this.caught("onPublish", x);
+        }
         return;
       case "connected":
         this.supervise({ type: "accepted" });
@@ -352,20 +357,23 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
   private deliver(view: PublishView): void {
     const message = new MQTTMessage(view, this.zeroCopyMessages);
     const client = this.client;
-    if (client.onLog !== null || this.logger !== undefined) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${view.payloadLength} bytes)`);
+    if (this.logging) this.log(MQTT_LOG_DEBUG, `Received PUBLISH (d${message.dup ? 1 : 0}, q${message.qos}, r${message.retain ? 1 : 0}, m${message.mid}), '${message.topic}', ...  (${view.payloadLength} bytes)`);
     let matched = false;
-    if (this.messageCallbacks.length !== 0) {
-      for (const [sub, callback] of this.messageCallbacks) {
-        if (!topicMatchesSub(sub, message.topic)) continue;
-        matched = true;
-        this.call("message callback", () => callback(client, client.userdata, message));
+    const callbacks = this.messageCallbacks;
+    // By index, and calling as call() does without a closure: this runs for every message received.
+    for (let i = 0; i < callbacks.length; i++) {
+      const [sub, callback] = callbacks[i]!;
+      if (!topicMatchesSub(sub, message.topic)) continue;
+      matched = true;
+      try {
+        callback(client, client.userdata, message);
+      } catch (e) {
+        this.caught("message callback", e);
       }
     }
-    // As call() does, without a closure per message: this is every received message's path.
-    const onMessage = client.onMessage;
-    if (!matched && onMessage !== null) {
+    if (!matched) {
       try {
-        onMessage(client, client.userdata, message);
+        client.onMessage?.(client, client.userdata, message);
       } catch (e) {
         this.caught("onMessage", e);
       }

@@ -2,9 +2,11 @@
  * What callbacks receive and what publish() returns: Paho's MQTTMessage and MQTTMessageInfo.
  */
 import type { PublishView } from "../codec/packets/publish-packet.js";
-import { type Properties, readProperties } from "../codec/properties.js";
+import type { Properties } from "../codec/properties.js";
 import type { Completions } from "./completions.js";
 import { errorString } from "./strings.js";
+
+type PropertyReader = (bytes: Uint8Array, start: number, end: number) => Properties | undefined;
 
 const EXPIRED = "this message was a zero-copy view into the client's receive buffer (zeroCopyMessages), valid " +
   "only during its callback, which has returned: keep message.copy() in the callback instead";
@@ -21,8 +23,12 @@ export class MQTTMessage {
   private readonly retainValue: boolean;
   private readonly dupValue: boolean;
   private readonly midValue: number;
-  /** Zero copy: the decoder's view until the callback returns, then null. Owned: undefined. */
-  private view: PublishView | null | undefined;
+  /**
+   * Zero copy: the decoder's view until the callback returns, then null. Owned: undefined, or, when the copy
+   * holds properties (MQTT 5), the view's readProperties, which reads only its arguments: so a kept message
+   * holds nothing of the client.
+   */
+  private view: PublishView | PropertyReader | null | undefined;
   private topicText: string | undefined;
   /** Owned: the properties and payload, copied in one piece, and where the payload starts in it. */
   private readonly owned: Uint8Array | undefined;
@@ -39,7 +45,7 @@ export class MQTTMessage {
       this.owned = undefined;
       this.payloadAt = 0;
     } else {
-      this.view = undefined;
+      this.view = view.propertiesStart === view.propertiesEnd ? undefined : view.readProperties;
       this.topicText = view.topic;
       this.owned = view.bytes.slice(view.propertiesStart, view.payloadEnd);
       this.payloadAt = view.payloadStart - view.propertiesStart;
@@ -48,49 +54,49 @@ export class MQTTMessage {
 
   /** @internal The callback returned: a zero-copy view may no longer be read. */
   expire(): void {
-    if (this.view !== undefined) this.view = null;
+    if (this.owned === undefined) this.view = null;
   }
 
-  // Each getter tests for an expired view itself: on XS a call per read costs a delivered message's callback
-  // more than the test.
+  /** The decoder's view while a zero-copy message may be read; undefined for an owned one. */
+  private live(): PublishView | undefined {
+    if (this.view === null) throw new Error(EXPIRED);
+    return this.owned === undefined ? this.view as PublishView : undefined;
+  }
 
   get qos(): 0 | 1 | 2 {
-    if (this.view === null) throw new Error(EXPIRED);
+    this.live();
     return this.qosValue;
   }
 
   get retain(): boolean {
-    if (this.view === null) throw new Error(EXPIRED);
+    this.live();
     return this.retainValue;
   }
 
   get dup(): boolean {
-    if (this.view === null) throw new Error(EXPIRED);
+    this.live();
     return this.dupValue;
   }
 
   get mid(): number {
-    if (this.view === null) throw new Error(EXPIRED);
+    this.live();
     return this.midValue;
   }
 
   get topic(): string {
-    const view = this.view;
-    if (view === null) throw new Error(EXPIRED);
+    const view = this.live();
     return (this.topicText ??= view!.topic);
   }
 
   get payload(): Uint8Array {
-    const view = this.view;
-    if (view === null) throw new Error(EXPIRED);
-    return view === undefined ? this.owned!.subarray(this.payloadAt) : view.bytes.subarray(view.payloadStart, view.payloadEnd);
+    const view = this.live();
+    return view === undefined ? this.owned!.subarray(this.payloadAt) : view.payload;
   }
 
   /** Built on each read, so a caller may change what it gets. */
   get properties(): Properties | undefined {
-    const view = this.view;
-    if (view === null) throw new Error(EXPIRED);
-    return view === undefined ? readProperties(this.owned!, 0, this.payloadAt) : view.properties;
+    const view = this.live();
+    return view !== undefined ? view.properties : (this.view as PropertyReader | undefined)?.(this.owned!, 0, this.payloadAt);
   }
 
   /** A plain copy that owns its data: what to keep from a zero-copy message. */

@@ -10,7 +10,8 @@
  *
  * The connection plumbing (runSession) is shared with tinymqtt/subscribe.
  */
-import { Client, MqttConnectionError, type Logger, type Payload, toPayload } from "./client.js";
+import { MqttConnectionError, type Logger, type Payload, toPayload } from "./client.js";
+import { Client } from "./full-client.js";
 import { MQTTv5, type ProtocolVersion } from "../codec/constants.js";
 import type { QoS } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";

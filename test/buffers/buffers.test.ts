@@ -155,6 +155,31 @@ test("clear empties the ring and cancels a pending reservation", () => {
   assert.equal(write(ring, [1, 2, 3, 4, 5, 6, 7, 8]), 0);
 });
 
+test("compact keeps the wanted spans of both regions, in order, and leaves every free byte in one span", () => {
+  const ring = new ByteRing(16);
+  write(ring, [1, 1, 1, 1]); // spans: 0..4 (read below), 4..7, 7..10, 10..14
+  write(ring, [2, 2, 2]);
+  write(ring, [3, 3, 3]);
+  write(ring, [4, 4, 4, 4]);
+  read(ring, 4);
+  assert.equal(write(ring, [5, 5, 5]), 0, "region B");
+  // Wanted, in queue order: [3,3,3] and [4,4,4,4] in A, [5,5,5] in B; [2,2,2] is done. A ring of 4 pairs, from pair 3 on.
+  const spans = new Uint32Array([10, 4, 0, 3, 0, 0, 7, 3]);
+  ring.compact(spans, 3, 3);
+  assert.deepEqual([...spans], [12, 4, 0, 3, 0, 0, 9, 3], "A's spans against the end, B's from 0");
+  assertRingHolds(ring, [3, 3, 3, 4, 4, 4, 4, 5, 5, 5]);
+  assert.equal(ring.reserve(7), RING_FULL, "16 - 10 = 6 bytes free");
+  assert.equal(write(ring, [6, 6, 6, 6, 6, 6]), 3, "all 6 in one span");
+  assertRingHolds(ring, [3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 6, 6, 6, 6, 6, 6]);
+  // Only B's span wanted: it becomes the whole queue, from 0.
+  const onlyB = new Uint32Array([3, 6]);
+  ring.compact(onlyB, 0, 1);
+  assert.deepEqual([...onlyB], [0, 6]);
+  assertRingHolds(ring, [6, 6, 6, 6, 6, 6]);
+  ring.compact(onlyB, 0, 0);
+  assert.deepEqual(snapshot(ring), [0, 0, 0], "nothing wanted: empty");
+});
+
 /** Where the bip-buffer rule says n bytes go, judged from the ring's public state alone. */
 function expectedReserve(ring: ByteRing, n: number): number {
   const aLength = ring.readable();

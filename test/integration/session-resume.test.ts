@@ -489,7 +489,6 @@ describe("a stored session and the protocol version", () => {
 
 describe("incoming QoS 2 beyond budget.maxIncomingQos2 on MQTT 3.1.1", () => {
   test("a broker that sends more QoS 2 messages than the table holds (mosquitto 2.0.11 does, resuming a session) still gets each delivered once",
-    { todo: "bug: src/engine/engine.ts onPublish() delivers a QoS 2 message untracked when the incoming table is full (3.x); the broker re-sends it after a lost link and it is delivered again" },
     () => {
       const host = new FakeHost();
       const delivered: string[] = [];
@@ -519,5 +518,47 @@ describe("incoming QoS 2 beyond budget.maxIncomingQos2 on MQTT 3.1.1", () => {
       assert.deepEqual(delivered, ["m1", "m2", "m3"], "each message delivered once");
       client.disconnect();
       host.advance(100);
+    });
+});
+
+describe("a QoS 1 message the broker never acknowledges", () => {
+  test("does not block later publishes (budget.maxMessages 4: 12 more go through) and is re-sent first on the resumed session",
+    async () => {
+      const clientId = "stuck-front";
+      const { client, rec } = makeClient({ clientId, cleanSession: false, budget: { maxMessages: 4 } });
+      client.reconnectDelaySet(0.05, 0.1);
+      const broker = await scripted(
+        async (conn) => {
+          await accept(conn, false, clientId, false);
+          // Every PUBLISH acknowledged but the first, until the 13th; then the link drops.
+          assert.equal(describePacket(await next(conn)), "PUBLISH q1 id1 stuck");
+          for (let i = 0; i < 12; i++) {
+            const p = await expectType(conn, PUBLISH);
+            await conn.send({ type: PUBACK, packetId: p.packetId });
+          }
+          conn.destroy();
+        },
+        async (conn) => {
+          await accept(conn, true, clientId, false);
+          assert.equal(describePacket(await next(conn)), "PUBLISH q1 id1 dup stuck");
+          await conn.send({ type: PUBACK, packetId: 1 });
+          await conn.next(3000);
+        },
+      );
+      await up(client, rec, broker.port);
+      const stuck = client.publish("out/s", "stuck", 1);
+      assert.equal(stuck.rc, MQTT_ERR_SUCCESS);
+      for (let i = 0; i < 12; i++) {
+        const info = client.publish("out/s", `m${i}`, 1);
+        assert.equal(info.rc, MQTT_ERR_SUCCESS, `publish ${i} after the unacknowledged one: rc ${info.rc}`);
+        await within(info.waitForPublish(), 3000, `waitForPublish ${i}; errors ${String(broker.errors)}`);
+      }
+      assert.equal(stuck.isPublished(), false);
+      await within(stuck.waitForPublish(), 5000, `the stuck message, after the reconnect; errors ${String(broker.errors)}`);
+      assert.deepEqual(rec.connacks, [false, true]);
+      assert.equal(rec.published.length, 13);
+      assert.deepEqual(rec.published.at(-1), [1, 0]);
+      client.disconnect();
+      assert.deepEqual(broker.errors, []);
     });
 });

@@ -7,6 +7,7 @@ import { CONNACK, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, type Packet, type Pr
 import type { Properties } from "../../src/codec/properties.js";
 import type { Budget } from "../../src/engine/budget.js";
 import { ENGINE_DEFAULTS, Engine, type EngineEvent, type EngineOptions } from "../../src/engine/engine.js";
+import { MQTT5 } from "../../src/engine/mqtt5.js";
 import { type Seen, Wire, encode } from "./fake-host.js";
 
 export const SMALL: Budget = { maxPacketSize: 4096, outputBytes: 4096, storeBytes: 16384, maxMessages: 64, maxIncomingQos2: 8, maxTopicAliases: 0 };
@@ -70,7 +71,7 @@ export class Rig {
       ...(o.maxInflight === undefined ? {} : { maxInflight: o.maxInflight }),
       ...(o.maxQueued === undefined ? {} : { maxQueued: o.maxQueued }),
       ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
-    }, (level, message) => this.logs.push([level, message]));
+    }, (level, message) => this.logs.push([level, message]), MQTT5);
     this.version = o.version ?? 4;
     this.keepAlive = o.keepAlive ?? 60;
     this.cleanStart = o.cleanStart ?? true;

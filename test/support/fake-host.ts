@@ -221,6 +221,8 @@ export class FakeLink implements Link {
   readonly socket: { fake: true; index: number };
   /** Every byte the client wrote, in order. */
   readonly written: number[] = [];
+  /** The bytes of each write() call, in order: how the client batches its output (one array per system call on a real socket). */
+  readonly writes: number[][] = [];
   /** Packets decoded from what the client wrote, not yet taken(). */
   private inbox: Seen[] = [];
   /** Everything decoded from the client, in order. */
@@ -270,6 +272,7 @@ export class FakeLink implements Link {
     this.window -= n;
     const taken = bytes.slice(offset, offset + n);
     for (const b of taken) this.written.push(b);
+    if (n > 0) this.writes.push(Array.from(taken));
     const packets = this.wire.feed(taken);
     for (const p of packets) {
       p.at = this.host.now();

@@ -8,7 +8,8 @@ import type { Cursor } from "../cursor.js";
 import { malformed } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
 import type { AckPacket } from "../packet-types.js";
-import { type Properties, type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import type { Properties } from "../properties.js";
+import { type PropertyScanner, propertyBlockLength } from "../property-codec.js";
 import { PUBACK_CODES, PUBREL_CODES } from "../reason-codes.js";
 import { writeU16 } from "../write.js";
 
@@ -24,10 +25,15 @@ export class AckView implements AckPacket {
   propertiesEnd = 0;
 
   get properties(): Properties | undefined {
-    return readProperties(this.bytes, this.propertiesStart, this.propertiesEnd);
+    return this.readProperties(this.bytes, this.propertiesStart, this.propertiesEnd);
   }
 
-  decode(c: Cursor, type: AckType, version: ProtocolVersion, scan: PropertyScan): this {
+  /** As PublishView.readProperties: none without MQTT 5, whose codec part makes views that read them. */
+  readProperties(_bytes: Uint8Array, _start: number, _end: number): Properties | undefined {
+    return undefined;
+  }
+
+  decode(c: Cursor, type: AckType, version: ProtocolVersion, scan: PropertyScanner): this {
     const name = PACKET_NAMES[type]!;
     this.type = type;
     this.packetId = c.u16("packet identifier");
@@ -42,7 +48,7 @@ export class AckView implements AckPacket {
       const allowed = type === PUBREL || type === PUBCOMP ? PUBREL_CODES : PUBACK_CODES;
       if (allowed[code] !== 1) throw malformed(`${name} carries an undefined reason code 0x${code.toString(16)}`);
       if (c.remaining > 0) {
-        scanProperties(c, type, scan);
+        scan.scan(c, type);
         this.propertiesStart = scan.start;
         this.propertiesEnd = scan.end;
       }
@@ -61,7 +67,7 @@ export function measureAck(p: AckPacket, version: ProtocolVersion, s: Sizes): nu
     if (code !== 0 || p.properties !== undefined) throw new RangeError(`${name} reason codes and properties need MQTT 5`);
     return 2;
   }
-  const propsLength = propertiesLength(p.properties, p.type, s.props);
+  const propsLength = s.props.measure(p.properties, p.type);
   if (propsLength > 0) return 3 + propertyBlockLength(propsLength);
   return code === 0 ? 2 : 3;
 }
@@ -70,5 +76,5 @@ export function writeAck(out: Uint8Array, o: number, p: AckPacket, version: Prot
   o = writeFixedHeader(out, o, (p.type << 4) | (p.type === PUBREL ? 2 : 0), s.remaining);
   o = writeU16(out, o, p.packetId);
   if (s.remaining > 2) out[o++] = p.reasonCode ?? 0;
-  return s.remaining > 3 ? writeProperties(out, o, p.properties, s.props) : o;
+  return s.remaining > 3 ? s.props.write(out, o, p.properties) : o;
 }

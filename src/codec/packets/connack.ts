@@ -4,10 +4,10 @@ import type { Cursor } from "../cursor.js";
 import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
 import type { ConnackPacket } from "../packet-types.js";
-import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { type PropertyScanner, propertyBlockLength } from "../property-codec.js";
 import { CONNACK_CODES, CONNACK_CODES_V3 } from "../reason-codes.js";
 
-export function decodeConnack(c: Cursor, version: ProtocolVersion, scan: PropertyScan): ConnackPacket {
+export function decodeConnack(c: Cursor, version: ProtocolVersion, scan: PropertyScanner): ConnackPacket {
   const flags = c.u8("CONNACK flags");
   // 3.1 had no Session Present: the whole byte is reserved there.
   if (flags & (version === 3 ? 0xff : 0xfe)) throw malformed("CONNACK reserved flag bits are set [MQTT-3.2.2-1]");
@@ -19,8 +19,8 @@ export function decodeConnack(c: Cursor, version: ProtocolVersion, scan: Propert
   if (sessionPresent && reasonCode !== 0) throw protocolError("CONNACK refuses the connection but says a session is present [MQTT-3.2.2-4]");
   const packet: ConnackPacket = { type: CONNACK, sessionPresent, reasonCode };
   if (version === 5) {
-    scanProperties(c, CONNACK, scan);
-    const properties = readProperties(c.bytes, scan.start, scan.end);
+    scan.scan(c, CONNACK);
+    const properties = scan.read(c.bytes, scan.start, scan.end);
     if (properties !== undefined) packet.properties = properties;
   }
   c.expectEnd("CONNACK");
@@ -36,12 +36,12 @@ export function measureConnack(p: ConnackPacket, version: ProtocolVersion, s: Si
     if (p.properties !== undefined) throw new RangeError("CONNACK properties need MQTT 5");
     return 2;
   }
-  return 2 + propertyBlockLength(propertiesLength(p.properties, CONNACK, s.props));
+  return 2 + propertyBlockLength(s.props.measure(p.properties, CONNACK));
 }
 
 export function writeConnack(out: Uint8Array, o: number, p: ConnackPacket, version: ProtocolVersion, s: Sizes): number {
   o = writeFixedHeader(out, o, CONNACK << 4, s.remaining);
   out[o++] = p.sessionPresent ? 1 : 0;
   out[o++] = p.reasonCode;
-  return version === 5 ? writeProperties(out, o, p.properties, s.props) : o;
+  return version === 5 ? s.props.write(out, o, p.properties) : o;
 }

@@ -4,7 +4,7 @@ import type { Cursor } from "../cursor.js";
 import { MqttProtocolError, UNSUPPORTED_PROTOCOL_VERSION, malformed } from "../errors.js";
 import { type Sizes, writeFixedHeader } from "../frame.js";
 import type { ConnectPacket, QoS, Will } from "../packet-types.js";
-import { WILL_PROPERTIES, PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { WILL_PROPERTIES, type PropertyScanner, propertyBlockLength } from "../property-codec.js";
 import { topicNameSyntaxProblem } from "../topics.js";
 import { stringFieldLength, writeBinary, writeString, writeU16 } from "../write.js";
 
@@ -17,7 +17,7 @@ function topicNameProblemOrEmpty(topic: string | undefined): string | undefined 
 const USERNAME = 0x80, PASSWORD = 0x40, WILL_RETAIN = 0x20, WILL_FLAG = 0x04, CLEAN = 0x02, RESERVED = 0x01;
 
 /** Decodes a CONNECT; its protocol level also tells the decoder which version the peer speaks. */
-export function decodeConnect(c: Cursor, scan: PropertyScan): ConnectPacket {
+export function decodeConnect(c: Cursor, scan: PropertyScanner): ConnectPacket {
   const name = c.utf8("protocol name");
   const level = c.u8("protocol level");
   if (!((name === "MQTT" && (level === 4 || level === 5)) || (name === "MQIsdp" && level === 3))) {
@@ -37,16 +37,16 @@ export function decodeConnect(c: Cursor, scan: PropertyScan): ConnectPacket {
   const keepAlive = c.u16("keepalive");
   let properties;
   if (version === 5) {
-    scanProperties(c, CONNECT, scan);
-    properties = readProperties(c.bytes, scan.start, scan.end);
+    scan.scan(c, CONNECT);
+    properties = scan.read(c.bytes, scan.start, scan.end);
   }
   const packet: ConnectPacket = { type: CONNECT, protocolVersion: version, clientId: c.utf8("client identifier"),
     cleanStart: (flags & CLEAN) !== 0, keepAlive };
   if (flags & WILL_FLAG) {
     let willProperties;
     if (version === 5) {
-      scanProperties(c, WILL_PROPERTIES, scan);
-      willProperties = readProperties(c.bytes, scan.start, scan.end);
+      scan.scan(c, WILL_PROPERTIES);
+      willProperties = scan.read(c.bytes, scan.start, scan.end);
     }
     const will: Will = { topic: c.utf8("will topic"), payload: c.binary("will payload"), qos: willQos as QoS,
       retain: (flags & WILL_RETAIN) !== 0 };
@@ -76,13 +76,13 @@ export function measureConnect(p: ConnectPacket, s: Sizes): number {
   }
   if (!v5 && p.properties !== undefined) throw new RangeError("CONNECT properties need MQTT 5");
   let n = (p.protocolVersion === 3 ? 8 : 6) + 1 + 1 + 2;
-  if (v5) n += propertyBlockLength(propertiesLength(p.properties, CONNECT, s.props));
+  if (v5) n += propertyBlockLength(s.props.measure(p.properties, CONNECT));
   n += 2 + (s.clientIdLength = stringFieldLength(p.clientId, "client id"));
   const will = p.will;
   if (will !== undefined) {
     if (!v5 && will.properties !== undefined) throw new RangeError("will properties need MQTT 5");
     if (will.qos !== 0 && will.qos !== 1 && will.qos !== 2) throw new RangeError(`will QoS must be 0, 1 or 2, got ${String(will.qos)}`);
-    if (v5) n += propertyBlockLength(propertiesLength(will.properties, WILL_PROPERTIES, s.willProps));
+    if (v5) n += propertyBlockLength(s.willProps.measure(will.properties, WILL_PROPERTIES));
     n += 2 + (s.topicLength = stringFieldLength(will.topic, "will topic"));
     if (will.payload.length > 65535) throw new RangeError(`will payload is ${will.payload.length} bytes; at most 65535`);
     n += 2 + will.payload.length;
@@ -109,10 +109,10 @@ export function writeConnect(out: Uint8Array, o: number, p: ConnectPacket, s: Si
   if (p.password !== undefined) flags |= PASSWORD;
   out[o++] = flags;
   o = writeU16(out, o, p.keepAlive);
-  if (p.protocolVersion === 5) o = writeProperties(out, o, p.properties, s.props);
+  if (p.protocolVersion === 5) o = s.props.write(out, o, p.properties);
   o = writeString(out, o, p.clientId, s.clientIdLength);
   if (will !== undefined) {
-    if (p.protocolVersion === 5) o = writeProperties(out, o, will.properties, s.willProps);
+    if (p.protocolVersion === 5) o = s.willProps.write(out, o, will.properties);
     o = writeString(out, o, will.topic, s.topicLength);
     o = writeBinary(out, o, will.payload);
   }

@@ -8,12 +8,12 @@ import type { Cursor } from "../cursor.js";
 import { malformed } from "../errors.js";
 import { type Sizes, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
 import type { AuthPacket, DisconnectPacket } from "../packet-types.js";
-import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { type PropertyScanner, propertyBlockLength } from "../property-codec.js";
 import { AUTH_CODES, DISCONNECT_CODES } from "../reason-codes.js";
 
 type ReasonPacket = DisconnectPacket | AuthPacket;
 
-export function decodeDisconnect(c: Cursor, type: typeof DISCONNECT | typeof AUTH, version: ProtocolVersion, scan: PropertyScan): ReasonPacket {
+export function decodeDisconnect(c: Cursor, type: typeof DISCONNECT | typeof AUTH, version: ProtocolVersion, scan: PropertyScanner): ReasonPacket {
   const name = type === DISCONNECT ? "DISCONNECT" : "AUTH";
   const packet: ReasonPacket = { type, reasonCode: 0 };
   if (version === 5 && c.remaining > 0) {
@@ -23,8 +23,8 @@ export function decodeDisconnect(c: Cursor, type: typeof DISCONNECT | typeof AUT
     }
     // DISCONNECT may stop after its reason code (section 3.14.2.2); AUTH may not (section 3.15.2.2).
     if (c.remaining > 0 || type === AUTH) {
-      scanProperties(c, type, scan);
-      const properties = readProperties(c.bytes, scan.start, scan.end);
+      scan.scan(c, type);
+      const properties = scan.read(c.bytes, scan.start, scan.end);
       if (properties !== undefined) packet.properties = properties;
     }
   }
@@ -41,7 +41,7 @@ export function measureDisconnect(p: ReasonPacket, version: ProtocolVersion, s: 
     if (code !== 0 || p.properties !== undefined) throw new RangeError("DISCONNECT reason codes and properties need MQTT 5");
     return 0;
   }
-  const propsLength = propertiesLength(p.properties, p.type, s.props);
+  const propsLength = s.props.measure(p.properties, p.type);
   if (propsLength > 0) return 1 + propertyBlockLength(propsLength);
   if (code === 0) return 0;
   return p.type === DISCONNECT ? 1 : 2;
@@ -51,5 +51,5 @@ export function writeDisconnect(out: Uint8Array, o: number, p: ReasonPacket, s: 
   o = writeFixedHeader(out, o, p.type << 4, s.remaining);
   if (s.remaining === 0) return o;
   out[o++] = p.reasonCode ?? 0;
-  return s.remaining > 1 ? writeProperties(out, o, p.properties, s.props) : o;
+  return s.remaining > 1 ? s.props.write(out, o, p.properties) : o;
 }

@@ -8,7 +8,8 @@ import type { Cursor } from "../cursor.js";
 import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from "../frame.js";
 import type { PublishPacket, QoS } from "../packet-types.js";
-import { type Properties, type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import type { Properties } from "../properties.js";
+import { type PropertyScanner, propertyBlockLength } from "../property-codec.js";
 import { topicNameSyntaxProblem } from "../topics.js";
 import { UTF8_NULL, UTF8_OK, UTF8_WILDCARD, decodeUtf8, validateTopicName } from "../utf8.js";
 import { copyBytes, stringFieldLength, writeString, writeU16 } from "../write.js";
@@ -69,11 +70,20 @@ export class PublishView implements PublishPacket {
 
   /** Builds the properties object on each call; undefined when there are none (and on 3.x). */
   get properties(): Properties | undefined {
-    return readProperties(this.bytes, this.propertiesStart, this.propertiesEnd);
+    return this.readProperties(this.bytes, this.propertiesStart, this.propertiesEnd);
+  }
+
+  /**
+   * Builds a properties object from a block this view's decoder scanned: none without MQTT 5, whose codec
+   * part (../mqtt5.ts) makes views that read them. A method, not a field: no slot in every view. It reads
+   * only its arguments (MQTTMessage keeps it, unbound, to read the properties of a message it copied).
+   */
+  readProperties(_bytes: Uint8Array, _start: number, _end: number): Properties | undefined {
+    return undefined;
   }
 
   /** Fills the view from the cursor, which spans exactly this packet's variable header and payload. */
-  decode(c: Cursor, flags: number, version: ProtocolVersion, scan: PropertyScan): this {
+  decode(c: Cursor, flags: number, version: ProtocolVersion, scan: PropertyScanner): this {
     const qos = (flags >> 1) & 3;
     // QoS 3 was rejected with the fixed header.
     this.qos = qos as QoS;
@@ -97,7 +107,7 @@ export class PublishView implements PublishPacket {
     }
     this.topicAlias = 0;
     if (version === 5) {
-      scanProperties(c, PUBLISH, scan);
+      scan.scan(c, PUBLISH);
       this.propertiesStart = scan.start;
       this.propertiesEnd = scan.end;
       this.topicAlias = scan.topicAlias;
@@ -130,7 +140,7 @@ export function measurePublish(p: PublishPacket, version: ProtocolVersion, s: Si
     checkPacketIdOut(p.packetId, "PUBLISH");
     n += 2;
   }
-  if (version === 5) n += propertyBlockLength(propertiesLength(p.properties, PUBLISH, s.props));
+  if (version === 5) n += propertyBlockLength(s.props.measure(p.properties, PUBLISH));
   else if (p.properties !== undefined) throw new RangeError("PUBLISH properties need MQTT 5");
   return n + p.payload.length;
 }
@@ -149,7 +159,7 @@ export function writePublishHeader(out: Uint8Array, o: number, p: PublishPacket,
   o = writeFixedHeader(out, o, first, s.remaining);
   o = p.topic === s.topic.value ? s.topic.write(out, o) : writeString(out, o, p.topic, s.topicLength);
   if (p.qos > 0) o = writeU16(out, o, p.packetId);
-  return version === 5 ? writeProperties(out, o, p.properties, s.props) : o;
+  return version === 5 ? s.props.write(out, o, p.properties) : o;
 }
 
 export function writePublish(out: Uint8Array, o: number, p: PublishPacket, version: ProtocolVersion, s: Sizes): number {

@@ -7,20 +7,20 @@ import type { Cursor } from "../cursor.js";
 import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, checkReasonCodeOut, writeFixedHeader } from "../frame.js";
 import type { SubackPacket, UnsubackPacket } from "../packet-types.js";
-import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { type PropertyScanner, propertyBlockLength } from "../property-codec.js";
 import { SUBACK_CODES, SUBACK_CODES_V3, UNSUBACK_CODES } from "../reason-codes.js";
 import { writeU16 } from "../write.js";
 
 type ListAck = SubackPacket | UnsubackPacket;
 
-export function decodeSuback(c: Cursor, type: typeof SUBACK | typeof UNSUBACK, version: ProtocolVersion, scan: PropertyScan): ListAck {
+export function decodeSuback(c: Cursor, type: typeof SUBACK | typeof UNSUBACK, version: ProtocolVersion, scan: PropertyScanner): ListAck {
   const name = type === SUBACK ? "SUBACK" : "UNSUBACK";
   const packetId = c.u16("packet identifier");
   checkPacketIdIn(packetId, name);
   const packet: ListAck = { type, packetId, reasonCodes: [] };
   if (version === 5) {
-    scanProperties(c, type, scan);
-    const properties = readProperties(c.bytes, scan.start, scan.end);
+    scan.scan(c, type);
+    const properties = scan.read(c.bytes, scan.start, scan.end);
     if (properties !== undefined) packet.properties = properties;
   }
   if (type === UNSUBACK && version < 5) {
@@ -42,7 +42,7 @@ export function measureSuback(p: ListAck, version: ProtocolVersion, s: Sizes): n
   const name = p.type === SUBACK ? "SUBACK" : "UNSUBACK";
   checkPacketIdOut(p.packetId, name);
   let n = 2;
-  if (version === 5) n += propertyBlockLength(propertiesLength(p.properties, p.type, s.props));
+  if (version === 5) n += propertyBlockLength(s.props.measure(p.properties, p.type));
   else if (p.properties !== undefined) throw new RangeError(`${name} properties need MQTT 5`);
   if (p.type === UNSUBACK && version < 5) {
     if (p.reasonCodes.length > 0) throw new RangeError("UNSUBACK reason codes need MQTT 5");
@@ -57,7 +57,7 @@ export function measureSuback(p: ListAck, version: ProtocolVersion, s: Sizes): n
 export function writeSuback(out: Uint8Array, o: number, p: ListAck, version: ProtocolVersion, s: Sizes): number {
   o = writeFixedHeader(out, o, p.type << 4, s.remaining);
   o = writeU16(out, o, p.packetId);
-  if (version === 5) o = writeProperties(out, o, p.properties, s.props);
+  if (version === 5) o = s.props.write(out, o, p.properties);
   for (const code of p.reasonCodes) out[o++] = code;
   return o;
 }

@@ -4,17 +4,17 @@ import type { Cursor } from "../cursor.js";
 import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from "../frame.js";
 import type { QoS, SubscribePacket, Subscription } from "../packet-types.js";
-import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { type PropertyScanner, propertyBlockLength } from "../property-codec.js";
 import { isSharedFilter, topicFilterSyntaxProblem } from "../topics.js";
 import { stringFieldLength, writeString, writeU16 } from "../write.js";
 
-export function decodeSubscribe(c: Cursor, version: ProtocolVersion, scan: PropertyScan): SubscribePacket {
+export function decodeSubscribe(c: Cursor, version: ProtocolVersion, scan: PropertyScanner): SubscribePacket {
   const packetId = c.u16("packet identifier");
   checkPacketIdIn(packetId, "SUBSCRIBE");
   const packet: SubscribePacket = { type: SUBSCRIBE, packetId, subscriptions: [] };
   if (version === 5) {
-    scanProperties(c, SUBSCRIBE, scan);
-    const properties = readProperties(c.bytes, scan.start, scan.end);
+    scan.scan(c, SUBSCRIBE);
+    const properties = scan.read(c.bytes, scan.start, scan.end);
     if (properties !== undefined) packet.properties = properties;
   }
   if (c.remaining === 0) throw protocolError("SUBSCRIBE has no topic filters [MQTT-3.8.3-2]");
@@ -49,7 +49,7 @@ export function measureSubscribe(p: SubscribePacket, version: ProtocolVersion, s
   checkPacketIdOut(p.packetId, "SUBSCRIBE");
   if (p.subscriptions.length === 0) throw new RangeError("SUBSCRIBE needs at least one topic filter [MQTT-3.8.3-2]");
   let n = 2;
-  if (version === 5) n += propertyBlockLength(propertiesLength(p.properties, SUBSCRIBE, s.props));
+  if (version === 5) n += propertyBlockLength(s.props.measure(p.properties, SUBSCRIBE));
   else if (p.properties !== undefined) throw new RangeError("SUBSCRIBE properties need MQTT 5");
   for (const sub of p.subscriptions) {
     if (sub.qos !== 0 && sub.qos !== 1 && sub.qos !== 2) throw new RangeError(`subscription QoS must be 0, 1 or 2, got ${String(sub.qos)}`);
@@ -70,7 +70,7 @@ export function measureSubscribe(p: SubscribePacket, version: ProtocolVersion, s
 export function writeSubscribe(out: Uint8Array, o: number, p: SubscribePacket, version: ProtocolVersion, s: Sizes): number {
   o = writeFixedHeader(out, o, (SUBSCRIBE << 4) | 2, s.remaining);
   o = writeU16(out, o, p.packetId);
-  if (version === 5) o = writeProperties(out, o, p.properties, s.props);
+  if (version === 5) o = s.props.write(out, o, p.properties);
   for (const sub of p.subscriptions) {
     o = writeString(out, o, sub.topicFilter, stringFieldLength(sub.topicFilter, "topic filter"));
     out[o++] = sub.qos | (sub.noLocal ? 4 : 0) | (sub.retainAsPublished ? 8 : 0) | ((sub.retainHandling ?? 0) << 4);

@@ -4,17 +4,17 @@ import type { Cursor } from "../cursor.js";
 import { malformed, protocolError } from "../errors.js";
 import { type Sizes, checkPacketIdIn, checkPacketIdOut, writeFixedHeader } from "../frame.js";
 import type { UnsubscribePacket } from "../packet-types.js";
-import { type PropertyScan, propertiesLength, propertyBlockLength, readProperties, scanProperties, writeProperties } from "../properties.js";
+import { type PropertyScanner, propertyBlockLength } from "../property-codec.js";
 import { topicFilterSyntaxProblem } from "../topics.js";
 import { stringFieldLength, writeString, writeU16 } from "../write.js";
 
-export function decodeUnsubscribe(c: Cursor, version: ProtocolVersion, scan: PropertyScan): UnsubscribePacket {
+export function decodeUnsubscribe(c: Cursor, version: ProtocolVersion, scan: PropertyScanner): UnsubscribePacket {
   const packetId = c.u16("packet identifier");
   checkPacketIdIn(packetId, "UNSUBSCRIBE");
   const packet: UnsubscribePacket = { type: UNSUBSCRIBE, packetId, topicFilters: [] };
   if (version === 5) {
-    scanProperties(c, UNSUBSCRIBE, scan);
-    const properties = readProperties(c.bytes, scan.start, scan.end);
+    scan.scan(c, UNSUBSCRIBE);
+    const properties = scan.read(c.bytes, scan.start, scan.end);
     if (properties !== undefined) packet.properties = properties;
   }
   if (c.remaining === 0) throw protocolError("UNSUBSCRIBE has no topic filters [MQTT-3.10.3-2]");
@@ -32,7 +32,7 @@ export function measureUnsubscribe(p: UnsubscribePacket, version: ProtocolVersio
   checkPacketIdOut(p.packetId, "UNSUBSCRIBE");
   if (p.topicFilters.length === 0) throw new RangeError("UNSUBSCRIBE needs at least one topic filter [MQTT-3.10.3-2]");
   let n = 2;
-  if (version === 5) n += propertyBlockLength(propertiesLength(p.properties, UNSUBSCRIBE, s.props));
+  if (version === 5) n += propertyBlockLength(s.props.measure(p.properties, UNSUBSCRIBE));
   else if (p.properties !== undefined) throw new RangeError("UNSUBSCRIBE properties need MQTT 5");
   for (const filter of p.topicFilters) {
     const problem = topicFilterSyntaxProblem(filter, version);
@@ -45,7 +45,7 @@ export function measureUnsubscribe(p: UnsubscribePacket, version: ProtocolVersio
 export function writeUnsubscribe(out: Uint8Array, o: number, p: UnsubscribePacket, version: ProtocolVersion, s: Sizes): number {
   o = writeFixedHeader(out, o, (UNSUBSCRIBE << 4) | 2, s.remaining);
   o = writeU16(out, o, p.packetId);
-  if (version === 5) o = writeProperties(out, o, p.properties, s.props);
+  if (version === 5) o = s.props.write(out, o, p.properties);
   for (const filter of p.topicFilters) o = writeString(out, o, filter, stringFieldLength(filter, "topic filter"));
   return o;
 }
