@@ -32,27 +32,29 @@ export const WAIT_PUBCOMP = 4;
 export const WAIT_SUBACK = 5;
 export const WAIT_UNSUBACK = 6;
 
-/** slotAt of a completed record: no slot, as a table holds at most 65535 (0..65534). */
+/** The id slot of a completed record: no slot, as a table holds at most 65535 (0..65534). */
 const DONE = 0xffff;
 
 export class Outbox {
   readonly ids: PacketIdTable;
   readonly store: ByteRing;
   /**
-   * Per id slot: flow state, when the last packet of the flow went out, its record's sequence number.
-   * Only this class writes them: every change of a flow's state is one of its methods.
+   * Per id slot, in one array (each typed array costs five XS slots of heap whatever its length): at [slot]
+   * the sequence number of its record, at [capacity + slot] when the last packet of its flow went out.
+   * Only this class writes them, and the flow states: every change of a flow's state is one of its methods.
    */
-  private readonly state: Uint8Array;
-  private readonly sentAt: Float64Array;
-  private readonly seqOf: Float64Array;
+  private readonly seqAndSentAt: Float64Array;
   /**
    * Records are numbered by ever-increasing sequence numbers (record n lives at index n % capacity), so
    * head <= cursor <= tail compare as plain numbers, full and empty never look alike. Record i's bytes are
    * store.bytes[spans[2i], spans[2i] + spans[2i + 1]).
    */
   private readonly spans: Uint32Array;
-  /** Per record: its flow's id slot, or DONE once the flow has completed. */
-  private readonly slotAt: Uint16Array;
+  /**
+   * Two halves in one array: at [i] for record i, its flow's id slot, or DONE once the flow has completed;
+   * at [capacity + slot], the flow state of id slot `slot` (FREE, QUEUED, WAIT_*).
+   */
+  private readonly slotAtAndState: Uint16Array;
   /** Per id slot: the rest of the packet after its prefix in the log, for a record kept partly by reference. */
   private rest: Array<Uint8Array | undefined> | undefined = undefined;
   private head = 0;
@@ -69,17 +71,15 @@ export class Outbox {
     const a = arena ?? new Arena(Outbox.bytesFor(maxMessages, storeBytes));
     this.ids = new PacketIdTable(maxMessages, a);
     this.store = new ByteRing(storeBytes, a);
-    this.state = a.u8(maxMessages);
-    this.sentAt = a.f64(maxMessages);
-    this.seqOf = a.f64(maxMessages);
+    this.seqAndSentAt = a.f64(2 * maxMessages);
     this.spans = a.u32(2 * maxMessages);
-    this.slotAt = a.u16(maxMessages);
+    this.slotAtAndState = a.u16(2 * maxMessages);
   }
 
   static bytesFor(maxMessages: number, storeBytes: number): number {
     const n = maxMessages;
     return PacketIdTable.bytesFor(n) + ByteRing.bytesFor(storeBytes) +
-      Arena.span(n, 1) + 2 * Arena.span(n, 8) + Arena.span(2 * n, 4) + Arena.span(n, 2);
+      Arena.span(2 * n, 8) + Arena.span(2 * n, 4) + Arena.span(2 * n, 2);
   }
 
   get capacity(): number {
@@ -94,7 +94,7 @@ export class Outbox {
   /** A packet id for a SUBSCRIBE or UNSUBSCRIBE, or NO_PACKET_ID when every id slot is taken. */
   takeControlId(state: typeof WAIT_SUBACK | typeof WAIT_UNSUBACK): number {
     const id = this.ids.allocate();
-    if (id !== NO_PACKET_ID) this.state[this.ids.slotOf(id)] = state;
+    if (id !== NO_PACKET_ID) this.slotAtAndState[this.ids.capacity + this.ids.slotOf(id)] = state;
     return id;
   }
 
@@ -126,9 +126,9 @@ export class Outbox {
     this.store.commit(length);
     this.spans[2 * i] = this.writeOffset;
     this.spans[2 * i + 1] = length;
-    this.slotAt[i] = slot;
-    this.seqOf[slot] = seq;
-    this.state[slot] = QUEUED;
+    this.slotAtAndState[i] = slot;
+    this.seqAndSentAt[slot] = seq;
+    this.slotAtAndState[this.ids.capacity + slot] = QUEUED;
     this.pending++;
   }
 
@@ -147,34 +147,34 @@ export class Outbox {
     this.writeOffset = offset;
     this.append(id, prefix, prefix < packet.length ? packet.subarray(prefix) : undefined);
     const qos = (packet[0]! >> 1) & 3;
-    this.state[this.ids.slotOf(id)] = released ? WAIT_PUBCOMP : qos === 1 ? WAIT_PUBACK : WAIT_PUBREC;
+    this.slotAtAndState[this.ids.capacity + this.ids.slotOf(id)] = released ? WAIT_PUBCOMP : qos === 1 ? WAIT_PUBACK : WAIT_PUBREC;
     return true;
   }
 
   /** The flow state of id slot `slot` (FREE, QUEUED, WAIT_*). */
   stateOf(slot: number): number {
-    return this.state[slot]!;
+    return this.slotAtAndState[this.ids.capacity + slot]!;
   }
 
   /** When the last packet of the flow in `slot` went out (the host's milliseconds). */
   sentAtOf(slot: number): number {
-    return this.sentAt[slot]!;
+    return this.seqAndSentAt[this.ids.capacity + slot]!;
   }
 
   /** PUBREC arrived for the QoS 2 flow in `slot` and PUBREL goes out at `now`: it waits for PUBCOMP. */
   released(slot: number, now: number): void {
-    this.state[slot] = WAIT_PUBCOMP;
-    this.sentAt[slot] = now;
+    this.slotAtAndState[this.ids.capacity + slot] = WAIT_PUBCOMP;
+    this.seqAndSentAt[this.ids.capacity + slot] = now;
   }
 
   /** The broker lost the session holding the PUBREC'd flow in `slot`: it starts again from PUBLISH. */
   restartFromPublish(slot: number): void {
-    this.state[slot] = WAIT_PUBREC;
+    this.slotAtAndState[this.ids.capacity + slot] = WAIT_PUBREC;
   }
 
   /** The flow in `slot` went out again (a 3.x retry) at `now`, or was due and is retried a whole interval later. */
   retriedAt(slot: number, now: number): void {
-    this.sentAt[slot] = now;
+    this.seqAndSentAt[this.ids.capacity + slot] = now;
   }
 
   /** Sets DUP in the stored PUBLISH of `slot`, as a re-send must [MQTT-3.3.1-1]. */
@@ -193,7 +193,7 @@ export class Outbox {
   nextToSend(): number {
     for (; this.cursor < this.tail; this.cursor++) {
       const i = this.cursor % this.ids.capacity;
-      const slot = this.slotAt[i]!;
+      const slot = this.slotAtAndState[i]!;
       if (slot !== DONE) return slot;
     }
     return -1;
@@ -201,20 +201,20 @@ export class Outbox {
 
   /** Moves the cursor past the flow nextToSend() returned, now in `state`. */
   markSent(slot: number, state: number, now: number): void {
-    this.state[slot] = state;
-    this.sentAt[slot] = now;
+    this.slotAtAndState[this.ids.capacity + slot] = state;
+    this.seqAndSentAt[this.ids.capacity + slot] = now;
     this.inflight++;
     this.cursor++;
   }
 
   /** The encoded PUBLISH of a flow: store.bytes[recordOffset, recordOffset + prefixLength), then restOf(). */
   recordOffset(slot: number): number {
-    return this.spans[2 * (this.seqOf[slot]! % this.ids.capacity)]!;
+    return this.spans[2 * (this.seqAndSentAt[slot]! % this.ids.capacity)]!;
   }
 
   /** The bytes of the record kept in the log: all of the packet unless restOf() holds the rest. */
   prefixLength(slot: number): number {
-    return this.spans[2 * (this.seqOf[slot]! % this.ids.capacity) + 1]!;
+    return this.spans[2 * (this.seqAndSentAt[slot]! % this.ids.capacity) + 1]!;
   }
 
   /** The packet's bytes after its prefix, held by reference; undefined when the log holds it all. */
@@ -245,16 +245,16 @@ export class Outbox {
    */
   complete(id: number, slot = this.ids.slotOf(id)): boolean {
     if (slot < 0) return false;
-    const st = this.state[slot]!;
-    this.state[slot] = FREE;
+    const st = this.slotAtAndState[this.ids.capacity + slot]!;
+    this.slotAtAndState[this.ids.capacity + slot] = FREE;
     if (this.rest !== undefined) this.rest[slot] = undefined;
     this.ids.release(id);
     if (st === WAIT_SUBACK || st === WAIT_UNSUBACK) return true;
-    const seq = this.seqOf[slot]!;
+    const seq = this.seqAndSentAt[slot]!;
     if (seq < this.cursor) this.inflight--;
     this.pending--;
-    this.slotAt[seq % this.ids.capacity] = DONE;
-    while (this.head < this.tail && this.slotAt[this.head % this.ids.capacity] === DONE) {
+    this.slotAtAndState[seq % this.ids.capacity] = DONE;
+    while (this.head < this.tail && this.slotAtAndState[this.head % this.ids.capacity] === DONE) {
       this.store.consume(this.spans[2 * (this.head % this.ids.capacity) + 1]!);
       this.head++;
     }
@@ -270,7 +270,7 @@ export class Outbox {
     let bytes = 0;
     for (let seq = this.head; seq < this.tail; seq++) {
       const i = seq % this.ids.capacity;
-      if (this.slotAt[i] !== DONE) bytes += this.spans[2 * i + 1]!;
+      if (this.slotAtAndState[i] !== DONE) bytes += this.spans[2 * i + 1]!;
     }
     return bytes;
   }
@@ -286,14 +286,14 @@ export class Outbox {
     let cursor = this.head;
     for (let seq = this.head; seq < this.tail; seq++) {
       const from = seq % n;
-      const slot = this.slotAt[from]!;
+      const slot = this.slotAtAndState[from]!;
       if (slot === DONE) continue;
       // Moving down in order: position `to` is free or was already moved (to <= seq).
       const at = to % n;
-      this.slotAt[at] = slot;
+      this.slotAtAndState[at] = slot;
       this.spans[2 * at] = this.spans[2 * from]!;
       this.spans[2 * at + 1] = this.spans[2 * from + 1]!;
-      this.seqOf[slot] = to;
+      this.seqAndSentAt[slot] = to;
       if (seq < this.cursor) cursor = to + 1;
       to++;
     }
@@ -304,14 +304,14 @@ export class Outbox {
 
   /** Whether the flow in `slot` has gone out on this connection (and so may be retried). */
   isSent(slot: number): boolean {
-    return this.seqOf[slot]! < this.cursor;
+    return this.seqAndSentAt[slot]! < this.cursor;
   }
 
   /** Calls fn for every unfinished publish flow, in publish order. */
   forEachPending(fn: (id: number, slot: number) => void): void {
     for (let seq = this.head; seq < this.tail; seq++) {
       const i = seq % this.ids.capacity;
-      const slot = this.slotAt[i]!;
+      const slot = this.slotAtAndState[i]!;
       if (slot === DONE) continue;
       fn(this.ids.idAt(slot), slot);
     }
@@ -320,10 +320,10 @@ export class Outbox {
   /** Frees the ids of SUBSCRIBE/UNSUBSCRIBE whose acknowledgement will never come (the link is gone). */
   dropControlIds(fn: (id: number) => void): void {
     for (let slot = 0; slot < this.ids.capacity; slot++) {
-      const st = this.state[slot];
+      const st = this.slotAtAndState[this.ids.capacity + slot];
       if (st !== WAIT_SUBACK && st !== WAIT_UNSUBACK) continue;
       const id = this.ids.idAt(slot);
-      this.state[slot] = FREE;
+      this.slotAtAndState[this.ids.capacity + slot] = FREE;
       this.ids.release(id);
       fn(id);
     }
@@ -338,7 +338,7 @@ export class Outbox {
   clear(): void {
     this.ids.clear();
     this.store.clear();
-    this.state.fill(FREE);
+    this.slotAtAndState.fill(FREE, this.ids.capacity);
     this.rest?.fill(undefined);
     this.head = this.tail = this.cursor = 0;
     this.pending = this.inflight = 0;
