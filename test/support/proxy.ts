@@ -1,7 +1,8 @@
 /**
  * A TCP proxy on a free loopback port, for simulating bad networks between a client and a broker:
  * cut() drops every live connection at once (a lost link), stall() stops forwarding both ways while keeping
- * the sockets open (a link that goes silent: keepalive territory), resume() lets the held bytes through,
+ * the sockets open and holding what either end sends, its FIN included (a link that goes silent: keepalive
+ * territory), resume() lets the held bytes through,
  * throttle() makes it read from the client slowly (a slow consumer: TCP pushes back on the client).
  *
  *   const proxy = await startProxy(broker.port);
@@ -39,6 +40,9 @@ interface Pair {
   /** Chunks read while stalled, per direction, delivered on resume. */
   toUpstream: Buffer[];
   toClient: Buffer[];
+  /** Ends (FINs) read while stalled, per direction: a silent link carries no FIN either; delivered on resume. */
+  endUpstream: boolean;
+  endClient: boolean;
 }
 
 export async function startProxy(targetPort: number, targetHost = HOST): Promise<Proxy> {
@@ -49,7 +53,7 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
   let forwardedUpstream = 0;
 
   /** Forwards from one socket to the other, honouring stall(), throttle() and the destination's backpressure. */
-  const forward = (from: Socket, to: Socket, held: Buffer[], upstream: boolean): void => {
+  const forward = (pair: Pair, from: Socket, to: Socket, held: Buffer[], upstream: boolean): void => {
     from.on("data", (chunk: Buffer) => {
       if (stalled) {
         held.push(chunk);
@@ -73,7 +77,13 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
         });
       }
     });
-    from.on("end", () => to.end());
+    from.on("end", () => {
+      // A paused socket still reports its peer's FIN: while stalled, the other side must not hear of it
+      // (a broker that gave up on the silent link would otherwise tell the client before its keepalive does).
+      if (!stalled) to.end();
+      else if (upstream) pair.endUpstream = true;
+      else pair.endClient = true;
+    });
   };
 
   const server: Server = createServer({ allowHalfOpen: true }, (client) => {
@@ -81,14 +91,14 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
     const upstream = connect({ host: targetHost, port: targetPort, allowHalfOpen: true });
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    const pair: Pair = { client, upstream, toUpstream: [], toClient: [] };
+    const pair: Pair = { client, upstream, toUpstream: [], toClient: [], endUpstream: false, endClient: false };
     pairs.add(pair);
     if (stalled) {
       client.pause();
       upstream.pause();
     }
-    forward(client, upstream, pair.toUpstream, true);
-    forward(upstream, client, pair.toClient, false);
+    forward(pair, client, upstream, pair.toUpstream, true);
+    forward(pair, upstream, client, pair.toClient, false);
     const drop = (): void => {
       pairs.delete(pair);
       client.destroy();
@@ -151,6 +161,9 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
       for (const pair of pairs) {
         for (const chunk of pair.toUpstream.splice(0)) pair.upstream.write(chunk);
         for (const chunk of pair.toClient.splice(0)) pair.client.write(chunk);
+        if (pair.endUpstream) pair.upstream.end();
+        if (pair.endClient) pair.client.end();
+        pair.endUpstream = pair.endClient = false;
         pair.client.resume();
         pair.upstream.resume();
       }

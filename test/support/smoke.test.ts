@@ -6,13 +6,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { type Socket, connect } from "node:net";
+import { type AddressInfo, type Socket, connect, createServer } from "node:net";
 import { join } from "node:path";
 import { CONNACK, CONNECT, Decoder, DISCONNECT, Encoder, PINGREQ, PINGRESP, PUBLISH, SUBACK, SUBSCRIBE,
   type DecodedPacket, type Packet, type ProtocolVersion } from "../../src/codec/index.js";
 import { type Broker, startMosquitto } from "./mosquitto.js";
 import { type Proxy, startProxy } from "./proxy.js";
 import { type ScriptedBroker, startScriptedBroker } from "./scripted-broker.js";
+import { sleep, until } from "./wait.js";
 
 interface Received {
   type: number;
@@ -160,6 +161,32 @@ describe("mosquitto through the proxy", () => {
     assert.equal((await client.next())?.type, CONNACK);
     client.destroy();
   });
+});
+
+test("the proxy holds a FIN that arrives while stalled, and delivers it on resume", async () => {
+  // The target ends the link while the proxy is stalled (as a broker does when its keepalive gives up on a
+  // silent link): the client must hear nothing until resume(), then the end.
+  const ends: Socket[] = [];
+  const target = createServer({ allowHalfOpen: true }, (socket) => ends.push(socket));
+  await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", resolve));
+  const proxy = await startProxy((target.address() as AddressInfo).port);
+  try {
+    const client = connect({ port: proxy.port, host: "127.0.0.1", allowHalfOpen: true });
+    let ended = false;
+    client.on("end", () => { ended = true; });
+    await new Promise<void>((resolve) => client.once("connect", resolve));
+    await until(() => ends.length === 1, 1000, "the proxy's link to the target");
+    proxy.stall();
+    ends[0]!.end();
+    await sleep(300);
+    assert.equal(ended, false, "a stalled proxy passes no FIN");
+    proxy.resume();
+    await until(() => ended, 1000, "the FIN, on resume");
+    client.destroy();
+  } finally {
+    await proxy.close();
+    await new Promise<void>((resolve) => target.close(() => resolve()));
+  }
 });
 
 test("mosquitto restart keeps port and persisted sessions", async () => {
