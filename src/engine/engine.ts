@@ -62,8 +62,6 @@ const TOPIC_ALIAS_INVALID = 0x94;
 const PACKET_ID_NOT_FOUND = 0x92;
 const UNSPECIFIED_ERROR = 0x80;
 const PACKET_TOO_LARGE_REASON = 0x95;
-const CONTINUE_AUTHENTICATION = 0x18;
-const REAUTHENTICATE = 0x19;
 
 /** An empty payload shared by every engine: a typed array costs some 180 bytes of heap, even an empty one. */
 const NO_BYTES = new Uint8Array(0);
@@ -281,7 +279,8 @@ export class Engine {
     this.effectiveKeepAlive = connect.keepAlive;
     this.cleanStartSent = connect.cleanStart;
     this.closingSince = -1;
-    this.authMethod = connect.properties?.authenticationMethod;
+    // MQTT 5 only, so that sendAuth() finds the MQTT 5 part whenever there is a method.
+    this.authMethod = connect.protocolVersion === 5 ? connect.properties?.authenticationMethod : undefined;
     this.problemInformationRefused = connect.properties?.requestProblemInformation === 0;
     this.state = CONNACK_WAIT;
     if (!this.writePacket(connect)) {
@@ -639,27 +638,19 @@ export class Engine {
     }
   }
 
+  /** The broker's AUTH: only on MQTT 5 (the decoder refuses it before), so the MQTT 5 part is here. */
   private onAuth(reasonCode: number, properties: Properties | undefined): EngineEvent | null {
-    if (this.authMethod === undefined) return this.fail(PROTOCOL_ERROR, "AUTH without an authentication method in CONNECT [MQTT-4.12.0-1]");
-    if (properties?.authenticationMethod !== this.authMethod) {
-      return this.fail(PROTOCOL_ERROR, "AUTH names another authentication method than CONNECT [MQTT-4.12.0-5]");
-    }
-    if (reasonCode === REAUTHENTICATE || (reasonCode === 0 && this.state !== CONNECTED)) {
-      return this.fail(PROTOCOL_ERROR, `AUTH with reason 0x${reasonCode.toString(16)} is not the broker's to send now`);
-    }
-    return { type: "auth", reasonCode, properties };
+    const problem = this.mqtt5!.auth.problem(this.authMethod, reasonCode, properties, this.state === CONNECTED);
+    return problem === undefined ? { type: "auth", reasonCode, properties } : this.fail(PROTOCOL_ERROR, problem);
   }
 
   /** Answers the broker's challenge (0x18), or starts a re-authentication (0x19) when connected. */
-  sendAuth(reasonCode: typeof CONTINUE_AUTHENTICATION | typeof REAUTHENTICATE, data: Uint8Array | undefined, now: number): number {
+  sendAuth(reasonCode: 0x18 | 0x19, data: Uint8Array | undefined, now: number): number {
     this.now = now;
+    if (this.state !== CONNECTED && (reasonCode === 0x19 || this.state !== CONNACK_WAIT)) return MQTT_ERR_NO_CONN;
+    // An Authentication Method in CONNECT means MQTT 5, and so the MQTT 5 part.
     if (this.authMethod === undefined) return MQTT_ERR_INVAL;
-    if (reasonCode === REAUTHENTICATE ? this.state !== CONNECTED : this.state !== CONNECTED && this.state !== CONNACK_WAIT) {
-      return MQTT_ERR_NO_CONN;
-    }
-    const properties: Properties = { authenticationMethod: this.authMethod };
-    if (data !== undefined) properties.authenticationData = data;
-    return this.writePacket({ type: AUTH, reasonCode, properties }) ? MQTT_ERR_SUCCESS : MQTT_ERR_QUEUE_SIZE;
+    return this.writePacket(this.mqtt5!.auth.packet(this.authMethod, reasonCode, data)) ? MQTT_ERR_SUCCESS : MQTT_ERR_QUEUE_SIZE;
   }
 
   private onConnack(p: ConnackPacket): EngineEvent | null {

@@ -9,7 +9,7 @@ import type { Properties } from "../codec/properties.js";
 import { isSharedFilter } from "../codec/topics.js";
 import { NO_BYTES, utf8Bytes } from "../connection/payload.js";
 import { ENGINE_DEFAULTS, type EngineOptions } from "../engine/engine.js";
-import type { Authenticator, ClientOptions, SubscribeOptions } from "./client-types.js";
+import type { ClientOptions, SubscribeOptions } from "./client-types.js";
 import { topicFilterProblem, topicNameProblem } from "./topic-rules.js";
 
 export type Payload = Uint8Array | ArrayBuffer | string | number | null | undefined;
@@ -169,12 +169,6 @@ export function checkCallbackFilter(sub: string, callback: unknown): void {
   const problem = topicFilterProblem(sub, MQTTv5);
   if (problem !== undefined) throw new RangeError(`invalid subscription: ${problem}`);
   if (typeof callback !== "function") throw new TypeError("callback must be a function");
-}
-
-export function checkAuthenticator(protocol: ProtocolVersion, authenticator: Authenticator): void {
-  if (protocol !== MQTTv5) throw new RangeError("enhanced authentication needs MQTT 5");
-  if (typeof authenticator.method !== "string" || authenticator.method === "") throw new TypeError("an authenticator needs a method name");
-  if (typeof authenticator.challenge !== "function") throw new TypeError("an authenticator needs a challenge() function");
 }
 
 /** connectTimeout's seconds as milliseconds, checked. */

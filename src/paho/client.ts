@@ -16,7 +16,7 @@ import type { Properties } from "../codec/properties.js";
 import { type Host, type TlsOptions, getDefaultHost } from "../connection/host.js";
 import { checkBudget } from "../engine/budget.js";
 import { CONNECTED, Engine, type EngineOptions } from "../engine/engine.js";
-import { type ConnectArgs, MAX_PAYLOAD, type Payload, checkAuthenticator, checkCallbackFilter, checkPublishProperties, checkQos, checkTopicName, clientSettings, connectArgs, connectTimeoutMs, messageRetryMs, nonNegativeInteger, publishPayload, reconnectDelaysMs, subscriptions, toBytes, topicFilters, toPayload, checkedWill } from "./arguments.js";
+import { type ConnectArgs, MAX_PAYLOAD, type Payload, checkCallbackFilter, checkPublishProperties, checkQos, checkTopicName, clientSettings, connectArgs, connectTimeoutMs, messageRetryMs, nonNegativeInteger, publishPayload, reconnectDelaysMs, subscriptions, toBytes, topicFilters, toPayload, checkedWill } from "./arguments.js";
 import { type AckListCallback, type Authenticator, type ClientCallback, type ClientOptions, type ConnectCallback, type DisconnectCallback, type LogCallback, type Logger, type MessageCallback, MqttConnectionError, type PublishCallback, type SocketCallback, type SubscribeOptions } from "./client-types.js";
 import { Completions } from "./completions.js";
 import { MQTT_ERR_CONN_LOST, MQTT_ERR_INVAL, MQTT_ERR_NO_CONN, MQTT_ERR_NOT_SUPPORTED, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MQTT_LOG_DEBUG, MQTT_LOG_WARNING } from "./constants.js";
@@ -174,7 +174,11 @@ export class Client {
 
   /** MQTT 5 enhanced authentication; null turns it off. */
   authenticatorSet(authenticator: Authenticator | null): void {
-    if (authenticator !== null) checkAuthenticator(this.eventLoop.protocol, authenticator);
+    if (authenticator !== null) {
+      const auth = this.features.enhancedAuth;
+      if (auth === undefined || this.eventLoop.protocol !== MQTTv5) throw new RangeError("enhanced authentication needs MQTT 5");
+      auth.check(authenticator);
+    }
     this.eventLoop.authenticator = authenticator ?? undefined;
   }
 

@@ -17,7 +17,7 @@ import type { Properties } from "../codec/properties.js";
 import type { Host, Link, LinkError, LinkParams, TlsOptions } from "../connection/host.js";
 import { ConnectionDriver } from "../connection/driver.js";
 import { AWAIT_CONNACK, BACKOFF, type Callback, OPENING, type SupervisorEvent, type SupervisorState, initialState, referencedServer } from "../connection/supervisor.js";
-import { CLOSING, type AuthEvent, type ClosedEvent, type Engine, type EngineEvent, type RefusedEvent } from "../engine/engine.js";
+import { CLOSING, type ClosedEvent, type Engine, type EngineEvent, type RefusedEvent } from "../engine/engine.js";
 import type { ClientSettings, ConnectArgs } from "./arguments.js";
 import type { Client } from "./client.js";
 import { type Authenticator, type Logger, type MessageCallback, MqttConnectionError } from "./client-types.js";
@@ -343,7 +343,8 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
         this.call("onUnsubscribe", () => client.onUnsubscribe?.(client, client.userdata, e.mid, e.reasonCodes, props!));
         return;
       case "auth":
-        this.authenticate(e, props!);
+        // Only on MQTT 5 (the decoder refuses AUTH on 3.x), so the client has its enhanced authentication part.
+        if (this.authenticator !== undefined) client.features.enhancedAuth!.answer(this, this.authenticator, e, props!);
         return;
       case "closed":
         this.closedEvent = e;
@@ -391,22 +392,6 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
     this.closedEvent = { type: "closed", rc, reasonCode: code, properties: e.properties, reason: "connection refused", fromServer: false };
     this.call("onConnect", () => client.onConnect?.(client, client.userdata, { sessionPresent: false }, code, props));
     this.endLink();
-  }
-
-  /** MQTT 5 enhanced authentication: the broker's challenge answered, or a re-authentication's success. */
-  private authenticate(e: AuthEvent, props: Properties): void {
-    const auth = this.authenticator;
-    if (auth === undefined) return;
-    if (e.reasonCode === 0) {
-      this.log(MQTT_LOG_INFO, "Re-authentication succeeded");
-      this.call("authenticator.done", () => auth.done?.(props));
-      return;
-    }
-    let response: Uint8Array | undefined;
-    this.call("authenticator.challenge", () => {
-      response = auth.challenge(e.properties?.authenticationData?.slice(), props);
-    });
-    this.engine.sendAuth(0x18, response, this.now);
   }
 
   // ---- the link's end and the supervisor --------------------------------------------------------

@@ -5,10 +5,13 @@
  * tinymqtt/mqtt311 hands in none, so it never loads them, and a call that needs a missing part throws.
  */
 import type { Mqtt5Support } from "../engine/mqtt5.js";
+import type { PahoEnhancedAuth } from "./enhanced-auth.js";
 
 export interface ClientFeatures {
   /** MQTT 5 (properties, topic aliases, enhanced authentication): MQTT5 from ../engine/mqtt5.ts. */
   readonly mqtt5?: Mqtt5Support;
+  /** authenticatorSet() and the answers to the broker's AUTH: PAHO_ENHANCED_AUTH from ./enhanced-auth.ts. */
+  readonly enhancedAuth?: PahoEnhancedAuth;
   /** failoverSet(): failoverServers from ./failover.ts. */
   readonly failover?: (servers: Array<{ host: string; port?: number }>) => ReadonlyArray<{ host: string; port: number }>;
 }

@@ -507,6 +507,10 @@ describe("enhanced authentication", () => {
     assert.equal(client.reauthenticate(), MQTT_ERR_INVAL, "reauthenticate() without an authenticator");
     assert.throws(() => new Client({ protocol: MQTTv311 }).authenticatorSet(authenticator([])), RangeError);
     assert.throws(() => client.authenticatorSet({ method: "", challenge: () => undefined }), TypeError);
+    assert.throws(() => client.authenticatorSet({ method: "M" } as unknown as Authenticator), TypeError, "an authenticator without challenge()");
+    const offline = new Client({ protocol: MQTTv5 });
+    offline.authenticatorSet(authenticator([]));
+    assert.equal(offline.reauthenticate(), MQTT_ERR_NO_CONN, "reauthenticate() while not connected");
 
     // The broker's AUTH names another method than CONNECT did.
     const other = await scripted({

@@ -2,9 +2,10 @@
  * The Moddable profiles preload only what the app imports, asserted from the toolchain's own output (the .xsb
  * files mcconfig compiled and linked into the app) and by running the 3.1.1 profile in mcsim:
  * - test/hosts/moddable/mqtt311-app, built from manifests/mqtt311.json alone ("tinymqtt/mqtt311"): its build
- *   holds no MQTT 5 module (properties, topic aliases, the engine's and codec's MQTT 5 parts), no failover,
- *   no ECMA-419 class and no flash store; in mcsim it does QoS 0/1/2 both ways, reconnects after a broker
- *   restart, its will is delivered when it is killed, and asking it for MQTT 5 or failover throws, saying so;
+ *   holds no MQTT 5 module (properties, topic aliases, enhanced authentication, the engine's and codec's
+ *   MQTT 5 parts), no failover, no ECMA-419 class and no flash store; in mcsim it does QoS 0/1/2 both ways,
+ *   reconnects after a broker restart, its will is delivered when it is killed, and asking it for MQTT 5,
+ *   failover or enhanced authentication throws, saying so;
  * - bench/moddable/ecma419, built from manifests/ecma419.json alone: no Paho layer and no MQTT 5 module.
  * Without the SDK beside the repository (../shared/moddable-sdk) the suite is skipped, loudly; in CI it fails.
  */
@@ -33,9 +34,10 @@ function builtModules(app: BuiltApp, dir = app.modules, prefix = ""): string[] {
     : e.name.endsWith(".xsb") ? [prefix + e.name.slice(0, -4)] : []);
 }
 
-/** What a 3.1.1 app must not carry: MQTT 5 (AUTH lives in the engine's and client's MQTT 5 paths), failover, ECMA-419, the flash store. */
-const MQTT5_MODULES = ["tinymqtt/src/codec/properties", "tinymqtt/src/codec/mqtt5", "tinymqtt/src/codec/index", "tinymqtt/src/engine/topic-aliases", "tinymqtt/src/engine/mqtt5"];
-const EXCLUDED_FROM_MQTT311 = [...MQTT5_MODULES, "tinymqtt/src/paho/failover", "tinymqtt/src/paho/full-client", "tinymqtt/src/index",
+/** What a 3.1.1 app must not carry: MQTT 5 (enhanced authentication included), failover, ECMA-419, the flash store. */
+const MQTT5_MODULES = ["tinymqtt/src/codec/properties", "tinymqtt/src/codec/mqtt5", "tinymqtt/src/codec/index", "tinymqtt/src/engine/topic-aliases",
+  "tinymqtt/src/engine/enhanced-auth", "tinymqtt/src/engine/mqtt5"];
+const EXCLUDED_FROM_MQTT311 = [...MQTT5_MODULES, "tinymqtt/src/paho/enhanced-auth", "tinymqtt/src/paho/failover", "tinymqtt/src/paho/full-client", "tinymqtt/src/index",
   "tinymqtt/src/ecma419/client", "tinymqtt/src/ecma419/event-loop", "tinymqtt/src/ecma419/options", "tinymqtt/hosts/moddable/ecma419-client",
   "tinymqtt/hosts/moddable/flash-store", "tinymqtt/src/session/record-log", "tinymqtt/hosts/moddable/file-partition", "tinymqtt/moddable", "tinymqtt"];
 const PAHO_MODULES = ["tinymqtt/src/paho/client", "tinymqtt/src/paho/event-loop", "tinymqtt/src/paho/message", "tinymqtt/src/paho/arguments",
@@ -101,6 +103,7 @@ describe("the Moddable profiles: only what the app imports", { skip: sdk === und
     await until(() => ready() >= 1, 30_000, () => `the app ready; traces:\n${run.lines.join("\n")}`);
     assert.ok(run.lines.some((l) => /^mqtt311: MQTTv5 refused: MQTT 5 is not part of this build/.test(l)), `MQTTv5 refused, saying why; traces:\n${run.lines.join("\n")}`);
     assert.ok(run.lines.some((l) => /^mqtt311: failover refused: failoverSet: failover is not part of this build/.test(l)), `failover refused, saying why; traces:\n${run.lines.join("\n")}`);
+    assert.ok(run.lines.some((l) => /^mqtt311: authenticator refused: enhanced authentication needs MQTT 5/.test(l)), `authenticatorSet refused, saying why; traces:\n${run.lines.join("\n")}`);
 
     // Both ways at QoS 0, 1 and 2.
     for (let qos = 0; qos <= 2; qos++) watch.publish(`${BASE}/in/${qos}`, `in q${qos}`, qos as 0 | 1 | 2);
@@ -130,10 +133,12 @@ describe("the Moddable profiles: only what the app imports", { skip: sdk === und
     run.kill();
     await run.exited;
     await until(() => status.includes("offline"), 30_000, () => `the will; status seen: ${status.join(",")}`);
-    // The debug build traces every throw: the two the app provoked (MQTTv5 in the engine, failoverSet), nothing else.
+    // The debug build traces every throw: the three the app provoked (MQTTv5 in the engine, failoverSet,
+    // authenticatorSet), nothing else.
     const thrown = run.lines.filter((l) => /exception|XS abort/.test(l));
-    assert.equal(thrown.length, 2, `only the two provoked throws in the traces:\n${run.lines.join("\n")}`);
+    assert.equal(thrown.length, 3, `only the three provoked throws in the traces:\n${run.lines.join("\n")}`);
     assert.match(thrown[0]!, /src\/engine\/engine\.ts:\d+: exception: throw!/);
     assert.match(thrown[1]!, /src\/paho\/client\.ts:\d+: exception: throw!/);
+    assert.match(thrown[2]!, /src\/paho\/client\.ts:\d+: exception: throw!/);
   });
 });

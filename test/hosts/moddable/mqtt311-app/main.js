@@ -27,6 +27,12 @@ try {
 } catch (e) {
   trace(`mqtt311: failover refused: ${e.message}\n`);
 }
+try {
+  client.authenticatorSet({ method: "SCRAM-SHA-1", challenge: () => undefined });
+  trace("mqtt311: authenticator accepted\n");
+} catch (e) {
+  trace(`mqtt311: authenticator refused: ${e.message}\n`);
+}
 
 let connections = 0;
 client.willSet(`${base}/status`, "offline", 1, true);
