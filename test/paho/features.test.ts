@@ -46,3 +46,13 @@ test("an engine made without the MQTT 5 part refuses version 5 when made and whe
   assert.throws(() => engine.begin(connect, 0), (e: Error) => NO_MQTT5.test(String(e)));
   assert.doesNotThrow(() => new Engine(DEFAULT_BUDGET, 5, undefined, undefined, MQTT5).begin(connect, 0));
 });
+
+test("enhanced authentication is an MQTT 5 part: the client without it refuses authenticatorSet(), saying why", () => {
+  const authenticator = { method: "SCRAM-SHA-1", challenge: () => undefined };
+  const core = new CoreClient({ host: new FakeHost() });
+  assert.throws(() => core.authenticatorSet(authenticator), /^RangeError: enhanced authentication needs MQTT 5$/);
+  assert.doesNotThrow(() => core.authenticatorSet(null));
+  const full = new Client({ host: new FakeHost(), protocol: MQTTv5 });
+  assert.doesNotThrow(() => full.authenticatorSet(authenticator));
+  assert.throws(() => new Client({ host: new FakeHost(), protocol: MQTTv311 }).authenticatorSet(authenticator), /needs MQTT 5/);
+});
