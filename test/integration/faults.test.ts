@@ -383,7 +383,9 @@ test("proxies that cut, stall and black-hole the links at random: nothing lost o
 
   // Backoff, not a tight loop.
   assert.ok(probe !== undefined, "the backoff probe ran");
-  assert.ok(probe.attempts >= 2 && probe.attempts <= 7, `connection attempts in the 3 s probe: ${probe.attempts} (backoff from ${MIN_DELAY} s doubling)`);
+  // At least one: the faults before the probe may already have doubled the backoff to its 2 s maximum (it goes
+  // back to the minimum only after 10 s connected), so a probe that starts early in such a wait sees one attempt.
+  assert.ok(probe.attempts >= 1 && probe.attempts <= 7, `connection attempts in the 3 s probe: ${probe.attempts} (backoff from ${MIN_DELAY} s doubling)`);
   assert.ok(probe.accepted <= probe.attempts + 1, `the proxy saw ${probe.accepted} connections for ${probe.attempts} attempts`);
   for (const [who, times] of [["publisher", pub.attempts], ["subscriber", subAttempts]] as const) {
     let minGap = Infinity;
