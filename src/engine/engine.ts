@@ -47,6 +47,8 @@ import type { SessionStore, StoredSession } from "../session/store.js";
 import type { Budget } from "./budget.js";
 import type { TopicAliases } from "./topic-aliases.js";
 import type { Mqtt5Support } from "./mqtt5.js";
+// Types only: the module is the MQTT 5 part's, which a 3.1.1-only build does not load.
+import type { CONTINUE_AUTHENTICATION, REAUTHENTICATE } from "./enhanced-auth.js";
 import { FREE, Outbox, QUEUED, WAIT_PUBACK, WAIT_PUBCOMP, WAIT_PUBREC, WAIT_SUBACK, WAIT_UNSUBACK } from "./outbox.js";
 import { Qos0Repeat } from "./qos0-repeat.js";
 import { IncomingQos2 } from "./incoming-qos2.js";
@@ -645,8 +647,9 @@ export class Engine {
   }
 
   /** Answers the broker's challenge (0x18), or starts a re-authentication (0x19) when connected. */
-  sendAuth(reasonCode: 0x18 | 0x19, data: Uint8Array | undefined, now: number): number {
+  sendAuth(reasonCode: typeof CONTINUE_AUTHENTICATION | typeof REAUTHENTICATE, data: Uint8Array | undefined, now: number): number {
     this.now = now;
+    // A re-authentication only once connected; an answer to a challenge also while CONNACK is awaited.
     if (this.state !== CONNECTED && (reasonCode === 0x19 || this.state !== CONNACK_WAIT)) return MQTT_ERR_NO_CONN;
     // An Authentication Method in CONNECT means MQTT 5, and so the MQTT 5 part.
     if (this.authMethod === undefined) return MQTT_ERR_INVAL;

@@ -1,6 +1,7 @@
 /**
- * The Paho client with every optional part (./features.ts): MQTT 5 (enhanced authentication included) and failover. This is the `Client` of
- * the public API (shared/API.md), on Node and in the Moddable profiles "tinymqtt" and "tinymqtt/moddable".
+ * The Paho client with every optional part (./features.ts): MQTT 5 (enhanced authentication included) and
+ * failover. This is the `Client` of the public API (shared/API.md), on Node and in the Moddable profiles
+ * "tinymqtt" and "tinymqtt/moddable".
  */
 import { MQTT5 } from "../engine/mqtt5.js";
 import { Client as CoreClient } from "./client.js";

@@ -37,12 +37,21 @@ export interface Proxy {
 interface Pair {
   client: Socket;
   upstream: Socket;
-  /** Chunks read while stalled, per direction, delivered on resume. */
-  toUpstream: Buffer[];
-  toClient: Buffer[];
-  /** Ends (FINs) read while stalled, per direction: a silent link carries no FIN either; delivered on resume. */
-  endUpstream: boolean;
-  endClient: boolean;
+  /** What was read while stalled, per direction, delivered in order on resume: chunks, then END for a FIN. */
+  toUpstream: Held[];
+  toClient: Held[];
+}
+
+/** A FIN read while stalled: a silent link carries none either, so it waits in line behind the held chunks. */
+const END = null;
+type Held = Buffer | typeof END;
+
+/** Delivers what a stalled direction held, its FIN last. */
+function release(held: Held[], to: Socket): void {
+  for (const item of held.splice(0)) {
+    if (item === END) to.end();
+    else to.write(item);
+  }
 }
 
 export async function startProxy(targetPort: number, targetHost = HOST): Promise<Proxy> {
@@ -53,7 +62,7 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
   let forwardedUpstream = 0;
 
   /** Forwards from one socket to the other, honouring stall(), throttle() and the destination's backpressure. */
-  const forward = (pair: Pair, from: Socket, to: Socket, held: Buffer[], upstream: boolean): void => {
+  const forward = (from: Socket, to: Socket, held: Held[], upstream: boolean): void => {
     from.on("data", (chunk: Buffer) => {
       if (stalled) {
         held.push(chunk);
@@ -80,9 +89,8 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
     from.on("end", () => {
       // A paused socket still reports its peer's FIN: while stalled, the other side must not hear of it
       // (a broker that gave up on the silent link would otherwise tell the client before its keepalive does).
-      if (!stalled) to.end();
-      else if (upstream) pair.endUpstream = true;
-      else pair.endClient = true;
+      if (stalled) held.push(END);
+      else to.end();
     });
   };
 
@@ -91,14 +99,14 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
     const upstream = connect({ host: targetHost, port: targetPort, allowHalfOpen: true });
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    const pair: Pair = { client, upstream, toUpstream: [], toClient: [], endUpstream: false, endClient: false };
+    const pair: Pair = { client, upstream, toUpstream: [], toClient: [] };
     pairs.add(pair);
     if (stalled) {
       client.pause();
       upstream.pause();
     }
-    forward(pair, client, upstream, pair.toUpstream, true);
-    forward(pair, upstream, client, pair.toClient, false);
+    forward(client, upstream, pair.toUpstream, true);
+    forward(upstream, client, pair.toClient, false);
     const drop = (): void => {
       pairs.delete(pair);
       client.destroy();
@@ -159,11 +167,8 @@ export async function startProxy(targetPort: number, targetHost = HOST): Promise
       if (!stalled) return;
       stalled = false;
       for (const pair of pairs) {
-        for (const chunk of pair.toUpstream.splice(0)) pair.upstream.write(chunk);
-        for (const chunk of pair.toClient.splice(0)) pair.client.write(chunk);
-        if (pair.endUpstream) pair.upstream.end();
-        if (pair.endClient) pair.client.end();
-        pair.endUpstream = pair.endClient = false;
+        release(pair.toUpstream, pair.upstream);
+        release(pair.toClient, pair.client);
         pair.client.resume();
         pair.upstream.resume();
       }
