@@ -1,9 +1,10 @@
 // npm run bench:moddable: tinymqtt on Moddable's own toolchain beside Moddable's own MQTT module, in one run.
-// Four apps (bench/moddable/*) are built with `mcconfig -i -m -p lin -t build` (release code with
+// Five apps (bench/moddable/*) are built with `mcconfig -i -m -p lin -t build` (release code with
 // instrumentation) from the SDK that scripts/setup-tests.sh sets up (../shared/moddable-sdk; Moddable's `mqtt`
 // module is taken from that SDK at build time, never copied here), and run in mcsim against one mosquitto:
 // tinymqtt's Paho profile (manifests/tinymqtt.json, 1 KiB packets), its 3.1.1 Paho profile (manifests/mqtt311.json:
-// no MQTT 5, no failover), its ECMA-419 profile (3.1.1 too), and
+// no MQTT 5, no failover), its ECMA-419 profile (3.1.1 too), its lite profile (manifests/lite.json: the smallest
+// client, with the API of Moddable's mqtt module, MQTT 3.1.1 with QoS 0/1/2, will, keepalive and reconnect), and
 // Moddable's mqtt (MQTT 3.1.1, QoS 0 only). Each connects, idles, then publishes 2,000 and 8,000 more QoS 0
 // messages of 32 bytes. Printed: the XS bytecode of each client's modules (the .xsb files xsc wrote), and
 // live XS slot and chunk heap use (after a gc) once connected and idle, and after 2,000 and 10,000 messages.
@@ -26,8 +27,13 @@ const SIDES: Side[] = [
   { name: "tinymqtt (\"tinymqtt\", manifests/tinymqtt.json)", app: "bench/moddable/tinymqtt", modules: (f) => f === "tinymqtt.xsb" || f.startsWith("tinymqtt/") },
   { name: "tinymqtt 3.1.1 (\"tinymqtt/mqtt311\", manifests/mqtt311.json)", app: "bench/moddable/mqtt311", modules: (f) => f.startsWith("tinymqtt/") },
   { name: "tinymqtt ECMA-419 (manifests/ecma419.json)", app: "bench/moddable/ecma419", modules: (f) => f.startsWith("tinymqtt/") || f.startsWith("~.embedded/network/mqtt/") },
+  { name: "tinymqtt lite (\"tinymqtt/lite\", manifests/lite.json)", app: "bench/moddable/lite", modules: (f) => f === "tinymqtt/lite.xsb" || f.startsWith("tinymqtt/") },
   { name: "Moddable mqtt (SDK modules/network/mqtt)", app: "bench/moddable/moddable-mqtt", modules: (f) => f === "mqtt.xsb" },
 ];
+
+// BENCH_APPS=lite,mqtt311 (app folder names): a quicker look at some profiles; Moddable's mqtt always runs, as every ratio is to it.
+const chosen = process.env["BENCH_APPS"]?.split(",");
+const RUN_SIDES = SIDES.filter((side) => chosen === undefined || side.app === "bench/moddable/moddable-mqtt" || chosen.includes(side.app.split("/").pop()!));
 
 function xsbFiles(dir: string, prefix = ""): Array<{ file: string; bytes: number }> {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory()
@@ -58,7 +64,7 @@ const broker = await startMosquitto();
 const out = mkdtempSync(join(tmpdir(), "tinymqtt-bench-moddable-"));
 try {
   const figures: Figures[] = [];
-  for (const side of SIDES) {
+  for (const side of RUN_SIDES) {
     console.error(`building and running ${side.app}...`);
     const built = await buildApp(sdk, side.app, out, { broker: "127.0.0.1", port: String(broker.port) }, "-i");
     figures.push(await measure(side, built));
@@ -72,7 +78,7 @@ try {
   console.log("| | XS bytecode (.xsb) | idle connected: slots | chunks | slot growth 2k -> 10k msgs | chunk growth 2k -> 10k |");
   console.log("|---|--:|--:|--:|--:|--:|");
   const SLOT = 32;
-  SIDES.forEach((side, i) => {
+  RUN_SIDES.forEach((side, i) => {
     const f = figures[i]!;
     const r = f === peer ? "" : ` (${ratio(f.bytecode, peer.bytecode)})`;
     const rs = f === peer ? "" : ` (${ratio(delta(f, "idle", "slots"), delta(peer, "idle", "slots"))})`;
@@ -89,7 +95,7 @@ try {
   console.log("clients over JavaScript fakes of socket/timer/time, which add their own slots to both sides (it prints how many).");
   console.log("");
   console.log("Largest modules of each profile (XS bytecode, the .xsb files xsc wrote):");
-  SIDES.forEach((side, i) => {
+  RUN_SIDES.forEach((side, i) => {
     const f = figures[i]!;
     console.log(`- ${side.name}: ${f.modules.slice(0, 8).map((m) => `${m.file.replace(/\.xsb$/, "")} ${kib(m.bytes)}`).join(", ")}`);
   });

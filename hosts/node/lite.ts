@@ -10,7 +10,7 @@
  *   client.publish("telemetry/sensor-7", "21.5", { quality: 1 });
  */
 import net from "node:net";
-import { LiteClient, type LiteOptions, type LitePlatform, type LiteSocket, type LiteSocketEvents } from "../../src/lite/client.js";
+import { LiteClient, type LiteOptions, type LitePlatform, type LiteSocket, type LiteSocketEvents, type LiteTimerTarget } from "../../src/lite/client.js";
 
 /** What write() reports while Node takes more: it buffers what it cannot send yet, until 'drain' is owed. */
 const ROOM = 0x7fffffff;
@@ -33,7 +33,7 @@ class NodeLiteSocket implements LiteSocket {
   write(bytes?: Uint8Array): number | void {
     const socket = this.socket;
     if (bytes === undefined) return socket.destroyed || socket.writableNeedDrain ? 0 : ROOM;
-    // Copied: the client may reuse nothing it wrote, but a caller's publish payload is theirs to change.
+    // Node holds the array until it is sent: the client never changes what it wrote.
     socket.write(bytes);
   }
 
@@ -47,7 +47,8 @@ class NodeLiteSocket implements LiteSocket {
 
 export const NODE_LITE_PLATFORM: LitePlatform = Object.freeze({
   connect: (host: string, port: number, events: LiteSocketEvents): LiteSocket => new NodeLiteSocket(host, port, events),
-  setTimer: (callback: () => void, ms: number, repeat: boolean): unknown => repeat ? setInterval(callback, ms) : setTimeout(callback, ms),
+  setTimer: (target: LiteTimerTarget, ms: number, repeat: boolean): unknown =>
+    repeat ? setInterval(() => target.timerFired(), ms) : setTimeout(() => target.timerFired(), ms),
   clearTimer: (timer: unknown): void => clearTimeout(timer as ReturnType<typeof setTimeout>),
 });
 
@@ -57,4 +58,4 @@ export class Client extends LiteClient {
   }
 }
 
-export type { LiteOptions, LitePublishFlags, LiteWill, LitePlatform, LiteSocket, LiteSocketEvents } from "../../src/lite/client.js";
+export type { LiteOptions, LitePublishFlags, LiteWill, LitePlatform, LiteSocket, LiteSocketEvents, LiteTimerTarget } from "../../src/lite/client.js";

@@ -38,10 +38,16 @@ export interface LiteSocketEvents {
   closed(reason: string | undefined): void;
 }
 
+/** What a timer calls. */
+export interface LiteTimerTarget {
+  timerFired(): void;
+}
+
 /** What a host gives the lite client: sockets, timers and (optionally) native UTF-8 conversions. */
 export interface LitePlatform {
   connect(host: string, port: number, events: LiteSocketEvents): LiteSocket;
-  setTimer(callback: () => void, ms: number, repeat: boolean): unknown;
+  /** Calls target.timerFired() after ms (and every ms when repeat): one object per client, no closure. */
+  setTimer(target: LiteTimerTarget, ms: number, repeat: boolean): unknown;
   clearTimer(timer: unknown): void;
   /** UTF-8 bytes of s (on XS, ArrayBuffer.fromString). Without it: the portable loop of src/codec/utf8.ts. */
   encode?(s: string): Uint8Array;
@@ -103,6 +109,15 @@ const PUBREL = 0x62;
 const PUBCOMP = 0x70;
 const PINGREQ = 0xc0;
 
+/** The settings kept in the client's buffer, by index (see LiteClient.buffer). */
+const KEEPALIVE = 0;
+const CLEAN = 1;
+const RECONNECT_MIN = 2;
+const RECONNECT_MAX = 3;
+const MAX_INFLIGHT = 4;
+const MAX_INCOMING_QOS2 = 5;
+const SETTINGS = 6;
+
 /** Bits of `activity`. */
 const SENT = 1;
 const RECEIVED = 2;
@@ -130,20 +145,18 @@ export class LiteClient {
   private readonly platform: LitePlatform;
   private readonly host: string;
   private readonly port: number;
-  /** The CONNECT packet, encoded once: it is the same at every reconnect. */
-  private readonly connectPacket: Uint8Array;
-  /** Keepalive in ms (0: none); reconnect delays; limits: the options, read once. */
-  private readonly keepAlive: number;
-  private readonly reconnectMin: number;
-  private readonly reconnectMax: number;
-  private readonly maxInflight: number;
-  private readonly maxIncomingQos2: number;
-  private readonly clean: boolean;
-  /** Received bytes of a packet that spans chunks (its size at most maxPacketSize). */
-  private readonly input: Uint8Array;
-  private inputLength = 0;
-  /** Bytes still to drop of a packet larger than the input (its start, up to the packet id, is in input). */
-  private skipping = 0;
+  /**
+   * The client's one buffer, laid out by the constructor: the CONNECT packet (the same at every connection,
+   * so encoded once), the settings it read from the options (SETTINGS, 32 bits each), then the input, where a
+   * packet that spans received chunks is gathered (maxPacketSize bytes). One typed array rather than three
+   * plus a property per setting: on XS every object and property is a slot of RAM, which an idle client on a
+   * device should hold few of (the slots are counted by npm run bench:moddable).
+   */
+  private readonly buffer: Uint8Array;
+  /** Where the input starts in `buffer`. */
+  private readonly inputAt: number;
+  /** > 0: bytes of a packet gathered in the input; < 0: bytes still to drop of one larger than the input. */
+  private gathered = 0;
 
   private state = CLOSED;
   private socket: LiteSocket | undefined = undefined;
@@ -173,17 +186,34 @@ export class LiteClient {
     this.platform = platform;
     this.host = options.host;
     this.port = integer(options.port ?? 1883, 1, 65535, "port");
-    const timeout = integer(options.timeout ?? 60_000, 0, 65535_000, "timeout");
-    this.keepAlive = Math.ceil(timeout / 1000) * 1000;
-    this.reconnectMin = integer(options.reconnect ?? 0, 0, 2 ** 31 - 1, "reconnect");
-    this.reconnectMax = integer(options.reconnectMax ?? 30_000, this.reconnectMin, 2 ** 31 - 1, "reconnectMax");
+    const settings: number[] = [];
+    settings[KEEPALIVE] = Math.ceil(integer(options.timeout ?? 60_000, 0, 65535_000, "timeout") / 1000) * 1000;
+    settings[CLEAN] = options.clean ?? true ? 1 : 0;
+    settings[RECONNECT_MIN] = integer(options.reconnect ?? 0, 0, 2 ** 31 - 1, "reconnect");
+    settings[RECONNECT_MAX] = integer(options.reconnectMax ?? 30_000, settings[RECONNECT_MIN], 2 ** 31 - 1, "reconnectMax");
     // Below 65535, so that a SUBSCRIBE always finds a free id.
-    this.maxInflight = integer(options.maxInflight ?? 10, 1, 65000, "maxInflight");
-    this.maxIncomingQos2 = integer(options.maxIncomingQos2 ?? 16, 1, 65535, "maxIncomingQos2");
-    this.input = new Uint8Array(integer(options.maxPacketSize ?? 1024, 16, 268_435_460, "maxPacketSize"));
-    this.clean = options.clean ?? true;
-    this.connectPacket = this.encodeConnect(options, this.keepAlive / 1000);
+    settings[MAX_INFLIGHT] = integer(options.maxInflight ?? 10, 1, 65000, "maxInflight");
+    settings[MAX_INCOMING_QOS2] = integer(options.maxIncomingQos2 ?? 16, 1, 65535, "maxIncomingQos2");
+    const inputSize = integer(options.maxPacketSize ?? 1024, 16, 268_435_460, "maxPacketSize");
+    const connect = encodeConnect(options, settings[KEEPALIVE] / 1000, settings[CLEAN] === 1, platform);
+    const buffer = this.buffer = new Uint8Array(connect.length + 4 * SETTINGS + inputSize);
+    buffer.set(connect, 0);
+    for (let i = 0; i < SETTINGS; i++) {
+      const at = connect.length + 4 * i;
+      buffer[at] = settings[i]! >>> 24;
+      buffer[at + 1] = (settings[i]! >> 16) & 0xff;
+      buffer[at + 2] = (settings[i]! >> 8) & 0xff;
+      buffer[at + 3] = settings[i]! & 0xff;
+    }
+    this.inputAt = connect.length + 4 * SETTINGS;
     this.open();
+  }
+
+  /** One of the settings kept in `buffer` (KEEPALIVE, CLEAN, RECONNECT_MIN...). */
+  private setting(which: number): number {
+    const b = this.buffer;
+    const at = this.inputAt - 4 * (SETTINGS - which);
+    return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
   }
 
   // ---- the application's calls ------------------------------------------------------------------
@@ -200,7 +230,7 @@ export class LiteClient {
     if (this.state === ENDED) throw new Error("client closed");
     if (topic !== this.topic) this.keepTopic(topic);
     const field = this.topicField;
-    const payload = this.bytes(data, "data");
+    const payload = toBytes(data, "data", this.platform);
     const rest = field.length + (qos === 0 ? 0 : 2) + payload.length;
     const packet = new Uint8Array(headerLength(rest) + rest);
     let at = writeHeader(packet, 0x30 | (qos << 1) | (flags?.retain === true ? 1 : 0), rest);
@@ -211,7 +241,7 @@ export class LiteClient {
       return this.state === CONNECTED && this.waiting === undefined && this.send(packet) ? 0 : -1;
     }
     const inflight = (this.inflight ??= new Map());
-    if (inflight.size >= this.maxInflight) return -1;
+    if (inflight.size >= this.setting(MAX_INFLIGHT)) return -1;
     const id = this.nextId();
     packet[at] = id >> 8;
     packet[at + 1] = id & 0xff;
@@ -255,7 +285,7 @@ export class LiteClient {
 
   /** @internal */
   opened(): void {
-    if (this.state === CONNECTING && !this.send(this.connectPacket)) this.fail("no room in the socket for CONNECT");
+    if (this.state === CONNECTING && !this.send(this.buffer.subarray(0, this.inputAt - 4 * SETTINGS))) this.fail("no room in the socket for CONNECT");
   }
 
   /** @internal */
@@ -286,23 +316,35 @@ export class LiteClient {
     this.fail(reason ?? "closed by the broker");
   }
 
+  /** @internal The one timer: the wait for CONNACK, the keepalive's tick or the delay before reconnecting, by state. */
+  timerFired(): void {
+    if (this.state === CONNECTED) return this.tick();
+    // The other two are one-shot timers, already spent.
+    this.timer = undefined;
+    if (this.state === CONNECTING) this.fail(`no CONNACK from ${this.host}:${this.port} within ${CONNACK_TIMEOUT_MS / 1000} s`);
+    else if (this.state === CLOSED) this.open();
+  }
+
   // ---- receiving ----------------------------------------------------------------------------------
 
-  /** Splits chunk into packets and handles each; a packet that spans chunks is gathered in `input`. */
+  /** Splits chunk into packets and handles each; a packet that spans chunks is gathered in the input. */
   private frame(chunk: Uint8Array): string | undefined {
     const end = chunk.length;
+    const buffer = this.buffer;
+    const base = this.inputAt;
+    const inputSize = buffer.length - base;
     let at = 0;
     while (at < end) {
-      if (this.skipping > 0) {
-        const n = Math.min(this.skipping, end - at);
-        this.skipping -= n;
+      if (this.gathered < 0) {
+        const n = Math.min(-this.gathered, end - at);
+        this.gathered += n;
         at += n;
         continue;
       }
-      if (this.inputLength === 0) {
+      if (this.gathered === 0) {
         const size = packetSize(chunk, at, end);
         if (size === MALFORMED) return "malformed remaining length";
-        if (size > 0 && size <= this.input.length && at + size <= end) {
+        if (size > 0 && size <= inputSize && at + size <= end) {
           const problem = this.handle(chunk, at, size);
           if (problem !== undefined) return problem;
           if (this.state !== CONNECTED && this.state !== CONNECTING) return undefined;
@@ -311,37 +353,36 @@ export class LiteClient {
         }
       }
       // A packet cut by the end of the chunk: its header byte by byte, then the rest in one copy.
-      const input = this.input;
-      let have = this.inputLength;
-      let size = packetSize(input, 0, have);
+      let have = this.gathered;
+      let size = packetSize(buffer, base, base + have);
       while (size === INCOMPLETE && at < end) {
-        input[have++] = chunk[at++]!;
-        size = packetSize(input, 0, have);
+        buffer[base + have++] = chunk[at++]!;
+        size = packetSize(buffer, base, base + have);
       }
       if (size === MALFORMED) return "malformed remaining length";
       if (size === INCOMPLETE) {
-        this.inputLength = have;
+        this.gathered = have;
         return undefined;
       }
-      const take = Math.min(size, input.length) - have;
+      const take = Math.min(size, inputSize) - have;
       const n = Math.min(take, end - at);
-      input.set(chunk.subarray(at, at + n), have);
+      buffer.set(chunk.subarray(at, at + n), base + have);
       have += n;
       at += n;
       if (n < take) {
-        this.inputLength = have;
+        this.gathered = have;
         return undefined;
       }
-      this.inputLength = 0;
-      if (size > input.length) {
+      this.gathered = 0;
+      if (size > inputSize) {
         // Larger than maxPacketSize: the broker of MQTT 3.1.1 cannot know our limit. Its start (held) says
         // what to acknowledge; the rest is dropped as it comes.
-        this.skipping = size - input.length;
-        const problem = this.oversized(input);
+        this.gathered = inputSize - size;
+        const problem = this.oversized(buffer, base);
         if (problem !== undefined) return problem;
         continue;
       }
-      const problem = this.handle(input, 0, size);
+      const problem = this.handle(buffer, base, size);
       if (problem !== undefined) return problem;
       if (this.state !== CONNECTED && this.state !== CONNECTING) return undefined;
     }
@@ -418,7 +459,7 @@ export class LiteClient {
         this.sendOrWait(CONTROL * (PUBREC >> 4) + id);
         return undefined;
       }
-      if (incoming.size >= this.maxIncomingQos2) return `more than maxIncomingQos2 (${this.maxIncomingQos2}) QoS 2 messages unreleased`;
+      if (incoming.size >= this.setting(MAX_INCOMING_QOS2)) return `more than maxIncomingQos2 (${this.setting(MAX_INCOMING_QOS2)}) QoS 2 messages unreleased`;
     }
     const onMessage = this.onMessage;
     if (onMessage !== undefined) {
@@ -440,13 +481,13 @@ export class LiteClient {
     return undefined;
   }
 
-  /** The start of a PUBLISH larger than maxPacketSize: acknowledged as its QoS requires, not delivered. */
-  private oversized(head: Uint8Array): string | undefined {
-    const first = head[0]!;
+  /** The start of a PUBLISH larger than maxPacketSize, at head[at...]: acknowledged as its QoS requires, not delivered. */
+  private oversized(head: Uint8Array, at: number): string | undefined {
+    const first = head[at]!;
     if (first >> 4 !== 3) return `a packet of type ${first >> 4} larger than maxPacketSize`;
     const qos = (first >> 1) & 3;
     if (qos === 0) return undefined;
-    const start = 1 + varintBytes(head, 1);
+    const start = at + 1 + varintBytes(head, at + 1);
     const topicEnd = start + 2 + ((head[start]! << 8) | head[start + 1]!);
     if (topicEnd + 2 > head.length) return "a PUBLISH whose topic is longer than maxPacketSize";
     const id = (head[topicEnd]! << 8) | head[topicEnd + 1]!;
@@ -463,12 +504,8 @@ export class LiteClient {
 
   private open(): void {
     this.state = CONNECTING;
-    this.inputLength = 0;
-    this.skipping = 0;
-    this.timer = this.platform.setTimer(() => {
-      this.timer = undefined;
-      this.fail(`no CONNACK from ${this.host}:${this.port} within ${CONNACK_TIMEOUT_MS / 1000} s`);
-    }, CONNACK_TIMEOUT_MS, false);
+    this.gathered = 0;
+    this.timer = this.platform.setTimer(this, CONNACK_TIMEOUT_MS, false);
     try {
       this.socket = this.platform.connect(this.host, this.port, this);
     } catch (e) {
@@ -484,7 +521,8 @@ export class LiteClient {
     this.platform.clearTimer(this.timer);
     this.timer = undefined;
     if (!sessionPresent) this.incoming?.clear();
-    if (this.keepAlive > 0) this.timer = this.platform.setTimer(() => this.tick(), this.keepAlive / 2, true);
+    const keepAlive = this.setting(KEEPALIVE);
+    if (keepAlive > 0) this.timer = this.platform.setTimer(this, keepAlive / 2, true);
     // Every unfinished flow again, in order [MQTT-4.4.0-1]: PUBLISH with DUP, or the PUBREL owed. A broker
     // that lost the session lost a PUBLISH it had PUBREC'd with it: that one is sent again as a PUBLISH.
     const inflight = this.inflight;
@@ -513,7 +551,7 @@ export class LiteClient {
     const activity = this.activity;
     const silentTicks = (activity & RECEIVED) !== 0 ? 0 : (activity >> 2) + 1;
     if (silentTicks >= 3) {
-      this.fail(`nothing from the broker for 1.5 times the keepalive of ${this.keepAlive / 1000} s`);
+      this.fail(`nothing from the broker for 1.5 times the keepalive of ${this.setting(KEEPALIVE) / 1000} s`);
       return;
     }
     this.activity = silentTicks << 2;
@@ -526,12 +564,10 @@ export class LiteClient {
     this.drop();
     this.state = CLOSED;
     this.call(this.onClose, reason, 0);
-    if (this.state !== CLOSED || this.reconnectMin === 0) return;
-    const delay = this.reconnectDelay = Math.min(this.reconnectMax, this.reconnectDelay === 0 ? this.reconnectMin : this.reconnectDelay * 2);
-    this.timer = this.platform.setTimer(() => {
-      this.timer = undefined;
-      if (this.state === CLOSED) this.open();
-    }, delay, false);
+    const min = this.setting(RECONNECT_MIN);
+    if (this.state !== CLOSED || min === 0) return;
+    const delay = this.reconnectDelay = Math.min(this.setting(RECONNECT_MAX), this.reconnectDelay === 0 ? min : this.reconnectDelay * 2);
+    this.timer = this.platform.setTimer(this, delay, false);
   }
 
   private drop(): void {
@@ -598,7 +634,7 @@ export class LiteClient {
 
   private sendRequest(type: number, filter: string, qos: number): number {
     if (this.state !== CONNECTED) throw new Error("not connected");
-    const bytes = this.string(filter, "topic filter");
+    const bytes = encodeString(filter, "topic filter", this.platform);
     const rest = 2 + 2 + bytes.length + (qos >= 0 ? 1 : 0);
     const packet = new Uint8Array(headerLength(rest) + rest);
     let at = writeHeader(packet, type, rest);
@@ -626,79 +662,11 @@ export class LiteClient {
   private keepTopic(topic: string): void {
     const problem = typeof topic !== "string" ? "the topic must be a string" : topic === "" ? "the topic must not be empty" : topicNameSyntaxProblem(topic);
     if (problem !== undefined) throw new RangeError(problem);
-    const bytes = this.string(topic, "topic");
+    const bytes = encodeString(topic, "topic", this.platform);
     const field = new Uint8Array(2 + bytes.length);
     writeField(field, 0, bytes);
     this.topic = topic;
     this.topicField = field;
-  }
-
-  /** s as UTF-8, checked as MQTT wants its strings: well-formed, no U+0000, at most 65535 bytes. */
-  private string(s: string, what: string): Uint8Array {
-    if (typeof s !== "string") throw new TypeError(`the ${what} must be a string`);
-    const n = utf8Length(s);
-    if (n < 0) throw new RangeError(`the ${what} contains a lone UTF-16 surrogate`);
-    if (n > 65535) throw new RangeError(`the ${what} is ${n} bytes of UTF-8; at most 65535`);
-    if (s.indexOf("\u0000") >= 0) throw new RangeError(`the ${what} contains U+0000 [MQTT-1.5.4-2]`);
-    const encode = this.platform.encode;
-    if (encode !== undefined) return encode(s);
-    const bytes = new Uint8Array(n);
-    writeUtf8(s, bytes, 0);
-    return bytes;
-  }
-
-  private bytes(data: string | ArrayBuffer | Uint8Array, what: string): Uint8Array {
-    if (typeof data === "string") {
-      const encode = this.platform.encode;
-      if (encode !== undefined) return encode(data);
-      const n = utf8Length(data);
-      if (n < 0) throw new RangeError(`the ${what} contains a lone UTF-16 surrogate`);
-      const bytes = new Uint8Array(n);
-      writeUtf8(data, bytes, 0);
-      return bytes;
-    }
-    if (data instanceof Uint8Array) return data;
-    if (data instanceof ArrayBuffer) return new Uint8Array(data);
-    throw new TypeError(`the ${what} must be a string, an ArrayBuffer or a Uint8Array`);
-  }
-
-  private encodeConnect(options: LiteOptions, keepAliveSeconds: number): Uint8Array {
-    const id = this.string(options.id ?? "", "id");
-    const will = options.will;
-    let willTopic: Uint8Array = EMPTY;
-    let willMessage: Uint8Array = EMPTY;
-    let flags = this.clean ? 0x02 : 0;
-    if (id.length === 0 && !this.clean) throw new RangeError("an empty id needs a clean session [MQTT-3.1.3-7]");
-    if (will !== undefined && will !== null) {
-      const problem = typeof will.topic !== "string" || will.topic === "" ? "will.topic: a topic name" : topicNameSyntaxProblem(will.topic);
-      if (problem !== undefined) throw new RangeError(problem);
-      const qos = will.quality ?? 0;
-      if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`will.quality must be 0, 1 or 2, not ${String(qos)}`);
-      willTopic = this.string(will.topic, "will topic");
-      willMessage = this.bytes(will.message ?? "", "will message");
-      if (willMessage.length > 65535) throw new RangeError("the will message is longer than 65535 bytes");
-      flags |= 0x04 | (qos << 3) | (will.retain === true ? 0x20 : 0);
-    }
-    const user = options.user === undefined ? undefined : this.string(options.user, "user");
-    const password = options.password === undefined ? undefined : this.bytes(options.password, "password");
-    if (password !== undefined && user === undefined) throw new RangeError("a password needs a user in MQTT 3.1.1 [MQTT-3.1.2-22]");
-    if (password !== undefined && password.length > 65535) throw new RangeError("the password is longer than 65535 bytes");
-    if (user !== undefined) flags |= 0x80;
-    if (password !== undefined) flags |= 0x40;
-    const rest = 10 + 2 + id.length + (flags & 0x04 ? 4 + willTopic.length + willMessage.length : 0) +
-      (user === undefined ? 0 : 2 + user.length) + (password === undefined ? 0 : 2 + password.length);
-    const packet = new Uint8Array(headerLength(rest) + rest);
-    let at = writeHeader(packet, 0x10, rest);
-    packet.set(PROTOCOL, at);
-    at += PROTOCOL.length;
-    packet[at++] = flags;
-    packet[at++] = keepAliveSeconds >> 8;
-    packet[at++] = keepAliveSeconds & 0xff;
-    at = writeField(packet, at, id);
-    if (flags & 0x04) at = writeField(packet, writeField(packet, at, willTopic), willMessage);
-    if (user !== undefined) at = writeField(packet, at, user);
-    if (password !== undefined) writeField(packet, at, password);
-    return packet;
   }
 
   /** Calls the application's callback; what it throws stays with it (the client goes on). */
@@ -710,6 +678,75 @@ export class LiteClient {
       // As Moddable's client: a throwing callback does not take the connection down.
     }
   }
+}
+
+/** s as UTF-8, checked as MQTT wants its strings: well-formed, no U+0000, at most 65535 bytes. */
+function encodeString(s: string, what: string, platform: LitePlatform): Uint8Array {
+  if (typeof s !== "string") throw new TypeError(`the ${what} must be a string`);
+  const n = utf8Length(s);
+  if (n < 0) throw new RangeError(`the ${what} contains a lone UTF-16 surrogate`);
+  if (n > 65535) throw new RangeError(`the ${what} is ${n} bytes of UTF-8; at most 65535`);
+  if (s.indexOf("\u0000") >= 0) throw new RangeError(`the ${what} contains U+0000 [MQTT-1.5.4-2]`);
+  const encode = platform.encode;
+  if (encode !== undefined) return encode(s);
+  const bytes = new Uint8Array(n);
+  writeUtf8(s, bytes, 0);
+  return bytes;
+}
+
+function toBytes(data: string | ArrayBuffer | Uint8Array, what: string, platform: LitePlatform): Uint8Array {
+  if (typeof data === "string") {
+    const encode = platform.encode;
+    if (encode !== undefined) return encode(data);
+    const n = utf8Length(data);
+    if (n < 0) throw new RangeError(`the ${what} contains a lone UTF-16 surrogate`);
+    const bytes = new Uint8Array(n);
+    writeUtf8(data, bytes, 0);
+    return bytes;
+  }
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw new TypeError(`the ${what} must be a string, an ArrayBuffer or a Uint8Array`);
+}
+
+/** The CONNECT packet of these options (MQTT 3.1.1). */
+function encodeConnect(options: LiteOptions, keepAliveSeconds: number, clean: boolean, platform: LitePlatform): Uint8Array {
+  const id = encodeString(options.id ?? "", "id", platform);
+  const will = options.will;
+  let willTopic: Uint8Array = EMPTY;
+  let willMessage: Uint8Array = EMPTY;
+  let flags = clean ? 0x02 : 0;
+  if (id.length === 0 && !clean) throw new RangeError("an empty id needs a clean session [MQTT-3.1.3-7]");
+  if (will !== undefined && will !== null) {
+    const problem = typeof will.topic !== "string" || will.topic === "" ? "will.topic: a topic name" : topicNameSyntaxProblem(will.topic);
+    if (problem !== undefined) throw new RangeError(problem);
+    const qos = will.quality ?? 0;
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`will.quality must be 0, 1 or 2, not ${String(qos)}`);
+    willTopic = encodeString(will.topic, "will topic", platform);
+    willMessage = toBytes(will.message ?? "", "will message", platform);
+    if (willMessage.length > 65535) throw new RangeError("the will message is longer than 65535 bytes");
+    flags |= 0x04 | (qos << 3) | (will.retain === true ? 0x20 : 0);
+  }
+  const user = options.user === undefined ? undefined : encodeString(options.user, "user", platform);
+  const password = options.password === undefined ? undefined : toBytes(options.password, "password", platform);
+  if (password !== undefined && user === undefined) throw new RangeError("a password needs a user in MQTT 3.1.1 [MQTT-3.1.2-22]");
+  if (password !== undefined && password.length > 65535) throw new RangeError("the password is longer than 65535 bytes");
+  if (user !== undefined) flags |= 0x80;
+  if (password !== undefined) flags |= 0x40;
+  const rest = 10 + 2 + id.length + (flags & 0x04 ? 4 + willTopic.length + willMessage.length : 0) +
+    (user === undefined ? 0 : 2 + user.length) + (password === undefined ? 0 : 2 + password.length);
+  const packet = new Uint8Array(headerLength(rest) + rest);
+  let at = writeHeader(packet, 0x10, rest);
+  packet.set(PROTOCOL, at);
+  at += PROTOCOL.length;
+  packet[at++] = flags;
+  packet[at++] = keepAliveSeconds >> 8;
+  packet[at++] = keepAliveSeconds & 0xff;
+  at = writeField(packet, at, id);
+  if (flags & 0x04) at = writeField(packet, writeField(packet, at, willTopic), willMessage);
+  if (user !== undefined) at = writeField(packet, at, user);
+  if (password !== undefined) writeField(packet, at, password);
+  return packet;
 }
 
 /** "MQTT", protocol level 4 (3.1.1). */

@@ -3,7 +3,7 @@
  * built from manifests/lite.json alone (mcconfig -d -m -p lin -t build) and run in mcsim against mosquitto.
  * Its build holds the lite client and two codec modules, nothing of the engine, the Paho layer, MQTT 5 or the
  * session store, with no xsl warning of ours; in mcsim it does QoS 0/1/2 both ways, keeps its session (and so
- * its subscription) across a broker restart, and its will is published when it is killed.
+ * its subscription) across a broker restart, keeps an idle link alive with its keepalive, and its will is published when it is killed.
  * Without the SDK beside the repository (../shared/moddable-sdk) the suite is skipped, loudly; in CI it fails.
  */
 import { after, before, describe, test } from "node:test";
@@ -90,6 +90,9 @@ describe("tinymqtt/lite on the Moddable toolchain", { skip: sdk === undefined ? 
       for (const l of lines) assert.equal(run.lines.filter((x) => x === l).length, 1, `${l} once`);
     };
     await received("first");
+    // Idle for longer than mosquitto waits (1.5 times the app's keepalive of 2 s): the app's timer pings.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    assert.ok(!run.lines.some((l) => l.startsWith("lite: closed ")), `still connected after 3.5 s idle; traces:\n${traces()}`);
 
     // A broker restart: the app reconnects by itself; the broker kept its session, so the subscription it
     // made once still delivers, and it publishes again.

@@ -1,7 +1,8 @@
 /*
  * The app test/hosts/moddable/lite.test.ts builds from manifests/lite.json alone and runs in mcsim: the code
  * of an app written for Moddable's `mqtt` module, with `import Client from "tinymqtt/lite"` in its place and
- * what that module lacks: QoS 1/2, a will, a persistent session and reconnect. It subscribes once (the
+ * what that module lacks: QoS 1/2, a will, a persistent session and reconnect; a keepalive of 2 s, so that
+ * its timer runs (pings) while the test does. It subscribes once (the
  * session keeps the subscription across a broker restart) and publishes QoS 0/1/2 at every connection.
  */
 import Client from "tinymqtt/lite";
@@ -9,7 +10,7 @@ import config from "mc/config";
 
 const base = String(config.base);
 const client = new Client({
-	host: String(config.broker), port: Number(config.port), id: `${base}-app`, clean: false, timeout: 10_000,
+	host: String(config.broker), port: Number(config.port), id: `${base}-app`, clean: false, timeout: 2000,
 	reconnect: 200, reconnectMax: 1000,
 	will: { topic: `${base}/status`, message: "offline", quality: 1, retain: true },
 });
