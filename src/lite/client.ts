@@ -177,7 +177,7 @@ export class LiteClient {
   /** What waits for room in the socket, in order: in-flight ids (-id: the PUBREL) or CONTROL acknowledgements. */
   private waiting: number[] | undefined = undefined;
   /** The last topic published and its encoded field (length prefix and UTF-8): a sensor repeats its topics. */
-  private topic = "";
+  private topic: string | undefined = undefined;
   private topicField: Uint8Array = EMPTY;
 
   constructor(options: LiteOptions, platform: LitePlatform) {
@@ -222,7 +222,8 @@ export class LiteClient {
    * Sends a message: `data` a string (as UTF-8), an ArrayBuffer or a Uint8Array. Returns the message id of a
    * QoS 1/2 message, now kept until the broker has it (onPublished(id)), sent when connected and again after
    * a reconnect; 0 for a QoS 0 message handed to the socket; -1 when nothing was taken: a QoS 0 message
-   * with no connection or no room in the socket, a QoS 1/2 message with maxInflight unfinished.
+   * with no connection or no room in the socket, a QoS 1/2 message with maxInflight unfinished or after a
+   * lost link that the client will not reconnect (no `reconnect`).
    */
   publish(topic: string, data: string | ArrayBuffer | Uint8Array, flags?: LitePublishFlags): number {
     const qos = flags?.quality ?? 0;
@@ -230,9 +231,11 @@ export class LiteClient {
     if (this.state === ENDED) throw new Error("client closed");
     if (topic !== this.topic) this.keepTopic(topic);
     const field = this.topicField;
-    const payload = toBytes(data, "data", this.platform);
+    // An ArrayBuffer (what Moddable's APIs hand out) without a call: this runs for every message sent.
+    const payload = data instanceof ArrayBuffer ? new Uint8Array(data) : toBytes(data, "data", this.platform);
     const rest = field.length + (qos === 0 ? 0 : 2) + payload.length;
-    const packet = new Uint8Array(headerLength(rest) + rest);
+    if (rest > MAX_REMAINING_LENGTH) throw new RangeError(`a PUBLISH of ${rest} bytes is over MQTT's largest packet (${MAX_REMAINING_LENGTH} bytes after the fixed header)`);
+    const packet = new Uint8Array((rest < 128 ? 2 : headerLength(rest)) + rest);
     let at = writeHeader(packet, 0x30 | (qos << 1) | (flags?.retain === true ? 1 : 0), rest);
     packet.set(field, at);
     at += field.length;
@@ -240,6 +243,8 @@ export class LiteClient {
       packet.set(payload, at);
       return this.state === CONNECTED && this.waiting === undefined && this.send(packet) ? 0 : -1;
     }
+    // Lost for good (no reconnect asked for): nothing would ever send it.
+    if (this.state === CLOSED && this.setting(RECONNECT_MIN) === 0) return -1;
     const inflight = (this.inflight ??= new Map());
     if (inflight.size >= this.setting(MAX_INFLIGHT)) return -1;
     const id = this.nextId();
@@ -752,6 +757,9 @@ function encodeConnect(options: LiteOptions, keepAliveSeconds: number, clean: bo
 /** "MQTT", protocol level 4 (3.1.1). */
 const PROTOCOL = Object.freeze([0, 4, 0x4d, 0x51, 0x54, 0x54, 4]) as readonly number[];
 
+/** The largest remaining length MQTT can express (four bytes of it). */
+const MAX_REMAINING_LENGTH = 268_435_455;
+
 const INCOMPLETE = -1;
 const MALFORMED = -2;
 
@@ -781,12 +789,16 @@ function headerLength(rest: number): number {
 
 function writeHeader(packet: Uint8Array, first: number, rest: number): number {
   packet[0] = first;
+  // A sensor's packets are short: one byte of length, without the loop.
+  if (rest < 128) {
+    packet[1] = rest;
+    return 2;
+  }
   let at = 1;
   do {
-    let b = rest % 128;
-    rest = Math.floor(rest / 128);
-    if (rest > 0) b |= 0x80;
-    packet[at++] = b;
+    const b = rest & 0x7f;
+    rest >>>= 7;
+    packet[at++] = rest > 0 ? b | 0x80 : b;
   } while (rest > 0);
   return at;
 }
