@@ -7,6 +7,7 @@
 // tables), a full GC, the baseline, N more clients, a pause, a full GC, and (after - baseline) / N.
 //   tinymqtt-new, tinymqtt-new-small   constructed (budget allocated), never connected
 //   tinymqtt, tinymqtt-small           connectAsync + loopStart, until CONNACK
+//   lite                               tinymqtt/lite (hosts/node/lite.ts), until onReady
 //   mqtt.js                            mqtt.connect, until 'connect'
 //   socket                             net.connect, a CONNECT written, the CONNACK read: Node's own floor
 // --breakdown: the same with a smaller N, and a V8 heap snapshot before and after; the difference per
@@ -20,7 +21,7 @@ const SELF = fileURLToPath(import.meta.url);
 const WARMUP = 20;
 /** The scale bench's small budget: packets up to 256 bytes, 8 messages in flight, no topic aliases. */
 const SMALL_BUDGET = { maxPacketSize: 256, outputBytes: 256, storeBytes: 512, maxMessages: 8, maxIncomingQos2: 4, maxTopicAliases: 0 };
-const CONTENDERS = ["tinymqtt-new", "tinymqtt-new-small", "tinymqtt", "tinymqtt-small", "mqtt.js", "socket"];
+const CONTENDERS = ["tinymqtt-new", "tinymqtt-new-small", "tinymqtt", "tinymqtt-small", "lite", "mqtt.js", "socket"];
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const kib = (b: number): string => `${(b / 1024).toFixed(2)}`;
@@ -144,6 +145,14 @@ async function child(contender: string, port: number, n: number, breakdown: bool
       client.onConnect = (_c, _u, _f, rc) => { if (rc === 0) connected++; };
       client.connectAsync("127.0.0.1", port, 60);
       client.loopStart();
+    };
+  } else if (contender === "lite") {
+    const { Client } = await import("../hosts/node/lite.js");
+    make = (i) => {
+      const client = new Client({ host: "127.0.0.1", port, id: `mem-lite-${process.pid}-${i}`, timeout: 60_000, reconnect: 1000,
+        will: { topic: `mem/${i}/will`, message: "offline", quality: 1 } });
+      client.onReady = () => connected++;
+      keep.push(client);
     };
   } else if (contender === "mqtt.js") {
     const mqtt = await import("mqtt");

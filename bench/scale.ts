@@ -58,7 +58,27 @@ async function measureChild(contender: string, port: number, n: number): Promise
   let started = 0;
   const closers: Array<() => void> = [];
   let startOne: () => void;
-  if (contender.startsWith("tinymqtt")) {
+  if (contender === "tinymqtt-lite") {
+    const { Client } = await import("../hosts/node/lite.js");
+    startOne = () => {
+      const i = started++;
+      const client = new Client({ host: "127.0.0.1", port, id: `scale-lite-${process.pid}-${i}`, timeout: 60_000, reconnect: 1000,
+        will: { topic: `scale/${i}/will`, message: "offline", quality: 1 } });
+      let first = true;
+      let up = false;
+      client.onReady = () => {
+        connected++;
+        up = true;
+        if (first) { first = false; attempts--; }
+      };
+      client.onClose = () => {
+        if (up) connected--;
+        up = false;
+      };
+      attempts++;
+      closers.push(() => client.close());
+    };
+  } else if (contender.startsWith("tinymqtt")) {
     const { Client, ESP32_BUDGET } = await import("../hosts/node/index.js");
     const budget = contender === "tinymqtt" ? ESP32_BUDGET : SMALL_BUDGET;
     startOne = () => {
@@ -242,7 +262,7 @@ async function main(): Promise<void> {
   const measures: Measure[] = [];
   let simulateOut = "";
   try {
-    for (const contender of ["tinymqtt", "tinymqtt-small-budget", "mqtt.js", "socket"]) {
+    for (const contender of ["tinymqtt", "tinymqtt-small-budget", "tinymqtt-lite", "mqtt.js", "socket"]) {
       const child = raisedSpawn(process.execPath, ["--expose-gc", SELF, "child", contender, String(broker.port), String(DEVICES)], "pipe");
       const out = await collect(child, CONNECT_TIMEOUT_MS + 60_000, `${contender} with ${DEVICES} clients`);
       const m = JSON.parse(out.trim().split("\n").pop()!) as Measure;
@@ -290,7 +310,7 @@ async function main(): Promise<void> {
   const method = `${DEVICES.toLocaleString("en-US")} clients in one Node process (each contender in a child of its own, node --expose-gc), connected in batches of ${BATCH} to mosquitto ${broker.version} ` +
     `(max_connections -1; fd limit ${broker.fdLimit} for mosquitto and ${tiny.fdLimit} for the clients' process: ${FD_LIMIT} was asked, the hard limit here allows less). ` +
     "tinymqtt clients: ESP32_BUDGET (about 13 KiB of buffers, allocated at construction), a will, keepalive 60, loopStart(); tinymqtt-small-budget: the same with " +
-    `budget ${JSON.stringify(SMALL_BUDGET)}. MQTT.js 5 clients: the same will and keepalive, ` +
+    `budget ${JSON.stringify(SMALL_BUDGET)}; tinymqtt-lite: tinymqtt/lite (hosts/node/lite.ts, maxPacketSize 1024), the same will and keepalive, reconnect 1000. MQTT.js 5 clients: the same will and keepalive, ` +
     "reconnectPeriod 1000. socket: a bare net.Socket that wrote a CONNECT and read the CONNACK, the floor every client pays in Node. Memory = (after - before) / clients, each after a full GC, 2 s after the last connection; RSS includes the sockets' Node objects and buffers, not the kernel's.";
   const md = `# Scale: ${DEVICES.toLocaleString("en-US")} connected clients from one process\n\n${header}\n\n${method}\n\n` +
     "Reproduce: `npm run bench:scale` (writes this file, scale.json and simulate-" + DEVICES + ".html).\n\n" +

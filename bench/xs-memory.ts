@@ -5,7 +5,8 @@
 // Columns: the client on hosts/moddable (over fakes of Moddable's socket/timer/time modules), on the lane's
 // plain bridge host, and Moddable's own mqtt module (MQTT 3.1.1, QoS 0 only) taken from the SDK at run time
 // (../shared/moddable-sdk, set up by scripts/setup-tests.sh) over the same fakes and bridge, with the ratio of
-// hosts/moddable to it and the issue-12 targets.
+// hosts/moddable to it and the issue-12 targets. Then tinymqtt/lite (hosts/moddable/lite.ts, the API of Moddable's
+// mqtt module) beside Moddable's mqtt, both driven by the same harness over the same fakes, with the same targets.
 //
 //   node dist/bench/xs-memory.js [--messages 2000,10000] [--payload 32]
 import { existsSync } from "node:fs";
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { ESP32_BUDGET } from "../src/engine/budget.js";
 import { startMosquitto } from "../test/support/mosquitto.js";
 import { moddableSdk } from "../test/support/moddable.js";
+import { repoRoot } from "../test/support/xs/xsnap.js";
 import { type CensusGroup, type MemoryProfile, type PeerProfile, bareSocket, profileMemory, profileModdableMqtt } from "../test/hosts/moddable/xs-client/memory.js";
 
 /** sizeof(txSlot) in XS on a 32-bit microcontroller such as the ESP32. */
@@ -50,6 +52,9 @@ try {
     console.error(`Moddable mqtt (${source.path}):`);
     peer = await profileModdableMqtt({ broker, moddableMqtt: source.path, checkpoints, payloadBytes, log: (line) => console.error(`  ${line}`) });
   }
+  // tinymqtt/lite has the API of Moddable's mqtt module: the same harness drives it, over the same fakes.
+  console.error("tinymqtt/lite (hosts/moddable/lite.ts):");
+  const lite = await profileModdableMqtt({ broker, moddableMqtt: join(repoRoot(), "hosts/moddable/lite.ts"), checkpoints, payloadBytes, log: (line) => console.error(`  ${line}`) });
   // A PUBLISH as both clients send it here: fixed header 2, topic length 2, the topic, the payload.
   const fakes = await bareSocket(broker, 2 + 2 + "xsmem/mqttjs/out".length + payloadBytes);
   const bare = fakes.slots;
@@ -120,8 +125,37 @@ try {
     console.log(`- hosts/moddable Client, ${mine.census.reduce((x, g) => x + g.slots, 0)} slots: ${top(mine.census)}`);
     console.log(`- Moddable mqtt, ${peer.census.reduce((x, g) => x + g.slots, 0)} slots: ${top(peer.census)}`);
   }
+  if (peer !== undefined) printLite(lite, peer, bare);
 } finally {
   await broker.stop();
+}
+
+/** tinymqtt/lite beside Moddable's mqtt, both driven by the same harness over the same fakes, with issue 12's targets. */
+function printLite(lite: PeerProfile, peer: PeerProfile, bare: number): void {
+  const ratio = (a: number, z: number): string => `${(a / z).toFixed(2)}x`;
+  const idle = (p: PeerProfile): number => p.idleSlots - p.baseSlots;
+  const beyond = (p: PeerProfile): number => idle(p) - bare;
+  const cost = (p: PeerProfile, what: string): number => p.costs.find((c) => c.what === what)!.compute;
+  const growth = (p: PeerProfile): number => p.checkpoints[p.checkpoints.length - 1]!.slots - p.checkpoints[0]!.slots;
+  console.log("\ntinymqtt/lite (manifests/lite.json: the API of Moddable's mqtt module, MQTT 3.1.1 with QoS 0/1/2, will, keepalive,");
+  console.log("reconnect; maxPacketSize 1024) and Moddable's mqtt, driven by the same calls over the same fakes and bridge:\n");
+  console.log("| | tinymqtt/lite | Moddable mqtt.js | lite ÷ mqtt.js |");
+  console.log("|---|--:|--:|--:|");
+  const line = (label: string, a: number, z: number, unit = (x: number): string => n(x)): void => console.log(`| ${label} | ${unit(a)} | ${unit(z)} | ${ratio(a, z)} |`);
+  const slots = (x: number): string => `${n(x)} slots = ${kib(x * SLOT_BYTES_ESP32)}`;
+  line("idle connected client: objects", idle(lite), idle(peer), slots);
+  line(`the same beyond the fakes' socket and timer (${bare} slots)`, beyond(lite), beyond(peer), slots);
+  console.log(`| growth from ${n(checkpoints[0]!)} to ${n(checkpoints[checkpoints.length - 1]!)} messages | ${growth(lite)} slots | ${growth(peer)} slots | |`);
+  line("compute per message received, QoS 0", cost(lite, "received QoS 0"), cost(peer, "received QoS 0"));
+  line("compute per message sent, QoS 0", cost(lite, "sent QoS 0"), cost(peer, "sent QoS 0"));
+  const target = (what: string, limit: number, r: number): string =>
+    `- ${what}: ${r.toFixed(2)}x (target <= ${limit}x): ${r <= limit ? "met" : `missed by ${((r / limit - 1) * 100).toFixed(0)} %`}`;
+  console.log("\nIssue-12 targets, tinymqtt/lite against Moddable's mqtt in this run:");
+  console.log(target("idle connected client objects beyond the fakes' socket and timer", 1.5, beyond(lite) / beyond(peer)));
+  console.log(target("idle connected client objects, the fakes included", 1.5, idle(lite) / idle(peer)));
+  console.log(target("XS compute per QoS 0 message sent", 1.0, cost(lite, "sent QoS 0") / cost(peer, "sent QoS 0")));
+  console.log(target("XS compute per QoS 0 message received", 0.8, cost(lite, "received QoS 0") / cost(peer, "received QoS 0")));
+  console.log(`- slot growth per message: ${growth(lite)} slots (Moddable's mqtt: ${growth(peer)})`);
 }
 
 interface PhaseCostLike { what: string; compute: number; transientSlots: number }

@@ -190,6 +190,19 @@ describe("lite client: publishing", () => {
     assert.throws(() => client.publish("a", "x"), /client closed/);
   });
 
+  it("refuses an empty topic on the first publish too, and a QoS 1/2 message once the link is lost for good", async () => {
+    const server = await rawServer();
+    servers.push(server);
+    const { client, conn, events } = await connected(server);
+    assert.throws(() => client.publish("", "x"), /empty/);
+    conn.socket.destroy();
+    await until(() => events.some((e) => e.startsWith("close")), 3000, "onClose");
+    // No `reconnect`: nothing would ever send it.
+    assert.equal(client.publish("a", "x", { quality: 1 }), -1);
+    assert.equal(client.publish("a", "x"), -1);
+    assert.equal(client.unfinished, 0);
+  });
+
   it("subscribe and unsubscribe on exact bytes, with the SUBACK's granted QoS", async () => {
     const server = await rawServer();
     servers.push(server);

@@ -85,7 +85,8 @@ interface ModdableMqttClient {
   onReady?: () => void;
   onMessage?: (topic: string, body: ArrayBuffer) => void;
   onClose?: () => void;
-  publish(topic: string, data: ArrayBuffer | string): void;
+  /** tinymqtt/lite returns -1 when the socket has no room for the message (Moddable's mqtt returns nothing). */
+  publish(topic: string, data: ArrayBuffer | string): number | void;
   subscribe(topic: string): void;
   close(): void;
   /** Its socket (the fake): write() with no argument tells the room. */
@@ -257,8 +258,15 @@ const calls: Record<string, (...args: never[]) => unknown> = {
     // Fixed header (2 while the rest is under 128 bytes, 3 beyond), the topic's length and UTF-8, the payload.
     const packet = 1 + (2 + topic.length + size < 128 ? 1 : 2) + 2 + topic.length + size;
     let n = 0;
-    while (n < count && p.client.ws !== undefined && p.client.ws.write() >= packet) {
-      p.client.publish(topic, p.payload);
+    while (n < count) {
+      const ws = p.client.ws;
+      if ("unfinished" in p.client) {
+        // tinymqtt/lite (the same API): it checks the room itself and refuses with -1.
+        if (p.client.publish(topic, p.payload) === -1) break;
+      } else {
+        if (ws === undefined || ws.write() < packet) break;
+        p.client.publish(topic, p.payload);
+      }
       n++;
     }
     return n;

@@ -71,7 +71,8 @@ const bundled = new Map<string, string>();
 
 /**
  * esbuild of test/hosts/moddable/xs-client/app.ts with src/ and hosts/moddable/ (over moddable-fakes/), for XS;
- * with `moddableMqtt` (the path of the SDK's modules/network/mqtt/mqtt.js), Moddable's own mqtt module too,
+ * with `moddableMqtt` (the path of the SDK's modules/network/mqtt/mqtt.js, or of hosts/moddable/lite.ts, which
+ * has the same API), that module's default export too as the peer client,
  * over the same fakes (its WebSocket transport left out: a stub that throws), and the native string conversions
  * it expects of Moddable's runtime.
  */
@@ -91,7 +92,7 @@ export async function bundleApp(moddableMqtt?: string): Promise<string> {
     // Moddable's runtime converts strings natively (ArrayBuffer.fromString, String.fromArrayBuffer); xsnap is
     // built without them (mxCESU8), so they are given its native TextEncoder/TextDecoder, a call away.
     if (typeof ArrayBuffer.fromString !== "function") { const e = new TextEncoder(); ArrayBuffer.fromString = (s) => e.encode(s).buffer; }
-    if (typeof String.fromArrayBuffer !== "function") { const d = new TextDecoder(); String.fromArrayBuffer = (b) => d.decode(b); }
+    if (typeof String.fromArrayBuffer !== "function") { const d = new TextDecoder(); String.fromArrayBuffer = (b, o, n) => d.decode(o === undefined ? b : new Uint8Array(b, o, n)); }
     useModdableMqtt(ModdableMqtt);`}`;
   const out = await build({
     stdin: { contents: entry, loader: "ts", resolveDir: dir, sourcefile: "xs-client-entry.ts" },
