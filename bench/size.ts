@@ -96,6 +96,7 @@ const rows: Row[] = [
   await bundle("**tinymqtt for Moddable, Paho API** (core + Moddable host: `import { Client } from \"tinymqtt\"`)", "hosts/moddable/client.ts"),
   await bundle("tinymqtt for Moddable, Paho API for MQTT 3.1.1 (`import { Client } from \"tinymqtt/mqtt311\"`: no MQTT 5, no failover)", "hosts/moddable/mqtt311.ts"),
   await bundle("tinymqtt for Moddable, ECMA-419 only (`embedded:network/mqtt/client`)", "hosts/moddable/ecma419-client.ts"),
+  await bundle("tinymqtt/lite for Moddable (`import Client from \"tinymqtt/lite\"`: the API of Moddable's `mqtt`, MQTT 3.1.1, QoS 0/1/2, reconnect)", "hosts/moddable/lite.ts"),
   await manifestModules("tinymqtt, every module the manifest builds in (both APIs, publish/subscribe helpers, session code)"),
   await moddable("Moddable `mqtt` module (MQTT 3.1.1, QoS 0 only; its WebSocket transport not counted)", "modules/network/mqtt/mqtt.js"),
   await moddable("Moddable ECMA-419 `embedded:network/mqtt/client` (SDK example; MQTT 3.1.1, no resend or session)", "examples/io/tcp/mqttclient/mqttclient.js"),

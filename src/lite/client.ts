@@ -409,6 +409,7 @@ export class LiteClient {
       case 2: // CONNACK
         if (length !== 2 || this.state !== CONNECTING) return "unexpected CONNACK";
         if (bytes[bodyStart + 1] !== 0) return `connection refused: ${refusal(bytes[bodyStart + 1]!)}`;
+        if ((bytes[bodyStart]! & 1) === 1 && this.setting(CLEAN) === 1) return "CONNACK with session present to a clean session [MQTT-3.2.2-1]";
         this.connected((bytes[bodyStart]! & 1) === 1);
         return undefined;
       case 4: // PUBACK

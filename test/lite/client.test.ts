@@ -371,6 +371,18 @@ describe("lite client: receiving", () => {
     client.close();
   });
 
+  it("refuses a CONNACK that claims a session the clean session cannot have", async () => {
+    const server = await rawServer();
+    servers.push(server);
+    const client = track(new Client({ host: "127.0.0.1", port: server.port }));
+    const closes: string[] = [];
+    client.onClose = (reason) => closes.push(reason ?? "");
+    await until(() => server.connections.length === 1, 3000, "a connection");
+    server.connections[0]!.send("20 02 01 00");
+    await until(() => closes.length === 1, 3000, "onClose");
+    assert.match(closes[0]!, /session present to a clean session/);
+  });
+
   it("reports a refused CONNECT with its return code", async () => {
     const server = await rawServer();
     servers.push(server);

@@ -53,3 +53,12 @@ test("installed from the packed tarball with aedes beside it, simulate runs agai
   assert.match(run.stdout, /^broker +in-process aedes on 127\.0\.0\.1:\d+$/m);
   assert.match(run.stdout, /^result +ok/m);
 });
+
+test("installed from the packed tarball, tinymqtt/lite resolves to the lite client on Node", { timeout: 30_000 }, async () => {
+  const script = join(dir, "lite-import.mjs");
+  writeFileSync(script, 'import { Client } from "tinymqtt/lite";\n' +
+    'try { new Client({ host: "" }); } catch (e) { console.log(`${typeof Client} ${e.message}`); }\n');
+  const run = await runNode(script, [], { timeoutMs: 20_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "function parameter host is required\n");
+});

@@ -86,8 +86,10 @@ interface ModdableMqttClient {
   onMessage?: (topic: string, body: ArrayBuffer) => void;
   onClose?: () => void;
   /** tinymqtt/lite returns -1 when the socket has no room for the message (Moddable's mqtt returns nothing). */
-  publish(topic: string, data: ArrayBuffer | string): number | void;
-  subscribe(topic: string): void;
+  publish(topic: string, data: ArrayBuffer | string, flags?: { quality?: 0 | 1 | 2 }): number | void;
+  subscribe(topic: string, quality?: 0 | 1 | 2): void;
+  /** tinymqtt/lite: QoS 1/2 messages not yet acknowledged. */
+  readonly unfinished?: number;
   close(): void;
   /** Its socket (the fake): write() with no argument tells the room. */
   ws?: { write(): number };
@@ -234,9 +236,15 @@ const calls: Record<string, (...args: never[]) => unknown> = {
     return null;
   },
 
-  subscribeModdableMqtt(id: number, topic: string): null {
-    peer(id).client.subscribe(topic);
+  /** QoS 0 for Moddable's mqtt (it has no other); tinymqtt/lite takes `qos`. */
+  subscribeModdableMqtt(id: number, topic: string, qos: 0 | 1 = 0): null {
+    peer(id).client.subscribe(topic, qos);
     return null;
+  },
+
+  /** tinymqtt/lite's QoS 1/2 messages not yet acknowledged (0 for Moddable's mqtt, which has none). */
+  unfinishedModdableMqtt(id: number): number {
+    return peer(id).client.unfinished ?? 0;
   },
 
   receivedModdableMqtt(id: number): number {
@@ -248,7 +256,7 @@ const calls: Record<string, (...args: never[]) => unknown> = {
    * reuses its payload) while the socket has room for one more: Moddable's mqtt writes each packet at once
    * and has no flow control, and a write beyond the room throws. Returns how many it published.
    */
-  publishModdableMqtt(id: number, topic: string, count: number, size: number): number {
+  publishModdableMqtt(id: number, topic: string, count: number, size: number, qos: 0 | 1 = 0): number {
     const p = peer(id);
     if (p.payload === undefined || p.payload.byteLength !== size) {
       const bytes = new Uint8Array(size);
@@ -262,7 +270,7 @@ const calls: Record<string, (...args: never[]) => unknown> = {
       const ws = p.client.ws;
       if ("unfinished" in p.client) {
         // tinymqtt/lite (the same API): it checks the room itself and refuses with -1.
-        if (p.client.publish(topic, p.payload) === -1) break;
+        if (p.client.publish(topic, p.payload, qos === 0 ? undefined : { quality: qos }) === -1) break;
       } else {
         if (ws === undefined || ws.write() < packet) break;
         p.client.publish(topic, p.payload);

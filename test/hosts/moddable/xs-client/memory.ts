@@ -228,6 +228,8 @@ export interface PeerOptions {
   payloadBytes?: number;
   probe?: number;
   log?: (line: string) => void;
+  /** Also a round of this many QoS 1 messages each way (tinymqtt/lite, which has the same API and QoS 1/2). */
+  qos1Messages?: number;
 }
 
 /**
@@ -288,11 +290,11 @@ export async function profileModdableMqtt(options: PeerOptions): Promise<PeerPro
       c.messages += messages;
       costs.set(what, c);
     };
-    /** Publishes n, as fast as the socket's room comes back. */
-    const send = async (n: number, ms: number): Promise<void> => {
+    /** Publishes n, as fast as the socket's room (and at QoS 1 the in-flight window) comes back. */
+    const send = async (n: number, ms: number, qos: 0 | 1 = 0): Promise<void> => {
       const deadline = performance.now() + ms;
       for (let left = n; left > 0;) {
-        const sent = await d.call<number>("publishModdableMqtt", XS, "xsmem/mqttjs/out", left, payloadBytes);
+        const sent = await d.call<number>("publishModdableMqtt", XS, "xsmem/mqttjs/out", left, payloadBytes, qos);
         left -= sent;
         if (sent === 0) {
           if (performance.now() > deadline) throw new Error(`Moddable mqtt sent ${n - left} of ${n} within ${ms} ms`);
@@ -316,6 +318,26 @@ export async function profileModdableMqtt(options: PeerOptions): Promise<PeerPro
       log(`${target} QoS 0 messages each way: ${slots} live slots`);
     }
     await waitUntil(() => peerGot >= done * 0.99, 10_000, () => `the peer's deliveries (${peerGot})`);
+    const qos1 = options.qos1Messages ?? 0;
+    if (qos1 > 0) {
+      await d.call("subscribeModdableMqtt", XS, "xsmem/mqttjs/in1", 1);
+      await sleep(200);
+      await account("received QoS 1", qos1, async () => {
+        await peerPublish(peer, "xsmem/mqttjs/in1", 1, qos1, payload);
+        await received(got + qos1, 20_000);
+      });
+      got += qos1;
+      await account("sent QoS 1", qos1, async () => {
+        await send(qos1, 20_000, 1);
+        // Until every PUBACK is in: the acknowledgements are part of what a QoS 1 message costs.
+        const deadline = performance.now() + 10_000;
+        while ((await d.call<number>("unfinishedModdableMqtt", XS)) > 0) {
+          if (performance.now() > deadline) throw new Error("QoS 1 messages still unacknowledged after 10 s");
+          await sleep(5);
+        }
+      });
+      log(`${qos1} QoS 1 messages each way`);
+    }
 
     const transient = new Map<string, number>();
     const probeRun = async (what: string, run: () => Promise<void>): Promise<void> => {
