@@ -58,23 +58,31 @@ async function measureChild(contender: string, port: number, n: number): Promise
   let started = 0;
   const closers: Array<() => void> = [];
   let startOne: () => void;
+  /** One client's callbacks on `connected`: up and down with its link; its first connection ends its attempt. */
+  const linkCounter = (): { up: () => void; down: () => void } => {
+    let first = true;
+    let up = false;
+    return {
+      up: () => {
+        connected++;
+        up = true;
+        if (first) { first = false; attempts--; }
+      },
+      down: () => {
+        if (up) connected--;
+        up = false;
+      },
+    };
+  };
   if (contender === "tinymqtt-lite") {
     const { Client } = await import("../hosts/node/lite.js");
     startOne = () => {
       const i = started++;
       const client = new Client({ host: "127.0.0.1", port, id: `scale-lite-${process.pid}-${i}`, timeout: 60_000, reconnect: 1000,
         will: { topic: `scale/${i}/will`, message: "offline", quality: 1 } });
-      let first = true;
-      let up = false;
-      client.onReady = () => {
-        connected++;
-        up = true;
-        if (first) { first = false; attempts--; }
-      };
-      client.onClose = () => {
-        if (up) connected--;
-        up = false;
-      };
+      const link = linkCounter();
+      client.onReady = link.up;
+      client.onClose = link.down;
       attempts++;
       closers.push(() => client.close());
     };
@@ -85,18 +93,9 @@ async function measureChild(contender: string, port: number, n: number): Promise
       const i = started++;
       const client = new Client({ clientId: `scale-tiny-${process.pid}-${i}`, budget });
       client.willSet(`scale/${i}/will`, "offline", 1);
-      let first = true;
-      let up = false;
-      client.onConnect = (_c, _u, _f, rc) => {
-        if (rc !== 0) return;
-        connected++;
-        up = true;
-        if (first) { first = false; attempts--; }
-      };
-      client.onDisconnect = () => {
-        if (up) connected--;
-        up = false;
-      };
+      const link = linkCounter();
+      client.onConnect = (_c, _u, _f, rc) => { if (rc === 0) link.up(); };
+      client.onDisconnect = link.down;
       client.connectAsync("127.0.0.1", port, 60);
       client.loopStart();
       attempts++;

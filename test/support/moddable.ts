@@ -9,9 +9,12 @@
  *   const run = startApp(sdk, app.binary);     // run.lines: its traces; run.kill(): SIGKILL, as a power cut
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Client, MQTT_ERR_SUCCESS, type QoS, type ReceivedMessage } from "../../hosts/node/index.js";
+import { within } from "./wait.js";
 
 /** The repository root (this file is dist/test/support/moddable.js once built). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -114,4 +117,27 @@ export function startApp(sdk: ModdableSdk, binary: string): AppRun {
     resolvePromise();
   }));
   return { lines, process: child, exited, kill: () => killGroup(child) };
+}
+
+/** The module names of an app's build: its .xsb files, by path under the modules folder, without .xsb. */
+export function builtModules(dir: string, prefix = ""): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory()
+    ? builtModules(join(dir, e.name), `${prefix}${e.name}/`)
+    : e.name.endsWith(".xsb") ? [prefix + e.name.slice(0, -4)] : []);
+}
+
+/**
+ * A Paho client on Node that keeps a copy of every message on `filters`: what an app in mcsim sent, as the
+ * broker delivers it. Connected and subscribed when this resolves; the caller disconnects it.
+ */
+export async function recorder(port: number, clientId: string, filters: Array<[string, QoS]>, cleanSession = true): Promise<{ client: Client; got: ReceivedMessage[] }> {
+  const client = new Client({ clientId, cleanSession });
+  const got: ReceivedMessage[] = [];
+  client.onMessage = (_c, _u, m) => got.push(m.copy());
+  const subscribed = new Promise<void>((resolve) => (client.onSubscribe = () => resolve()));
+  client.onConnect = (c) => c.subscribe(filters);
+  assert.equal(await within(client.connect("127.0.0.1", port, 60), 5000, `${clientId} connects`), MQTT_ERR_SUCCESS);
+  assert.equal(client.loopStart(), MQTT_ERR_SUCCESS);
+  await within(subscribed, 5000, `${clientId} subscribed to ${filters.map(([f]) => f).join(", ")}`);
+  return { client, got };
 }

@@ -8,13 +8,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client, MQTT_ERR_SUCCESS, type ReceivedMessage } from "../../../hosts/node/index.js";
+import type { Client, ReceivedMessage } from "../../../hosts/node/index.js";
 import { type Broker, startMosquitto } from "../../support/mosquitto.js";
-import { type AppRun, type BuiltApp, buildApp, moddableSdk, startApp } from "../../support/moddable.js";
-import { until, within } from "../../support/wait.js";
+import { type AppRun, type BuiltApp, buildApp, builtModules, moddableSdk, recorder, startApp } from "../../support/moddable.js";
+import { until } from "../../support/wait.js";
 
 const sdk = moddableSdk();
 if (sdk === undefined) {
@@ -23,13 +23,6 @@ if (sdk === undefined) {
 }
 
 const BASE = `tinymqtt-lite-${process.pid}`;
-
-/** The module names of an app's build: its .xsb files, by path under the modules folder, without .xsb. */
-function builtModules(dir: string, prefix = ""): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory()
-    ? builtModules(join(dir, e.name), `${prefix}${e.name}/`)
-    : e.name.endsWith(".xsb") ? [prefix + e.name.slice(0, -4)] : []);
-}
 
 const text = (m: ReceivedMessage): string => Buffer.from(m.payload).toString("utf8");
 
@@ -62,15 +55,8 @@ describe("tinymqtt/lite on the Moddable toolchain", { skip: sdk === undefined ? 
   test("in mcsim: QoS 0/1/2 both ways, its session across a broker restart, its will when killed", { timeout: 120_000 }, async () => {
     // A persistent session, so that what the app publishes while the watcher reconnects after the broker's
     // restart is kept for it (QoS 1 and 2).
-    const watch = new Client({ clientId: `${BASE}-watch`, cleanSession: false });
+    const { client: watch, got } = await recorder(broker.port, `${BASE}-watch`, [[`${BASE}/out/#`, 2], [`${BASE}/status`, 1]], false);
     clients.push(watch);
-    const got: ReceivedMessage[] = [];
-    watch.onMessage = (_c, _u, m) => got.push(m.copy());
-    const subscribed = new Promise<void>((resolve) => (watch.onSubscribe = () => resolve()));
-    watch.onConnect = (c) => c.subscribe([[`${BASE}/out/#`, 2], [`${BASE}/status`, 1]]);
-    assert.equal(await within(watch.connect("127.0.0.1", broker.port, 60), 5000, "watcher connects"), MQTT_ERR_SUCCESS);
-    watch.loopStart();
-    await within(subscribed, 5000, "watcher subscribed");
 
     const run = startApp(sdk!, app.binary);
     runs.push(run);

@@ -11,13 +11,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client, MQTT_ERR_SUCCESS, type ReceivedMessage } from "../../../hosts/node/index.js";
+import type { Client, ReceivedMessage } from "../../../hosts/node/index.js";
 import { type Broker, startMosquitto } from "../../support/mosquitto.js";
-import { type AppRun, type BuiltApp, buildApp, moddableSdk, startApp } from "../../support/moddable.js";
-import { until, within } from "../../support/wait.js";
+import { type AppRun, type BuiltApp, buildApp, builtModules, moddableSdk, recorder, startApp } from "../../support/moddable.js";
+import { until } from "../../support/wait.js";
 
 const sdk = moddableSdk();
 if (sdk === undefined) {
@@ -26,13 +26,6 @@ if (sdk === undefined) {
 }
 
 const BASE = `tinymqtt-profiles-${process.pid}`;
-
-/** The module names of an app's build: its .xsb files, by path under the modules folder, without .xsb. */
-function builtModules(app: BuiltApp, dir = app.modules, prefix = ""): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory()
-    ? builtModules(app, join(dir, e.name), `${prefix}${e.name}/`)
-    : e.name.endsWith(".xsb") ? [prefix + e.name.slice(0, -4)] : []);
-}
 
 /** What a 3.1.1 app must not carry: MQTT 5 (enhanced authentication included), failover, ECMA-419, the flash store. */
 const MQTT5_MODULES = ["tinymqtt/src/codec/properties", "tinymqtt/src/codec/mqtt5", "tinymqtt/src/codec/index", "tinymqtt/src/engine/topic-aliases",
@@ -70,7 +63,7 @@ describe("the Moddable profiles: only what the app imports", { skip: sdk === und
   });
 
   test("the 3.1.1 profile (manifests/mqtt311.json) builds no MQTT 5, failover, ECMA-419 or flash store module", () => {
-    const modules = builtModules(mqtt311);
+    const modules = builtModules(mqtt311.modules);
     for (const m of ["tinymqtt/mqtt311", "tinymqtt/src/paho/client", "tinymqtt/src/engine/engine", "tinymqtt/src/codec/decoder", "tinymqtt/src/codec/property-codec"]) {
       assert.ok(modules.includes(m), `${m} is in the build: ${modules.join(", ")}`);
     }
@@ -79,7 +72,7 @@ describe("the Moddable profiles: only what the app imports", { skip: sdk === und
   });
 
   test("the ECMA-419 profile (manifests/ecma419.json) builds no Paho layer and no MQTT 5 module", () => {
-    const modules = builtModules(ecma419);
+    const modules = builtModules(ecma419.modules);
     for (const m of ["tinymqtt/src/ecma419/client", "tinymqtt/hosts/moddable/ecma419-client", "tinymqtt/src/engine/engine"]) {
       assert.ok(modules.includes(m), `${m} is in the build: ${modules.join(", ")}`);
     }
@@ -87,15 +80,8 @@ describe("the Moddable profiles: only what the app imports", { skip: sdk === und
   });
 
   test("tinymqtt/mqtt311 in mcsim: refuses MQTT 5 and failover, QoS 0/1/2 both ways, reconnects, its will fires when killed", { timeout: 120_000 }, async () => {
-    const watch = new Client({ clientId: `${BASE}-watch` });
+    const { client: watch, got } = await recorder(broker.port, `${BASE}-watch`, [[`${BASE}/out/#`, 2], [`${BASE}/status`, 1]]);
     clients.push(watch);
-    const got: ReceivedMessage[] = [];
-    watch.onMessage = (_c, _u, m) => got.push(m.copy());
-    const subscribed = new Promise<void>((resolve) => (watch.onSubscribe = () => resolve()));
-    watch.onConnect = (c) => c.subscribe([[`${BASE}/out/#`, 2], [`${BASE}/status`, 1]]);
-    assert.equal(await within(watch.connect("127.0.0.1", broker.port, 60), 5000, "watcher connects"), MQTT_ERR_SUCCESS);
-    watch.loopStart();
-    await within(subscribed, 5000, "watcher subscribed");
 
     const run = startApp(sdk!, mqtt311.binary);
     runs.push(run);
@@ -118,21 +104,15 @@ describe("the Moddable profiles: only what the app imports", { skip: sdk === und
     await broker.restart();
     await until(() => run.lines.includes("mqtt311: connected 2") && ready() >= 2, 30_000, () => `the app back; traces:\n${run.lines.join("\n")}`);
     assert.ok(run.lines.some((l) => l.startsWith("mqtt311: disconnected ")), "the drop was traced");
-    const after = new Client({ clientId: `${BASE}-after` });
-    clients.push(after);
-    const status: string[] = [];
-    after.onMessage = (_c, _u, m) => status.push(text(m));
-    const afterSubscribed = new Promise<void>((resolve) => (after.onSubscribe = () => resolve()));
-    after.onConnect = (c) => c.subscribe(`${BASE}/status`, 1);
-    assert.equal(await within(after.connect("127.0.0.1", broker.port, 60), 5000, "second watcher connects"), MQTT_ERR_SUCCESS);
-    after.loopStart();
-    await within(afterSubscribed, 5000, "second watcher subscribed");
-    await until(() => status.includes("online"), 10_000, () => `the retained online status after the restart; seen: ${status.join(",")}`);
+    const after = await recorder(broker.port, `${BASE}-after`, [[`${BASE}/status`, 1]]);
+    clients.push(after.client);
+    const status = (): string[] => after.got.map(text);
+    await until(() => status().includes("online"), 10_000, () => `the retained online status after the restart; seen: ${status().join(",")}`);
 
     // Killed by its PID (its process group): the broker publishes the will, retained.
     run.kill();
     await run.exited;
-    await until(() => status.includes("offline"), 30_000, () => `the will; status seen: ${status.join(",")}`);
+    await until(() => status().includes("offline"), 30_000, () => `the will; status seen: ${status().join(",")}`);
     // The debug build traces every throw: the three the app provoked (MQTTv5 in the engine, failoverSet,
     // authenticatorSet), nothing else.
     const thrown = run.lines.filter((l) => /exception|XS abort/.test(l));

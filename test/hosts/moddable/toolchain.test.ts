@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, MQTT_ERR_SUCCESS, type ReceivedMessage } from "../../../hosts/node/index.js";
 import { type Broker, freePort, startMosquitto } from "../../support/mosquitto.js";
-import { type AppRun, type BuiltApp, buildApp, moddableSdk, startApp } from "../../support/moddable.js";
+import { type AppRun, type BuiltApp, buildApp, moddableSdk, recorder, startApp } from "../../support/moddable.js";
 import { until, within } from "../../support/wait.js";
 
 const sdk = moddableSdk();
@@ -36,16 +36,9 @@ const BASE = `tinymqtt-mcsim-${process.pid}`;
 let recorders = 0;
 
 /** A Node client at the broker that records everything on `filter`. */
-async function recorder(port: number, filter: string): Promise<{ client: Client; got: ReceivedMessage[] }> {
-  const client = new Client({ clientId: `${BASE}-recorder-${++recorders}` });
-  const got: ReceivedMessage[] = [];
-  client.onMessage = (_c, _u, m) => got.push(m.copy());
-  const subscribed = new Promise<void>((resolve) => (client.onSubscribe = () => resolve()));
-  client.onConnect = (c) => c.subscribe(filter, 2);
-  assert.equal(await within(client.connect("127.0.0.1", port, 60), 5000, "recorder connects"), MQTT_ERR_SUCCESS);
-  assert.equal(client.loopStart(), MQTT_ERR_SUCCESS);
-  await within(subscribed, 5000, `recorder subscribed to ${filter}`);
-  return { client, got };
+/** A recorder (test/support/moddable.ts) of one filter at QoS 2. */
+function recorderOf(port: number, filter: string): ReturnType<typeof recorder> {
+  return recorder(port, `${BASE}-recorder-${++recorders}`, [[filter, 2]]);
 }
 
 const text = (m: ReceivedMessage): string => Buffer.from(m.payload).toString("utf8");
@@ -93,7 +86,7 @@ describe("the Moddable toolchain: mcconfig -p lin, mcsim, mosquitto", { skip: sd
   });
 
   test("every manifest name imports; QoS 0/1/2 both ways through each", { timeout: 60_000 }, async () => {
-    const outgoing = await recorder(broker.port, `${BASE}/+/out/#`);
+    const outgoing = await recorderOf(broker.port, `${BASE}/+/out/#`);
     clients.push(outgoing.client);
     const run = startApp(sdk!, app.binary);
     runs.push(run);
@@ -124,7 +117,7 @@ describe("the Moddable toolchain: mcconfig -p lin, mcsim, mosquitto", { skip: sd
 
   test("the sensor example: reports, resumes its session after a broker restart, and its will fires when killed", { timeout: 90_000 }, async () => {
     const base = `sensors/${BASE}-sensor`;
-    const watch = await recorder(broker.port, `${base}/#`);
+    const watch = await recorderOf(broker.port, `${base}/#`);
     clients.push(watch.client);
     const run = startApp(sdk!, sensor.binary);
     runs.push(run);
@@ -138,7 +131,7 @@ describe("the Moddable toolchain: mcconfig -p lin, mcsim, mosquitto", { skip: sd
     assert.ok(run.lines.some((l) => l.startsWith("disconnected (")), "the drop was traced");
     // The watcher's own session is gone with the restart too: it subscribes again before the kill.
     watch.client.disconnect();
-    const after = await recorder(broker.port, `${base}/status`);
+    const after = await recorderOf(broker.port, `${base}/status`);
     clients.push(after.client);
     await until(() => after.got.some((m) => text(m) === "online"), 5000, "the retained online status after the restart");
 
@@ -164,7 +157,7 @@ describe("the Moddable toolchain: mcconfig -p lin, mcsim, mosquitto", { skip: sd
     // A broker on that port now, and a subscriber that records everything the app publishes.
     const storeBroker = await startMosquitto({ config: `listener ${storePort} 127.0.0.1` });
     brokers.push(storeBroker);
-    const watch = await recorder(storeBroker.port, `${storeBase}/store/#`);
+    const watch = await recorderOf(storeBroker.port, `${storeBase}/store/#`);
     clients.push(watch.client);
     const seen = (payload: string): ReceivedMessage[] => watch.got.filter((m) => text(m) === payload);
 
