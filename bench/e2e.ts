@@ -5,7 +5,9 @@
 // runs, every ratio is to it); such a partial run prints its table and leaves bench/results alone. BENCH_STRACE=dir
 // runs every child under strace (see bench/strace-acks.ts; rates mean nothing then). BENCH_WARMUP=n: each tinymqtt
 // child first runs n QoS 2 messages through a client in process (bench/in-process.ts), so its run starts with the
-// JIT warm (what the warm-up costs, as the floor has next to none to warm).
+// JIT warm (what the warm-up costs, as the floor has next to none to warm). BENCH_LOG=1: the tinymqtt subscriber
+// logs (onLog), printing its warnings. Each run's line also gives the subscriber's CPU in the kernel and its read
+// and write system calls per message (Linux's /proc/self/io), which tell its own work from the kernel's.
 // Every publisher and subscriber runs in a child process of its own (this file, with a role argument), so
 // process.cpuUsage() of the publisher is its CPU alone. Each pair: the subscriber connects and subscribes,
 // then the publisher connects, takes its clock and CPU readings, publishes every message keeping at most
@@ -17,7 +19,7 @@
 // mosquitto gets max_inflight_messages = WINDOW and max_queued_messages far above the run, so nothing is
 // dropped (shared/DESIGN.md, "Facts measured"); every run checks that all messages arrived.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { dirname, join } from "node:path";
@@ -41,7 +43,9 @@ const RUN_CONTENDERS = CONTENDERS.filter((c) => chosen === undefined || c === "f
 /** BENCH_STRACE=dir: every child runs under strace, its system calls in dir (read them with bench/strace-acks.ts). */
 const STRACE = process.env["BENCH_STRACE"];
 const WARMUP = Number(process.env["BENCH_WARMUP"] ?? 0);
-const PARTIAL = QOS_LEVELS.length < 3 || RUN_CONTENDERS.length < CONTENDERS.length || STRACE !== undefined || WARMUP > 0;
+/** BENCH_LOG=1: the tinymqtt subscriber sets onLog and prints its warnings (see tinymqttSub). */
+const LOG = process.env["BENCH_LOG"] !== undefined;
+const PARTIAL = QOS_LEVELS.length < 3 || RUN_CONTENDERS.length < CONTENDERS.length || STRACE !== undefined || WARMUP > 0 || LOG;
 
 const SELF = fileURLToPath(import.meta.url);
 const epoch = (): number => performance.timeOrigin + performance.now();
@@ -345,7 +349,19 @@ async function mqttjsPub(port: number, qos: 0 | 1 | 2, topic: string, count: num
 
 // ---- subscribers ------------------------------------------------------------------------------------
 
-interface SubResult { received: number; first: number; last: number; cpuUs: number }
+interface SubResult { received: number; first: number; last: number; cpuUs: number; systemUs: number; syscalls: Syscalls }
+
+/** Read and write system calls of this process so far (Linux's /proc/self/io: syscr, syscw; zeros elsewhere). */
+interface Syscalls { reads: number; writes: number }
+function syscalls(): Syscalls {
+  try {
+    const io = readFileSync("/proc/self/io", "utf8");
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(io)?.[1] ?? 0);
+    return { reads: field("syscr"), writes: field("syscw") };
+  } catch {
+    return { reads: 0, writes: 0 };
+  }
+}
 
 /** Calls ready() once subscribed; resolves when `count` messages arrived or "stop" comes on stdin. */
 function subscriberFrame(count: number, setup: (onMessage: () => void, ready: () => void) => void): Promise<SubResult> {
@@ -354,12 +370,14 @@ function subscriberFrame(count: number, setup: (onMessage: () => void, ready: ()
     let first = 0;
     let last = 0;
     let cpu0 = process.cpuUsage();
+    let io0 = syscalls();
     let done = false;
     const finish = (): void => {
       if (done) return;
       done = true;
       const d = process.cpuUsage(cpu0);
-      resolve({ received, first, last, cpuUs: d.user + d.system });
+      const io = syscalls();
+      resolve({ received, first, last, cpuUs: d.user + d.system, systemUs: d.system, syscalls: { reads: io.reads - io0.reads, writes: io.writes - io0.writes } });
     };
     setup(() => {
       received++;
@@ -370,6 +388,7 @@ function subscriberFrame(count: number, setup: (onMessage: () => void, ready: ()
       }
     }, () => {
       cpu0 = process.cpuUsage();
+      io0 = syscalls();
       emit({ ready: true });
     });
     createInterface({ input: process.stdin }).on("line", () => {
@@ -423,8 +442,10 @@ async function tinymqttSub(port: number, qos: QoS, topic: string, count: number,
   const { Client, MQTT_LOG_ERR, MQTT_LOG_WARNING } = await import("../hosts/node/index.js");
   if (WARMUP > 0) await (await import("./in-process.js")).inProcessSubscriber([WARMUP]);
   const client = new Client({ clientId: `e2e-tiny-sub-${process.pid}`, budget: { maxIncomingQos2: 8 * WINDOW }, zeroCopyMessages });
-  // Warnings (a full table, a dropped message) go to stderr, which the parent shows when a run falls short.
-  client.onLog = (_c, _u, level, message) => {
+  // No onLog unless BENCH_LOG is set: with one, the client formats a debug line per message received, as Paho's
+  // on_log does (about 1 µs of CPU per message here), and neither MQTT.js nor the floor logs anything. With
+  // BENCH_LOG, warnings (a full table, a dropped message) go to stderr, which the parent shows when a run falls short.
+  if (LOG) client.onLog = (_c, _u, level, message) => {
     if (level === MQTT_LOG_WARNING || level === MQTT_LOG_ERR) process.stderr.write(`tinymqtt subscriber: ${message}\n`);
   };
   return subscriberFrame(count, (onMessage, ready) => {
@@ -491,7 +512,7 @@ async function nextJson<T>(s: Spawned, ms: number, what: string): Promise<T> {
   }
 }
 
-interface PairResult { contender: Contender; qos: number; received: number; rate: number; pubCpuPerMsg: number; subCpuPerMsg: number; seconds: number }
+interface PairResult { contender: Contender; qos: number; received: number; rate: number; pubCpuPerMsg: number; subCpuPerMsg: number; seconds: number; subSystemPerMsg: number; subReadsPerMsg: number; subWritesPerMsg: number }
 
 async function runPair(port: number, contender: Contender, qos: number, runIndex: number): Promise<PairResult> {
   const topic = `bench/e2e/${runIndex}/${contender.replace(/\W/g, "")}/q${qos}`;
@@ -509,7 +530,9 @@ async function runPair(port: number, contender: Contender, qos: number, runIndex
     clearTimeout(timer);
     void late;
     const seconds = (s.last - p.start) / 1000;
-    return { contender, qos, received: s.received, rate: s.received / seconds, pubCpuPerMsg: p.cpuUs / MESSAGES, subCpuPerMsg: s.cpuUs / Math.max(1, s.received), seconds };
+    const got = Math.max(1, s.received);
+    return { contender, qos, received: s.received, rate: s.received / seconds, pubCpuPerMsg: p.cpuUs / MESSAGES, subCpuPerMsg: s.cpuUs / got, seconds,
+      subSystemPerMsg: s.systemUs / got, subReadsPerMsg: s.syscalls.reads / got, subWritesPerMsg: s.syscalls.writes / got };
   } finally {
     sub.child.kill("SIGKILL");
     pub?.child.kill("SIGKILL");
@@ -549,7 +572,8 @@ async function main(): Promise<void> {
           const result = await runPair(broker.port, c, qos, r);
           all.push(result);
           console.log(`  run ${r + 1} QoS ${qos} ${c.padEnd(8)} ${result.received}/${MESSAGES} received, ${Math.round(result.rate).toLocaleString("en-US")} msg/s, ` +
-            `publisher ${result.pubCpuPerMsg.toFixed(2)} µs/msg, subscriber ${result.subCpuPerMsg.toFixed(2)} µs/msg`);
+            `publisher ${result.pubCpuPerMsg.toFixed(2)} µs/msg, subscriber ${result.subCpuPerMsg.toFixed(2)} µs/msg ` +
+            `(${result.subSystemPerMsg.toFixed(2)} in the kernel; ${result.subReadsPerMsg.toFixed(2)} reads, ${result.subWritesPerMsg.toFixed(2)} writes per message)`);
         }
       }
     }
