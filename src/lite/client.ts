@@ -7,10 +7,12 @@
  *     reconnect, and delivered exactly once (QoS 2) or at least once (QoS 1), acknowledged after onMessage ran;
  *   - `reconnect` (ms): after a lost link the client connects again, the delay doubling up to `reconnectMax`;
  *   - `clean: false`: a persistent session, whose incoming QoS 2 state survives the reconnect.
- * It is one object per client with a fixed input buffer of `maxPacketSize` bytes; the optional parts (the
- * in-flight table, the incoming QoS 2 ids, the list of what waits for room in the socket) are made when first
- * needed. What it leaves to the full client ("tinymqtt"): MQTT 5, 3.1, TLS options, a session kept across
- * restarts, flow control beyond `maxInflight`, and Paho's API.
+ * It is one object per client and one buffer (the CONNECT packet, the settings, and an input of `maxPacketSize`
+ * bytes for a packet that spans reads); the optional parts (the in-flight table, the incoming QoS 2 ids, the
+ * list of what waits for room in the socket) are made when first needed. It is one module on purpose: on XS
+ * each module costs a header of bytecode, and this profile's budget is three times Moddable's one module.
+ * What it leaves to the full client ("tinymqtt"): MQTT 5, 3.1, TLS, WebSockets, a session kept across
+ * restarts, flow control beyond `maxInflight`, several filters per SUBSCRIBE, and Paho's API.
  *
  * The host (a LitePlatform) gives it a socket shaped like Moddable's: write() says how many bytes fit now,
  * write(bytes) sends them, close(). hosts/moddable/lite.ts hands it Moddable's Socket itself;
@@ -783,11 +785,12 @@ function varintBytes(bytes: Uint8Array, at: number): number {
   return n;
 }
 
-/** Fixed header length + ... : the bytes of a packet's fixed header for this remaining length. */
+/** The bytes of a packet's fixed header (its first byte and the remaining length) for this remaining length. */
 function headerLength(rest: number): number {
   return rest < 128 ? 2 : rest < 16384 ? 3 : rest < 2097152 ? 4 : 5;
 }
 
+/** Writes the fixed header at packet[0]; returns the offset after it. */
 function writeHeader(packet: Uint8Array, first: number, rest: number): number {
   packet[0] = first;
   // A sensor's packets are short: one byte of length, without the loop.
@@ -818,6 +821,7 @@ function ack(type: number, id: number): Uint8Array {
   return Uint8Array.of(type === PUBREL >> 4 ? PUBREL : type << 4, 2, id >> 8, id & 0xff);
 }
 
+/** An option that must be an integer in [min, max], or a RangeError naming it. */
 function integer(value: unknown, min: number, max: number, name: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${name} must be an integer from ${min} to ${max}, not ${String(value)}`);
@@ -825,6 +829,7 @@ function integer(value: unknown, min: number, max: number, name: string): number
   return value;
 }
 
+/** The CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3), as text. */
 function refusal(code: number): string {
   return code === 1 ? "unacceptable protocol version" : code === 2 ? "identifier rejected" : code === 3 ? "server unavailable"
     : code === 4 ? "bad user name or password" : code === 5 ? "not authorised" : `return code ${code}`;
