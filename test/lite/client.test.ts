@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { Client } from "../../hosts/node/lite.js";
-import { LiteClient, type LitePlatform, type LiteSocket, type LiteSocketEvents } from "../../src/lite/client.js";
+import { LiteClient, type LitePlatform, type LiteSocket, type LiteSocketEvents, type LiteTimerTarget } from "../../src/lite/client.js";
 import { sleep, until } from "../support/wait.js";
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
@@ -264,19 +264,23 @@ describe("lite client: reconnecting", () => {
     client.close();
   });
 
-  it("backs off, doubling up to reconnectMax, while nothing listens", async () => {
-    const server = await rawServer();
-    const port = server.port;
-    await server.close();
-    const closes: number[] = [];
-    const client = track(new Client({ host: "127.0.0.1", port, reconnect: 40, reconnectMax: 160 }));
-    client.onClose = () => closes.push(Date.now());
-    await until(() => closes.length >= 5, 5000, "five failed attempts");
+  it("backs off, doubling up to reconnectMax, and starts again from reconnect after a CONNACK", () => {
+    const { platform, sockets, timers } = memoryPlatform();
+    const client = new LiteClient({ host: "h", reconnect: 40, reconnectMax: 160 }, platform);
+    const delays = (): number[] => timers.filter((t) => !t.repeat && t.ms !== 30_000).map((t) => t.ms);
+    // Every attempt refused: each failure waits twice as long as the one before, up to reconnectMax.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      sockets.at(-1)!.events.closed("connection refused");
+      timers.at(-1)!.target.timerFired();
+    }
+    assert.deepEqual(delays(), [40, 80, 160, 160, 160]);
+    // Connected, then lost: the next wait is reconnect's again.
+    sockets.at(-1)!.events.opened();
+    sockets.at(-1)!.events.received(hex("20 02 00 00"));
+    sockets.at(-1)!.events.closed(undefined);
+    assert.deepEqual(delays(), [40, 80, 160, 160, 160, 40]);
+    assert.equal(sockets.length, 6);
     client.close();
-    const gaps = closes.slice(1).map((t, i) => t - closes[i]!);
-    // 40, 80, 160, 160 ms (and the connection attempts' own time).
-    assert.ok(gaps[0]! >= 35 && gaps[1]! >= 75 && gaps[2]! >= 150 && gaps[3]! >= 150, `gaps ${gaps.join(", ")}`);
-    assert.ok(gaps[3]! < gaps[2]! + 150, `capped: gaps ${gaps.join(", ")}`);
   });
 });
 
@@ -399,8 +403,12 @@ describe("lite client: keepalive", () => {
 
 // ---- writes that wait for room, over an in-memory socket ---------------------------------------------
 
-function memoryPlatform(): { platform: LitePlatform; sockets: Array<LiteSocket & { room: number; written: string[]; events: LiteSocketEvents }> } {
+interface MemoryTimer { target: LiteTimerTarget; ms: number; repeat: boolean }
+
+/** In-memory sockets whose room the test sets, and timers the test fires itself (each recorded with its delay). */
+function memoryPlatform(): { platform: LitePlatform; sockets: Array<LiteSocket & { room: number; written: string[]; events: LiteSocketEvents }>; timers: MemoryTimer[] } {
   const sockets: Array<LiteSocket & { room: number; written: string[]; events: LiteSocketEvents }> = [];
+  const timers: MemoryTimer[] = [];
   const platform: LitePlatform = {
     connect(_host, _port, events) {
       const socket = {
@@ -417,10 +425,13 @@ function memoryPlatform(): { platform: LitePlatform; sockets: Array<LiteSocket &
       sockets.push(socket);
       return socket;
     },
-    setTimer: () => 0,
+    setTimer(target, ms, repeat) {
+      timers.push({ target, ms, repeat });
+      return timers.length;
+    },
     clearTimer: () => {},
   };
-  return { platform, sockets };
+  return { platform, sockets, timers };
 }
 
 describe("lite client: a socket without room", () => {
