@@ -8,7 +8,7 @@
  */
 import type { QoS } from "../../src/codec/packet-types.js";
 import type { Properties } from "../../src/codec/properties.js";
-import { topicNameProblem } from "../../src/paho/topic-rules.js";
+import { topicNameProblem } from "../../src/codec/topics.js";
 import { type CliConnection, clientOf, refusal } from "./cli-flags.js";
 import { type Client, type MessageInfo, MQTT_ERR_CONN_LOST, MQTT_ERR_NO_CONN, MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS, MqttConnectionError, errorString, reasonCodeString } from "./index.js";
 

@@ -1,7 +1,22 @@
 /**
  * The syntax of topic names and filters (MQTT 5 section 4.7), shared by the codec (both directions) and
- * the client's argument checks.
+ * the clients' argument checks (the Paho and ECMA-419 clients' and tinymqtt/lite's).
  */
+import { stringProblem } from "./utf8.js";
+
+/** Why `topic` cannot be a PUBLISH topic name, or undefined when it can. */
+export function topicNameProblem(topic: unknown): string | undefined {
+  if (typeof topic !== "string") return "the topic must be a string";
+  if (topic.length === 0) return "the topic must not be empty";
+  return topicNameSyntaxProblem(topic) ?? stringProblem(topic, "topic");
+}
+
+/** Why `filter` cannot be a topic filter for `version`, or undefined when it can. */
+export function topicFilterProblem(filter: unknown, version: number): string | undefined {
+  if (typeof filter !== "string") return "a topic filter must be a string";
+  return topicFilterSyntaxProblem(filter, version) ?? stringProblem(filter, "topic filter");
+}
+
 
 /** Why `name` cannot be a topic name (wildcards), or undefined. Emptiness is checked by the caller. */
 export function topicNameSyntaxProblem(name: string): string | undefined {

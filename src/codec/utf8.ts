@@ -101,6 +101,18 @@ export function decodeUtf8(bytes: Uint8Array, start: number, end: number): strin
   return s;
 }
 
+/**
+ * Why `s` cannot be an MQTT string (section 1.5.3): a lone UTF-16 surrogate (no UTF-8 form), more than 65535
+ * bytes of UTF-8, or U+0000 [MQTT-1.5.4-2]; undefined when it can. `what` names it in the text.
+ */
+export function stringProblem(s: string, what: string): string | undefined {
+  const n = utf8Length(s);
+  if (n < 0) return `the ${what} contains a lone UTF-16 surrogate`;
+  if (n > 65535) return `the ${what} is ${n} bytes of UTF-8; at most 65535`;
+  if (s.indexOf("\u0000") >= 0) return `the ${what} contains U+0000`;
+  return undefined;
+}
+
 /** UTF-8 length of s, or -1 when s holds a lone surrogate (which has no UTF-8 form). */
 export function utf8Length(s: string): number {
   let n = 0;

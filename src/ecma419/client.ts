@@ -28,7 +28,7 @@ import { ESP32_BUDGET, checkBudget } from "../engine/budget.js";
 import { CONNECTED, Engine } from "../engine/engine.js";
 import { MQTT_ERR_QUEUE_SIZE, MQTT_ERR_SUCCESS } from "../paho/constants.js";
 import { errorString } from "../paho/strings.js";
-import { topicFilterProblem, topicNameProblem } from "../paho/topic-rules.js";
+import { topicFilterProblem, topicNameProblem } from "../codec/topics.js";
 import { Ecma419Loop } from "./event-loop.js";
 import { type BufferSource, type Ecma419Options, type Ecma419WriteOptions, bytesOf, connectPacket } from "./options.js";
 

@@ -6,7 +6,7 @@ import type { ConnectPacket, QoS } from "../codec/packet-types.js";
 import type { Host, TlsOptions } from "../connection/host.js";
 import { NO_BYTES, utf8Bytes, viewBytes } from "../connection/payload.js";
 import type { Budget } from "../engine/budget.js";
-import { topicNameProblem } from "../paho/topic-rules.js";
+import { topicNameProblem } from "../codec/topics.js";
 import type { Ecma419Client } from "./client.js";
 
 export type BufferSource = ArrayBuffer | ArrayBufferView;

@@ -18,8 +18,8 @@
  * write(bytes) sends them, close(). hosts/moddable/lite.ts hands it Moddable's Socket itself;
  * hosts/node/lite.ts a node:net socket behind the same three calls.
  */
-import { topicFilterSyntaxProblem, topicNameSyntaxProblem } from "../codec/topics.js";
-import { decodeUtf8, UTF8_OK, utf8Length, validateTopicName, writeUtf8 } from "../codec/utf8.js";
+import { topicFilterProblem, topicNameProblem } from "../codec/topics.js";
+import { decodeUtf8, stringProblem, UTF8_OK, utf8Length, validateTopicName, writeUtf8 } from "../codec/utf8.js";
 
 /** What the client calls on the host's socket: Moddable's `socket` API. */
 export interface LiteSocket {
@@ -261,15 +261,11 @@ export class LiteClient {
   /** Subscribes to one topic filter at `quality` (default 0); returns the id its SUBACK will carry. */
   subscribe(topic: string, quality: 0 | 1 | 2 = 0): number {
     if (quality !== 0 && quality !== 1 && quality !== 2) throw new RangeError(`quality must be 0, 1 or 2, not ${String(quality)}`);
-    const problem = typeof topic === "string" ? topicFilterSyntaxProblem(topic, 4) : "a topic filter must be a string";
-    if (problem !== undefined) throw new RangeError(problem);
     return this.sendRequest(0x82, topic, quality);
   }
 
   /** Unsubscribes from one topic filter; returns the id its UNSUBACK will carry. */
   unsubscribe(topic: string): number {
-    const problem = typeof topic === "string" ? topicFilterSyntaxProblem(topic, 4) : "a topic filter must be a string";
-    if (problem !== undefined) throw new RangeError(problem);
     return this.sendRequest(0xa2, topic, -1);
   }
 
@@ -408,12 +404,14 @@ export class LiteClient {
     if ((first & 0x0f) !== (type === 6 ? 2 : 0)) return `packet type ${type} with flags ${first & 0x0f} [MQTT-2.2.2-2]`;
     const id = length >= 2 ? (bytes[bodyStart]! << 8) | bytes[bodyStart + 1]! : -1;
     switch (type) {
-      case 2: // CONNACK
+      case 2: { // CONNACK
         if (length !== 2 || this.state !== CONNECTING) return "unexpected CONNACK";
         if (bytes[bodyStart + 1] !== 0) return `connection refused: ${refusal(bytes[bodyStart + 1]!)}`;
-        if ((bytes[bodyStart]! & 1) === 1 && this.setting(CLEAN) === 1) return "CONNACK with session present to a clean session [MQTT-3.2.2-1]";
-        this.connected((bytes[bodyStart]! & 1) === 1);
+        const sessionPresent = (bytes[bodyStart]! & 1) === 1;
+        if (sessionPresent && this.setting(CLEAN) === 1) return "CONNACK with session present to a clean session [MQTT-3.2.2-1]";
+        this.connected(sessionPresent);
         return undefined;
+      }
       case 4: // PUBACK
       case 7: // PUBCOMP
         if (length !== 2) return "malformed acknowledgement";
@@ -640,9 +638,12 @@ export class LiteClient {
     this.call(this.onPublished, key < 0 ? -key : key, 0);
   }
 
+  /** SUBSCRIBE (qos >= 0) or UNSUBSCRIBE (qos -1) of one filter, checked as 3.1.1 wants it. */
   private sendRequest(type: number, filter: string, qos: number): number {
+    const problem = topicFilterProblem(filter, 4);
+    if (problem !== undefined) throw new RangeError(problem);
     if (this.state !== CONNECTED) throw new Error("not connected");
-    const bytes = encodeString(filter, "topic filter", this.platform);
+    const bytes = encodeUtf8(filter, "topic filter", this.platform);
     const rest = 2 + 2 + bytes.length + (qos >= 0 ? 1 : 0);
     const packet = new Uint8Array(headerLength(rest) + rest);
     let at = writeHeader(packet, type, rest);
@@ -668,9 +669,9 @@ export class LiteClient {
   // ---- encoding -----------------------------------------------------------------------------------
 
   private keepTopic(topic: string): void {
-    const problem = typeof topic !== "string" ? "the topic must be a string" : topic === "" ? "the topic must not be empty" : topicNameSyntaxProblem(topic);
+    const problem = topicNameProblem(topic);
     if (problem !== undefined) throw new RangeError(problem);
-    const bytes = encodeString(topic, "topic", this.platform);
+    const bytes = encodeUtf8(topic, "topic", this.platform);
     const field = new Uint8Array(2 + bytes.length);
     writeField(field, 0, bytes);
     this.topic = topic;
@@ -688,30 +689,30 @@ export class LiteClient {
   }
 }
 
-/** s as UTF-8, checked as MQTT wants its strings: well-formed, no U+0000, at most 65535 bytes. */
+/** s as UTF-8, checked as MQTT wants its strings (stringProblem). */
 function encodeString(s: string, what: string, platform: LitePlatform): Uint8Array {
   if (typeof s !== "string") throw new TypeError(`the ${what} must be a string`);
-  const n = utf8Length(s);
-  if (n < 0) throw new RangeError(`the ${what} contains a lone UTF-16 surrogate`);
-  if (n > 65535) throw new RangeError(`the ${what} is ${n} bytes of UTF-8; at most 65535`);
-  if (s.indexOf("\u0000") >= 0) throw new RangeError(`the ${what} contains U+0000 [MQTT-1.5.4-2]`);
+  const problem = stringProblem(s, what);
+  if (problem !== undefined) throw new RangeError(problem);
+  return encodeUtf8(s, what, platform);
+}
+
+/**
+ * s as UTF-8: the platform's native conversion, or the portable one, which refuses a lone UTF-16 surrogate
+ * (callers that check their strings first never meet that refusal).
+ */
+function encodeUtf8(s: string, what: string, platform: LitePlatform): Uint8Array {
   const encode = platform.encode;
   if (encode !== undefined) return encode(s);
+  const n = utf8Length(s);
+  if (n < 0) throw new RangeError(`the ${what} contains a lone UTF-16 surrogate`);
   const bytes = new Uint8Array(n);
   writeUtf8(s, bytes, 0);
   return bytes;
 }
 
 function toBytes(data: string | ArrayBuffer | Uint8Array, what: string, platform: LitePlatform): Uint8Array {
-  if (typeof data === "string") {
-    const encode = platform.encode;
-    if (encode !== undefined) return encode(data);
-    const n = utf8Length(data);
-    if (n < 0) throw new RangeError(`the ${what} contains a lone UTF-16 surrogate`);
-    const bytes = new Uint8Array(n);
-    writeUtf8(data, bytes, 0);
-    return bytes;
-  }
+  if (typeof data === "string") return encodeUtf8(data, what, platform);
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   throw new TypeError(`the ${what} must be a string, an ArrayBuffer or a Uint8Array`);
@@ -726,11 +727,11 @@ function encodeConnect(options: LiteOptions, keepAliveSeconds: number, clean: bo
   let flags = clean ? 0x02 : 0;
   if (id.length === 0 && !clean) throw new RangeError("an empty id needs a clean session [MQTT-3.1.3-7]");
   if (will !== undefined && will !== null) {
-    const problem = typeof will.topic !== "string" || will.topic === "" ? "will.topic: a topic name" : topicNameSyntaxProblem(will.topic);
-    if (problem !== undefined) throw new RangeError(problem);
+    const problem = topicNameProblem(will.topic);
+    if (problem !== undefined) throw new RangeError(`will: ${problem}`);
     const qos = will.quality ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`will.quality must be 0, 1 or 2, not ${String(qos)}`);
-    willTopic = encodeString(will.topic, "will topic", platform);
+    willTopic = encodeUtf8(will.topic, "will topic", platform);
     willMessage = toBytes(will.message ?? "", "will message", platform);
     if (willMessage.length > 65535) throw new RangeError("the will message is longer than 65535 bytes");
     flags |= 0x04 | (qos << 3) | (will.retain === true ? 0x20 : 0);

@@ -6,11 +6,10 @@
 import { MQTTv31, MQTTv311, MQTTv5, type ProtocolVersion } from "../codec/constants.js";
 import type { QoS, Subscription, Will } from "../codec/packet-types.js";
 import type { Properties } from "../codec/properties.js";
-import { isSharedFilter } from "../codec/topics.js";
+import { isSharedFilter, topicFilterProblem, topicNameProblem } from "../codec/topics.js";
 import { NO_BYTES, utf8Bytes } from "../connection/payload.js";
 import { ENGINE_DEFAULTS, type EngineOptions } from "../engine/engine.js";
 import type { ClientOptions, SubscribeOptions } from "./client-types.js";
-import { topicFilterProblem, topicNameProblem } from "./topic-rules.js";
 
 export type Payload = Uint8Array | ArrayBuffer | string | number | null | undefined;
 

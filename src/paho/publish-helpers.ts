@@ -20,7 +20,7 @@ import type { Budget } from "../engine/budget.js";
 import type { Host, TlsOptions } from "../connection/host.js";
 import type { MessageInfo } from "./message.js";
 import { connackString, errorString, reasonCodeString } from "./strings.js";
-import { topicNameProblem } from "./topic-rules.js";
+import { topicNameProblem } from "../codec/topics.js";
 
 /** Paho's `will` dict. */
 export interface WillOptions {

@@ -12,7 +12,7 @@ import type { Properties } from "../codec/properties.js";
 import type { ReceivedMessage } from "./message.js";
 import { type ConnectionOptions, runSession } from "./publish-helpers.js";
 import { reasonCodeString } from "./strings.js";
-import { topicFilterProblem } from "./topic-rules.js";
+import { topicFilterProblem } from "../codec/topics.js";
 
 export interface SubscribeHelperOptions extends ConnectionOptions {
   /** The QoS of every subscription; default 0. */

@@ -1,30 +1,7 @@
 /**
- * Topic names and filters (MQTT 5 section 4.7): the checks publish() and subscribe() make before anything
- * is queued, and Paho's topic_matches_sub.
+ * Paho's topic_matches_sub. The checks publish() and subscribe() make of topic names and filters are
+ * ../codec/topics.ts's topicNameProblem and topicFilterProblem.
  */
-import { topicFilterSyntaxProblem, topicNameSyntaxProblem } from "../codec/topics.js";
-import { utf8Length } from "../codec/utf8.js";
-
-/** Why `topic` cannot be a PUBLISH topic name, or undefined when it can. */
-export function topicNameProblem(topic: unknown): string | undefined {
-  if (typeof topic !== "string") return "the topic must be a string";
-  if (topic.length === 0) return "the topic must not be empty";
-  return topicNameSyntaxProblem(topic) ?? stringProblem(topic, "topic");
-}
-
-/** Why `filter` cannot be a topic filter for `version`, or undefined when it can. */
-export function topicFilterProblem(filter: unknown, version: number): string | undefined {
-  if (typeof filter !== "string") return "a topic filter must be a string";
-  return topicFilterSyntaxProblem(filter, version) ?? stringProblem(filter, "topic filter");
-}
-
-function stringProblem(s: string, what: string): string | undefined {
-  const n = utf8Length(s);
-  if (n < 0) return `the ${what} contains a lone UTF-16 surrogate`;
-  if (n > 65535) return `the ${what} is ${n} bytes of UTF-8; at most 65535`;
-  if (s.indexOf("\u0000") >= 0) return `the ${what} contains U+0000`;
-  return undefined;
-}
 
 /**
  * Whether `topic` matches subscription filter `sub`, as Paho's topic_matches_sub: "+" one level, "#" the
