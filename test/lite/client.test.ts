@@ -25,7 +25,11 @@ interface RawConnection {
 
 interface RawServer { port: number; connections: RawConnection[]; close(): Promise<void> }
 
-/** A TCP server that records and never answers on its own. */
+/** Every server a test started, closed after the file. */
+const servers: RawServer[] = [];
+after(() => Promise.all(servers.map((s) => s.close())));
+
+/** A TCP server that records and never answers on its own (closed after the file, or by the test). */
 async function rawServer(): Promise<RawServer> {
   const connections: RawConnection[] = [];
   const sockets = new Set<Socket>();
@@ -56,7 +60,7 @@ async function rawServer(): Promise<RawServer> {
     connections.push(conn);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
+  const raw: RawServer = {
     port: (server.address() as AddressInfo).port,
     connections,
     close: () => new Promise<void>((resolve) => {
@@ -64,6 +68,8 @@ async function rawServer(): Promise<RawServer> {
       server.close(() => resolve());
     }),
   };
+  servers.push(raw);
+  return raw;
 }
 
 /** Every client a test made, closed after the file whatever happened (one that reconnects keeps the process alive). */
@@ -100,12 +106,8 @@ async function connected(server: RawServer, options: Record<string, unknown> = {
 }
 
 describe("lite client: CONNECT", () => {
-  const servers: RawServer[] = [];
-  after(() => Promise.all(servers.map((s) => s.close())));
-
   it("encodes id, will, user, password, keepalive and the session flag exactly", async () => {
     const server = await rawServer();
-    servers.push(server);
     const client = track(new Client({
       host: "127.0.0.1", port: server.port, id: "s1", user: "u", password: "p", timeout: 30_000, clean: false,
       will: { topic: "w/t", message: "bye", quality: 1, retain: true },
@@ -119,7 +121,6 @@ describe("lite client: CONNECT", () => {
 
   it("defaults: clean session, a keepalive of 60 s, no will, the id as given", async () => {
     const server = await rawServer();
-    servers.push(server);
     const client = track(new Client({ host: "127.0.0.1", port: server.port, id: "a" }));
     await until(() => server.connections.length === 1, 3000, "a connection");
     assert.equal(show(await server.connections[0]!.take(15)), show(hex("10 0d 0004 4d515454 04 02 003c 0001 61")));
@@ -142,12 +143,8 @@ describe("lite client: CONNECT", () => {
 });
 
 describe("lite client: publishing", () => {
-  const servers: RawServer[] = [];
-  after(() => Promise.all(servers.map((s) => s.close())));
-
   it("QoS 0, 1 and 2 on exact bytes; PUBREL after PUBREC; onPublished at PUBACK and at PUBCOMP only", async () => {
     const server = await rawServer();
-    servers.push(server);
     const { client, conn, events } = await connected(server);
     assert.equal(client.publish("t", "hi"), 0);
     assert.equal(show(await conn.take(7)), show(hex("30 05 0001 74 6869")));
@@ -173,7 +170,6 @@ describe("lite client: publishing", () => {
 
   it("publish() says -1 beyond maxInflight, and throws on bad arguments or after close()", async () => {
     const server = await rawServer();
-    servers.push(server);
     const { client, conn } = await connected(server, { maxInflight: 2 });
     assert.equal(client.publish("a", "1", { quality: 1 }), 1);
     assert.equal(client.publish("a", "2", { quality: 2 }), 2);
@@ -192,7 +188,6 @@ describe("lite client: publishing", () => {
 
   it("refuses an empty topic on the first publish too, and a QoS 1/2 message once the link is lost for good", async () => {
     const server = await rawServer();
-    servers.push(server);
     const { client, conn, events } = await connected(server);
     assert.throws(() => client.publish("", "x"), /empty/);
     conn.socket.destroy();
@@ -205,7 +200,6 @@ describe("lite client: publishing", () => {
 
   it("subscribe and unsubscribe on exact bytes, with the SUBACK's granted QoS", async () => {
     const server = await rawServer();
-    servers.push(server);
     const { client, conn } = await connected(server);
     const acks: string[] = [];
     client.onSubscribed = (id, granted) => acks.push(`suback ${id} ${granted}`);
@@ -223,12 +217,8 @@ describe("lite client: publishing", () => {
 });
 
 describe("lite client: reconnecting", () => {
-  const servers: RawServer[] = [];
-  after(() => Promise.all(servers.map((s) => s.close())));
-
   it("re-sends every unfinished flow in order after a cut, DUP set, and the PUBREL owed (session present)", async () => {
     const server = await rawServer();
-    servers.push(server);
     const { client, conn, events } = await connected(server, { reconnect: 20, clean: false });
     client.publish("t", "a", { quality: 1 });
     client.publish("t", "b", { quality: 2 });
@@ -249,7 +239,6 @@ describe("lite client: reconnecting", () => {
 
   it("to a broker that lost the session, a PUBREC'd QoS 2 message goes again as a PUBLISH", async () => {
     const server = await rawServer();
-    servers.push(server);
     const { client, conn } = await connected(server, { reconnect: 20 });
     client.publish("t", "q", { quality: 2 });
     await conn.take(8);
@@ -285,12 +274,8 @@ describe("lite client: reconnecting", () => {
 });
 
 describe("lite client: receiving", () => {
-  const servers: RawServer[] = [];
-  after(() => Promise.all(servers.map((s) => s.close())));
-
   it("delivers QoS 0/1/2, acknowledging after onMessage; a QoS 2 message sent again before PUBREL is delivered once", async () => {
     const server = await rawServer();
-    servers.push(server);
     const { client, conn, events } = await connected(server);
     conn.send("30 05 0001 61 6869");
     conn.send("32 07 0001 61 0007 6f6e");
@@ -309,7 +294,6 @@ describe("lite client: receiving", () => {
 
   it("reassembles packets cut at every byte", async () => {
     const server = await rawServer();
-    servers.push(server);
     const { client, conn, events } = await connected(server);
     for (const b of hex("32 0c 0003 612f62 0005 68656c6c6f 30 03 0001 7a")) {
       conn.send(Buffer.of(b));
@@ -323,7 +307,6 @@ describe("lite client: receiving", () => {
 
   it("acknowledges a PUBLISH larger than maxPacketSize without delivering it, and goes on", async () => {
     const server = await rawServer();
-    servers.push(server);
     const { client, conn, events } = await connected(server, { maxPacketSize: 16 });
     const big = Buffer.concat([hex("32 1e 0001 62 0004"), Buffer.alloc(25, 0x41)]);
     // In pieces, so it cannot be handled from one chunk.
@@ -351,7 +334,6 @@ describe("lite client: receiving", () => {
   ] as const) {
     it(`closes the link on ${name}, says why, and reconnects`, async () => {
       const server = await rawServer();
-      servers.push(server);
       const { client, conn, events } = await connected(server, { reconnect: 20, maxIncomingQos2: 1 });
       conn.send(bytes);
       await until(() => events.some((e) => e.startsWith("close")), 3000, "onClose");
@@ -369,7 +351,6 @@ describe("lite client: receiving", () => {
   ] as const) {
     it(name, async () => {
       const server = await rawServer();
-      servers.push(server);
       const client = track(new Client({ host: "127.0.0.1", port: server.port }));
       const closes: string[] = [];
       client.onClose = (why) => closes.push(why ?? "");
@@ -382,12 +363,8 @@ describe("lite client: receiving", () => {
 });
 
 describe("lite client: keepalive", () => {
-  const servers: RawServer[] = [];
-  after(() => Promise.all(servers.map((s) => s.close())));
-
   it("sends PINGREQ when idle and drops a link that stays silent for 1.5 times the keepalive", async () => {
     const server = await rawServer();
-    servers.push(server);
     const started = Date.now();
     const { client, conn, events } = await connected(server, { timeout: 1000 });
     assert.equal(show(await conn.take(2, 2000)), "c000");

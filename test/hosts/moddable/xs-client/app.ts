@@ -267,11 +267,11 @@ const calls: Record<string, (...args: never[]) => unknown> = {
     const packet = 1 + (2 + topic.length + size < 128 ? 1 : 2) + 2 + topic.length + size;
     let n = 0;
     while (n < count) {
-      const ws = p.client.ws;
       if ("unfinished" in p.client) {
         // tinymqtt/lite (the same API): it checks the room itself and refuses with -1.
         if (p.client.publish(topic, p.payload, qos === 0 ? undefined : { quality: qos }) === -1) break;
       } else {
+        const ws = p.client.ws;
         if (ws === undefined || ws.write() < packet) break;
         p.client.publish(topic, p.payload);
       }
