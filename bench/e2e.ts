@@ -5,8 +5,9 @@
 // runs, every ratio is to it); such a partial run prints its table and leaves bench/results alone. BENCH_STRACE=dir
 // runs every child under strace (see bench/strace-acks.ts; rates mean nothing then). BENCH_WARMUP=n: each tinymqtt
 // child first runs n QoS 2 messages through a client in process (bench/in-process.ts), so its run starts with the
-// JIT warm (what the warm-up costs, as the floor has next to none to warm). BENCH_LOG=1: the tinymqtt subscriber
-// logs (onLog), printing its warnings. Each run's line also gives the subscriber's CPU in the kernel and its read
+// JIT warm (what the warm-up costs, as the floor has next to none to warm). BENCH_PROFILE=dir: each child writes a
+// CPU profile (node --cpu-prof) there. BENCH_LOG=1: the tinymqtt subscriber
+// logs (onLog), printing its warnings. Each run's line also gives each side's CPU in the kernel and its read
 // and write system calls per message (Linux's /proc/self/io), which tell its own work from the kernel's.
 // Every publisher and subscriber runs in a child process of its own (this file, with a role argument), so
 // process.cpuUsage() of the publisher is its CPU alone. Each pair: the subscriber connects and subscribes,
@@ -43,9 +44,11 @@ const RUN_CONTENDERS = CONTENDERS.filter((c) => chosen === undefined || c === "f
 /** BENCH_STRACE=dir: every child runs under strace, its system calls in dir (read them with bench/strace-acks.ts). */
 const STRACE = process.env["BENCH_STRACE"];
 const WARMUP = Number(process.env["BENCH_WARMUP"] ?? 0);
+/** BENCH_PROFILE=dir: every child writes a CPU profile (node --cpu-prof) into dir; rates and CPU mean less then. */
+const PROFILE = process.env["BENCH_PROFILE"];
 /** BENCH_LOG=1: the tinymqtt subscriber sets onLog and prints its warnings (see tinymqttSub). */
 const LOG = process.env["BENCH_LOG"] !== undefined;
-const PARTIAL = QOS_LEVELS.length < 3 || RUN_CONTENDERS.length < CONTENDERS.length || STRACE !== undefined || WARMUP > 0 || LOG;
+const PARTIAL = QOS_LEVELS.length < 3 || RUN_CONTENDERS.length < CONTENDERS.length || STRACE !== undefined || PROFILE !== undefined || WARMUP > 0 || LOG;
 
 const SELF = fileURLToPath(import.meta.url);
 const epoch = (): number => performance.timeOrigin + performance.now();
@@ -173,11 +176,16 @@ function rawConnect(port: number, clientId: string, then: (socket: net.Socket) =
 
 // ---- publishers -------------------------------------------------------------------------------------
 
-interface PubResult { start: number; end: number; cpuUs: number; published: number }
+interface PubResult { start: number; end: number; cpuUs: number; systemUs: number; syscalls: Syscalls; published: number }
 
-function finishPub(start: number, cpu0: NodeJS.CpuUsage, published: number): PubResult {
-  const d = process.cpuUsage(cpu0);
-  return { start, end: epoch(), cpuUs: d.user + d.system, published };
+/** A publisher's readings when it starts: its CPU and system calls so far. */
+interface Readings { cpu: NodeJS.CpuUsage; io: Syscalls }
+const readings = (): Readings => ({ cpu: process.cpuUsage(), io: syscalls() });
+
+function finishPub(start: number, at: Readings, published: number): PubResult {
+  const d = process.cpuUsage(at.cpu);
+  const io = syscalls();
+  return { start, end: epoch(), cpuUs: d.user + d.system, systemUs: d.system, syscalls: { reads: io.reads - at.io.reads, writes: io.writes - at.io.writes }, published };
 }
 
 /**
@@ -193,7 +201,7 @@ function floorPub(port: number, qos: number, topic: string, count: number, bulk:
   return new Promise((resolve) => {
     rawConnect(port, `e2e-floor-pub-${process.pid}`, (socket) => {
       const start = epoch();
-      const cpu0 = process.cpuUsage();
+      const cpu0 = readings();
       let written = 0;
       let completed = 0;
       let done = false;
@@ -267,7 +275,7 @@ async function tinymqttPub(port: number, qos: QoS, topic: string, count: number)
   const p = payload();
   return new Promise((resolve, reject) => {
     let start = 0;
-    let cpu0: NodeJS.CpuUsage;
+    let cpu0: Readings;
     let published = 0;
     let completed = 0;
     let pumping = false;
@@ -300,7 +308,7 @@ async function tinymqttPub(port: number, qos: QoS, topic: string, count: number)
     client.onConnect = (_c, _u, _f, rc) => {
       if (rc !== 0) return reject(new Error(`CONNACK ${rc}`));
       start = epoch();
-      cpu0 = process.cpuUsage();
+      cpu0 = readings();
       pump();
     };
     client.connect("127.0.0.1", port, 60).then(() => client.loopStart(), reject);
@@ -313,7 +321,7 @@ async function mqttjsPub(port: number, qos: 0 | 1 | 2, topic: string, count: num
   const p = Buffer.from(payload());
   return new Promise((resolve, reject) => {
     let start = 0;
-    let cpu0: NodeJS.CpuUsage;
+    let cpu0: Readings;
     let published = 0;
     let completed = 0;
     let pumping = false;
@@ -340,7 +348,7 @@ async function mqttjsPub(port: number, qos: 0 | 1 | 2, topic: string, count: num
     };
     client.once("connect", () => {
       start = epoch();
-      cpu0 = process.cpuUsage();
+      cpu0 = readings();
       pump();
     });
     client.once("error", reject);
@@ -485,7 +493,7 @@ async function child(role: string, contender: Contender, port: number, qos: 0 | 
 interface Spawned { child: ChildProcess; lines: AsyncIterator<string>; stderr: () => string }
 
 function spawnRole(args: string[]): Spawned {
-  const command = [process.execPath, SELF, ...args];
+  const command = [process.execPath, ...(PROFILE === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`]), SELF, ...args];
   if (STRACE !== undefined) {
     mkdirSync(STRACE, { recursive: true });
     const name = `${args[0]}-${args[1]!.replace(/\W/g, "")}-q${args[3]}-${args[4]!.split("/")[2]}`;
@@ -512,7 +520,8 @@ async function nextJson<T>(s: Spawned, ms: number, what: string): Promise<T> {
   }
 }
 
-interface PairResult { contender: Contender; qos: number; received: number; rate: number; pubCpuPerMsg: number; subCpuPerMsg: number; seconds: number; subSystemPerMsg: number; subReadsPerMsg: number; subWritesPerMsg: number }
+interface PairResult { contender: Contender; qos: number; received: number; rate: number; pubCpuPerMsg: number; subCpuPerMsg: number; seconds: number; subSystemPerMsg: number; subReadsPerMsg: number; subWritesPerMsg: number;
+  pubSystemPerMsg: number; pubReadsPerMsg: number; pubWritesPerMsg: number }
 
 async function runPair(port: number, contender: Contender, qos: number, runIndex: number): Promise<PairResult> {
   const topic = `bench/e2e/${runIndex}/${contender.replace(/\W/g, "")}/q${qos}`;
@@ -532,11 +541,26 @@ async function runPair(port: number, contender: Contender, qos: number, runIndex
     const seconds = (s.last - p.start) / 1000;
     const got = Math.max(1, s.received);
     return { contender, qos, received: s.received, rate: s.received / seconds, pubCpuPerMsg: p.cpuUs / MESSAGES, subCpuPerMsg: s.cpuUs / got, seconds,
-      subSystemPerMsg: s.systemUs / got, subReadsPerMsg: s.syscalls.reads / got, subWritesPerMsg: s.syscalls.writes / got };
+      subSystemPerMsg: s.systemUs / got, subReadsPerMsg: s.syscalls.reads / got, subWritesPerMsg: s.syscalls.writes / got,
+      pubSystemPerMsg: p.systemUs / MESSAGES, pubReadsPerMsg: p.syscalls.reads / MESSAGES, pubWritesPerMsg: p.syscalls.writes / MESSAGES };
   } finally {
+    // A child writes its CPU profile as it exits, which it does by itself 200 ms after its answer.
+    if (PROFILE !== undefined) await Promise.all([sub, pub].map((c) => (c === undefined ? undefined : exited(c.child, 10_000))));
     sub.child.kill("SIGKILL");
     pub?.child.kill("SIGKILL");
   }
+}
+
+/** Resolves when the child has exited, or after ms whatever it does. */
+function exited(c: ChildProcess, ms: number): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    c.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function median(xs: number[]): number {
@@ -572,8 +596,8 @@ async function main(): Promise<void> {
           const result = await runPair(broker.port, c, qos, r);
           all.push(result);
           console.log(`  run ${r + 1} QoS ${qos} ${c.padEnd(8)} ${result.received}/${MESSAGES} received, ${Math.round(result.rate).toLocaleString("en-US")} msg/s, ` +
-            `publisher ${result.pubCpuPerMsg.toFixed(2)} µs/msg, subscriber ${result.subCpuPerMsg.toFixed(2)} µs/msg ` +
-            `(${result.subSystemPerMsg.toFixed(2)} in the kernel; ${result.subReadsPerMsg.toFixed(2)} reads, ${result.subWritesPerMsg.toFixed(2)} writes per message)`);
+            `publisher ${result.pubCpuPerMsg.toFixed(2)} µs/msg (${result.pubSystemPerMsg.toFixed(2)} in the kernel; ${result.pubReadsPerMsg.toFixed(2)} reads, ${result.pubWritesPerMsg.toFixed(2)} writes per message), ` +
+            `subscriber ${result.subCpuPerMsg.toFixed(2)} µs/msg (${result.subSystemPerMsg.toFixed(2)} in the kernel; ${result.subReadsPerMsg.toFixed(2)} reads, ${result.subWritesPerMsg.toFixed(2)} writes per message)`);
         }
       }
     }
@@ -617,7 +641,7 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   console.log(`\n${results}\n\n${targets}\n\n(${seconds.toFixed(0)} s)`);
   if (PARTIAL) {
-    console.log("a partial run (BENCH_QOS, BENCH_CLIENTS, BENCH_STRACE or BENCH_WARMUP): bench/results left as they were");
+    console.log("a partial run (BENCH_QOS, BENCH_CLIENTS, BENCH_STRACE, BENCH_PROFILE, BENCH_WARMUP or BENCH_LOG): bench/results left as they were");
     return;
   }
 

@@ -57,7 +57,11 @@ export interface Link {
   close(): void;
   /** Drops the link now. */
   destroy(): void;
-  /** What Client.socket() returns: the host's socket object. */
+  /**
+   * What Client.socket() returns: the host's socket object. Read only for user code (Client.socket(), the
+   * socket callbacks): a host may read its socket its own way until then, and as that socket's events
+   * expect from then on (hosts/node/tcp-link.ts).
+   */
   readonly socket: unknown;
 }
 

@@ -188,8 +188,9 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
   linkOpened(): void {
     this.supervise({ type: "opened" });
     const client = this.client;
-    const socket = this.link!.socket;
-    this.call("onSocketOpen", () => client.onSocketOpen?.(client, client.userdata, socket));
+    // The socket is read only for a callback that is set: a host may read differently once user code holds it.
+    const link = this.link!;
+    this.call("onSocketOpen", () => client.onSocketOpen?.(client, client.userdata, link.socket));
     let packet;
     try {
       packet = connectPacket(this.protocol, this, this.args!, this.engine.budget, (m) => this.log(MQTT_LOG_WARNING, m));
@@ -235,9 +236,9 @@ export class EventLoop extends ConnectionDriver implements ConnectSettings {
     if (waiting !== this.writeRegistered) {
       this.writeRegistered = waiting;
       const client = this.client;
-      const socket = this.link!.socket;
-      if (waiting) this.call("onSocketRegisterWrite", () => client.onSocketRegisterWrite?.(client, client.userdata, socket));
-      else this.call("onSocketUnregisterWrite", () => client.onSocketUnregisterWrite?.(client, client.userdata, socket));
+      const link = this.link!;
+      if (waiting) this.call("onSocketRegisterWrite", () => client.onSocketRegisterWrite?.(client, client.userdata, link.socket));
+      else this.call("onSocketUnregisterWrite", () => client.onSocketUnregisterWrite?.(client, client.userdata, link.socket));
     }
     if (waiting) return;
     if (this.completions !== undefined && this.completions.unwrittenQos0 > 0) this.qos0Written(this.completions);
