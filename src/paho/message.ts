@@ -8,6 +8,12 @@ import { errorString } from "./strings.js";
 
 type PropertyReader = (bytes: Uint8Array, start: number, end: number) => Properties | undefined;
 
+/**
+ * Copies, whatever the array: a Node Buffer's own slice() is a view, which would keep the whole chunk a
+ * message arrived in (with every other message in it) for as long as the message is kept.
+ */
+const typedArraySlice = Uint8Array.prototype.slice;
+
 const EXPIRED = "this message was a zero-copy view into the client's receive buffer (zeroCopyMessages), valid " +
   "only during its callback, which has returned: keep message.copy() in the callback instead";
 
@@ -47,7 +53,7 @@ export class MQTTMessage {
     } else {
       this.view = view.propertiesStart === view.propertiesEnd ? undefined : view.readProperties;
       this.topicText = view.topic;
-      this.owned = view.bytes.slice(view.propertiesStart, view.payloadEnd);
+      this.owned = typedArraySlice.call(view.bytes, view.propertiesStart, view.payloadEnd);
       this.payloadAt = view.payloadStart - view.propertiesStart;
     }
   }
@@ -101,7 +107,7 @@ export class MQTTMessage {
 
   /** A plain copy that owns its data: what to keep from a zero-copy message. */
   copy(): ReceivedMessage {
-    return { topic: this.topic, payload: this.payload.slice(), qos: this.qos, retain: this.retain, dup: this.dup,
+    return { topic: this.topic, payload: typedArraySlice.call(this.payload), qos: this.qos, retain: this.retain, dup: this.dup,
       mid: this.mid, properties: this.properties };
   }
 }

@@ -70,6 +70,30 @@ describe("kept messages against mosquitto", { timeout: 60_000 }, () => {
     }
   });
 
+  test("a kept message holds its own bytes only, not the chunk it arrived in with others, and so do copies", async () => {
+    const kept: MQTTMessage[] = [];
+    const copies: Array<ReturnType<MQTTMessage["copy"]>> = [];
+    const { pub, close } = await pair(broker, "kept/own/#", {}, (sub) => {
+      sub.onMessage = (_c, _u, m) => {
+        kept.push(m);
+        copies.push(m.copy());
+      };
+    });
+    try {
+      // A burst: the broker's messages arrive many to a chunk.
+      for (let i = 0; i < 200; i++) pub.publish(`kept/own/${i}`, `payload ${i}`, 0);
+      await until(() => kept.length === 200, 5000, "200 messages");
+      kept.forEach((m, i) => {
+        assert.equal(text(m.payload), `payload ${i}`);
+        // Its properties (one byte of length on MQTT 5) and payload: nothing of the other messages.
+        assert.ok(m.payload.buffer.byteLength <= m.payload.length + 1, `message ${i} holds ${m.payload.buffer.byteLength} bytes for a ${m.payload.length}-byte payload`);
+        assert.equal(copies[i]!.payload.buffer.byteLength, copies[i]!.payload.length, `copy ${i} holds its payload only`);
+      });
+    } finally {
+      close();
+    }
+  });
+
   test("by default messageCallbackAdd callbacks may keep their messages too", async () => {
     const kept: MQTTMessage[] = [];
     const { pub, close } = await pair(broker, "kept/filtered/#", {}, (sub) => {
