@@ -171,8 +171,8 @@ function onRead(this: net.Socket, length: number): boolean {
   if (link.streamed) return this.push(copyOfRead(length));
   link.waiting = length;
   link.events.onReadable();
+  // Read by the client, or handed to the stream by streamFromNowOn() when its code took the socket meanwhile.
   if (link.waiting === 0) return true;
-  if (link.streamed) return true;
   link.held = copyOfRead(link.waiting);
   link.waiting = 0;
   return false;
