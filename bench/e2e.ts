@@ -6,9 +6,9 @@
 // runs every child under strace (see bench/strace-acks.ts; rates mean nothing then). BENCH_WARMUP=n: each tinymqtt
 // child first runs n QoS 2 messages through a client in process (bench/in-process.ts), so its run starts with the
 // JIT warm (what the warm-up costs, as the floor has next to none to warm). BENCH_PROFILE=dir: each child writes a
-// CPU profile (node --cpu-prof) there. BENCH_LOG=1: the tinymqtt subscriber
-// logs (onLog), printing its warnings. Each run's line also gives each side's CPU in the kernel and its read
-// and write system calls per message (Linux's /proc/self/io), which tell its own work from the kernel's.
+// CPU profile (node --cpu-prof) there. BENCH_LOG=1: the tinymqtt subscriber logs (onLog), printing its warnings.
+// Each run's line also gives each side's CPU in the kernel and its read and write system calls per message
+// (Linux's /proc/self/io), which tell its own work from the kernel's.
 // Every publisher and subscriber runs in a child process of its own (this file, with a role argument), so
 // process.cpuUsage() of the publisher is its CPU alone. Each pair: the subscriber connects and subscribes,
 // then the publisher connects, takes its clock and CPU readings, publishes every message keeping at most
@@ -174,18 +174,37 @@ function rawConnect(port: number, clientId: string, then: (socket: net.Socket) =
   return socket;
 }
 
-// ---- publishers -------------------------------------------------------------------------------------
+// ---- what a child spends: its CPU, the kernel's part of it, and its read and write system calls ------
 
-interface PubResult { start: number; end: number; cpuUs: number; systemUs: number; syscalls: Syscalls; published: number }
+/** Read and write system calls of this process so far (Linux's /proc/self/io: syscr, syscw; zeros elsewhere). */
+interface Syscalls { reads: number; writes: number }
+function syscalls(): Syscalls {
+  try {
+    const io = readFileSync("/proc/self/io", "utf8");
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(io)?.[1] ?? 0);
+    return { reads: field("syscr"), writes: field("syscw") };
+  } catch {
+    return { reads: 0, writes: 0 };
+  }
+}
 
-/** A publisher's readings when it starts: its CPU and system calls so far. */
+/** A child's readings when it starts timing. */
 interface Readings { cpu: NodeJS.CpuUsage; io: Syscalls }
 const readings = (): Readings => ({ cpu: process.cpuUsage(), io: syscalls() });
 
-function finishPub(start: number, at: Readings, published: number): PubResult {
+interface Spent { cpuUs: number; systemUs: number; syscalls: Syscalls }
+function spentSince(at: Readings): Spent {
   const d = process.cpuUsage(at.cpu);
   const io = syscalls();
-  return { start, end: epoch(), cpuUs: d.user + d.system, systemUs: d.system, syscalls: { reads: io.reads - at.io.reads, writes: io.writes - at.io.writes }, published };
+  return { cpuUs: d.user + d.system, systemUs: d.system, syscalls: { reads: io.reads - at.io.reads, writes: io.writes - at.io.writes } };
+}
+
+// ---- publishers -------------------------------------------------------------------------------------
+
+interface PubResult extends Spent { start: number; end: number; published: number }
+
+function finishPub(start: number, at: Readings, published: number): PubResult {
+  return { start, end: epoch(), published, ...spentSince(at) };
 }
 
 /**
@@ -201,14 +220,14 @@ function floorPub(port: number, qos: number, topic: string, count: number, bulk:
   return new Promise((resolve) => {
     rawConnect(port, `e2e-floor-pub-${process.pid}`, (socket) => {
       const start = epoch();
-      const cpu0 = readings();
+      const started = readings();
       let written = 0;
       let completed = 0;
       let done = false;
       const finish = (): void => {
         if (done) return;
         done = true;
-        resolve(finishPub(start, cpu0, written));
+        resolve(finishPub(start, started, written));
         socket.end();
       };
       /** Writes packets [written, limit); false when the socket asks to wait for 'drain'. */
@@ -275,7 +294,7 @@ async function tinymqttPub(port: number, qos: QoS, topic: string, count: number)
   const p = payload();
   return new Promise((resolve, reject) => {
     let start = 0;
-    let cpu0: Readings;
+    let started: Readings;
     let published = 0;
     let completed = 0;
     let pumping = false;
@@ -293,7 +312,7 @@ async function tinymqttPub(port: number, qos: QoS, topic: string, count: number)
     client.onPublish = () => {
       completed++;
       if (completed === count) {
-        resolve(finishPub(start, cpu0, published));
+        resolve(finishPub(start, started, published));
         client.disconnect();
         return;
       }
@@ -308,7 +327,7 @@ async function tinymqttPub(port: number, qos: QoS, topic: string, count: number)
     client.onConnect = (_c, _u, _f, rc) => {
       if (rc !== 0) return reject(new Error(`CONNACK ${rc}`));
       start = epoch();
-      cpu0 = readings();
+      started = readings();
       pump();
     };
     client.connect("127.0.0.1", port, 60).then(() => client.loopStart(), reject);
@@ -321,7 +340,7 @@ async function mqttjsPub(port: number, qos: 0 | 1 | 2, topic: string, count: num
   const p = Buffer.from(payload());
   return new Promise((resolve, reject) => {
     let start = 0;
-    let cpu0: Readings;
+    let started: Readings;
     let published = 0;
     let completed = 0;
     let pumping = false;
@@ -331,7 +350,7 @@ async function mqttjsPub(port: number, qos: 0 | 1 | 2, topic: string, count: num
       if (e) return reject(e);
       completed++;
       if (completed === count) {
-        resolve(finishPub(start, cpu0, published));
+        resolve(finishPub(start, started, published));
         client.end();
         return;
       }
@@ -348,7 +367,7 @@ async function mqttjsPub(port: number, qos: 0 | 1 | 2, topic: string, count: num
     };
     client.once("connect", () => {
       start = epoch();
-      cpu0 = readings();
+      started = readings();
       pump();
     });
     client.once("error", reject);
@@ -357,19 +376,7 @@ async function mqttjsPub(port: number, qos: 0 | 1 | 2, topic: string, count: num
 
 // ---- subscribers ------------------------------------------------------------------------------------
 
-interface SubResult { received: number; first: number; last: number; cpuUs: number; systemUs: number; syscalls: Syscalls }
-
-/** Read and write system calls of this process so far (Linux's /proc/self/io: syscr, syscw; zeros elsewhere). */
-interface Syscalls { reads: number; writes: number }
-function syscalls(): Syscalls {
-  try {
-    const io = readFileSync("/proc/self/io", "utf8");
-    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(io)?.[1] ?? 0);
-    return { reads: field("syscr"), writes: field("syscw") };
-  } catch {
-    return { reads: 0, writes: 0 };
-  }
-}
+interface SubResult extends Spent { received: number; first: number; last: number }
 
 /** Calls ready() once subscribed; resolves when `count` messages arrived or "stop" comes on stdin. */
 function subscriberFrame(count: number, setup: (onMessage: () => void, ready: () => void) => void): Promise<SubResult> {
@@ -377,15 +384,12 @@ function subscriberFrame(count: number, setup: (onMessage: () => void, ready: ()
     let received = 0;
     let first = 0;
     let last = 0;
-    let cpu0 = process.cpuUsage();
-    let io0 = syscalls();
+    let started = readings();
     let done = false;
     const finish = (): void => {
       if (done) return;
       done = true;
-      const d = process.cpuUsage(cpu0);
-      const io = syscalls();
-      resolve({ received, first, last, cpuUs: d.user + d.system, systemUs: d.system, syscalls: { reads: io.reads - io0.reads, writes: io.writes - io0.writes } });
+      resolve({ received, first, last, ...spentSince(started) });
     };
     setup(() => {
       received++;
@@ -395,8 +399,7 @@ function subscriberFrame(count: number, setup: (onMessage: () => void, ready: ()
         finish();
       }
     }, () => {
-      cpu0 = process.cpuUsage();
-      io0 = syscalls();
+      started = readings();
       emit({ ready: true });
     });
     createInterface({ input: process.stdin }).on("line", () => {
